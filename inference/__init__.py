@@ -1,0 +1,1 @@
+"""Prompt language, model presets and diffusers pipelines. Never imports discord."""
