@@ -1,0 +1,81 @@
+"""The validated request one job renders: what the prompt parser produces and the engine consumes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WeightedPrompt:
+    """One `::` concept: its text and its weight as typed (the engine normalises)."""
+
+    text: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything a render needs, validated; JSON-serialisable through `to_json`/`from_json`."""
+
+    prompts: tuple[WeightedPrompt, ...]
+    negative: tuple[str, ...] = ()
+    aspect: tuple[int, int] = (1, 1)
+    seed: int | None = None
+    chaos: int = 0
+    stylize: int = 100
+    quality: float = 1.0
+    tile: bool = False
+    repeat: int = 1
+    stop: int = 100
+    weird: int = 0
+    image_prompts: tuple[str, ...] = ()
+    image_weight: float | None = None
+    version: str | None = None
+    niji: str | None = None
+    style: str | None = None
+    sref: tuple[str, ...] = ()
+    style_weight: int | None = None
+    cref: tuple[str, ...] = ()
+    character_weight: int | None = None
+    lane: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def positive_text(self) -> str:
+        """Concepts with a positive weight, joined: what the model is asked to draw."""
+        return ", ".join(p.text for p in self.prompts if p.weight > 0 and p.text)
+
+    @property
+    def aspect_str(self) -> str:
+        return f"{self.aspect[0]}:{self.aspect[1]}"
+
+    def with_changes(self, **changes: Any) -> GenerationRequest:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON shape (the `imaginebot parse` contract fields, plus the rest)."""
+        out = asdict(self)
+        out["prompts"] = [{"text": p.text, "weight": float(p.weight)} for p in self.prompts]
+        out["negative"] = list(self.negative)
+        out["aspect"] = self.aspect_str
+        out["quality"] = float(self.quality)
+        out["image_prompts"] = list(self.image_prompts)
+        out["sref"] = list(self.sref)
+        out["cref"] = list(self.cref)
+        out["extras"] = dict(self.extras)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GenerationRequest:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["prompts"] = tuple(
+            WeightedPrompt(p["text"], float(p.get("weight", 1.0))) for p in data["prompts"]
+        )
+        w, h = str(data.get("aspect", "1:1")).split(":")
+        values["aspect"] = (int(w), int(h))
+        for name in ("negative", "image_prompts", "sref", "cref"):
+            values[name] = tuple(data.get(name, ()))
+        values["extras"] = dict(data.get("extras", {}))
+        return cls(**values)
