@@ -1,0 +1,22 @@
+"""Persistence: SQLAlchemy models, async sessions, repositories and the image store."""
+
+from db.bans import BanRepository
+from db.imagestore import ImageStore
+from db.jobs import JobRepository, NewJob, StoredImage
+from db.models import Job, JobAction, JobImage, JobState
+from db.session import create_schema, make_engine, make_sessionmaker
+
+__all__ = [
+    "BanRepository",
+    "ImageStore",
+    "Job",
+    "JobAction",
+    "JobImage",
+    "JobRepository",
+    "JobState",
+    "NewJob",
+    "StoredImage",
+    "create_schema",
+    "make_engine",
+    "make_sessionmaker",
+]

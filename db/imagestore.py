@@ -1,0 +1,37 @@
+"""Content-addressed image files: the bytes we own, named by their SHA-256 (never CDN links)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class ImageStore:
+    """Files under `root/ab/abcdef....ext`; writes are atomic, so a crash never leaves half a file.
+
+    Blocking file I/O: call from a worker thread, not the event loop.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def put(self, data: bytes, ext: str) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.path(digest, ext)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        return digest
+
+    def get(self, digest: str, ext: str) -> bytes:
+        return self.path(digest, ext).read_bytes()
+
+    def path(self, digest: str, ext: str) -> Path:
+        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            raise ValueError(f"not a SHA-256 hex digest: {digest!r}")
+        return self.root / digest[:2] / f"{digest}.{ext}"

@@ -1,0 +1,220 @@
+"""Job repository: create, claim, progress, finish and deliver jobs.
+
+Delivery guarantee: a job may be rendered more than once (a worker can die mid-render and
+the job is claimed again), but its result is marked delivered exactly once, and the bot
+checks that mark before posting, so a retried job never posts twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Job, JobImage, JobState, utcnow
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What the bot knows when a user asks for a job."""
+
+    user_id: int
+    channel_id: int
+    guild_id: int | None
+    prompt: str
+    request: dict[str, Any]
+    model: str
+    action: str
+    interaction_id: int | None = None
+    parent_id: int | None = None
+    parent_index: int | None = None
+    seed: int | None = None
+    application_id: int | None = None
+    interaction_token: str | None = None
+    token_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """A file the worker wrote to the image store, to be recorded with its job."""
+
+    index: int
+    sha256: str
+    width: int
+    height: int
+    seed: int | None
+    format: str = "png"
+
+
+class JobRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def create(self, new: NewJob) -> tuple[Job, bool]:
+        """Insert a queued job; if its interaction already made one, return that (False)."""
+        async with self.sessions() as session:
+            if new.interaction_id is not None:
+                existing = await session.scalar(
+                    select(Job).where(Job.interaction_id == new.interaction_id)
+                )
+                if existing is not None:
+                    return existing, False
+            job = Job(**new.__dict__, state=JobState.QUEUED)
+            session.add(job)
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                found = await session.scalar(
+                    select(Job).where(Job.interaction_id == new.interaction_id)
+                )
+                if found is None:
+                    raise
+                return found, False
+            await session.refresh(job, ["images"])
+            return job, True
+
+    async def get(self, job_id: int) -> Job | None:
+        async with self.sessions() as session:
+            return await session.get(Job, job_id)
+
+    async def claim_next(self, worker_id: str) -> Job | None:
+        """Move the oldest queued job to running for this worker, or return None."""
+        async with self.sessions() as session, session.begin():
+            job = await session.scalar(
+                select(Job)
+                .where(Job.state == JobState.QUEUED)
+                .order_by(Job.created_at, Job.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if job is None:
+                return None
+            job.state = JobState.RUNNING
+            job.attempts += 1
+            job.worker_id = worker_id
+            job.started_at = utcnow()
+            job.progress = 0
+        return job
+
+    async def set_progress(self, job_id: int, percent: int) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.RUNNING)
+                .values(progress=percent)
+            )
+
+    async def finish(
+        self, job_id: int, images: Sequence[StoredImage], seeds: list[int], gpu_seconds: float
+    ) -> None:
+        async with self.sessions() as session, session.begin():
+            job = await session.get(Job, job_id)
+            if job is None or job.state != JobState.RUNNING:
+                return
+            for old in list(job.images):
+                await session.delete(old)
+            await session.flush()
+            for image in images:
+                session.add(JobImage(job_id=job_id, **image.__dict__))
+            job.state = JobState.DONE
+            job.progress = 100
+            job.seeds = seeds
+            job.gpu_seconds += gpu_seconds
+            job.finished_at = utcnow()
+
+    async def fail(self, job_id: int, error: str) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state.in_(ACTIVE_STATES))
+                .values(state=JobState.FAILED, error=error, finished_at=utcnow())
+            )
+
+    async def recover_running(self, max_attempts: int, worker_id: str | None = None) -> int:
+        """Requeue jobs a dead worker left running; past `max_attempts` they fail instead."""
+        async with self.sessions() as session, session.begin():
+            condition = [Job.state == JobState.RUNNING]
+            if worker_id is not None:
+                condition.append(Job.worker_id == worker_id)
+            jobs = (await session.scalars(select(Job).where(*condition))).all()
+            for job in jobs:
+                if job.attempts >= max_attempts:
+                    job.state = JobState.FAILED
+                    job.error = f"the render was interrupted {job.attempts} times"
+                    job.finished_at = utcnow()
+                else:
+                    job.state = JobState.QUEUED
+                    job.worker_id = None
+            return len(jobs)
+
+    async def needing_delivery(self) -> Sequence[Job]:
+        """Jobs whose message is behind: new progress to show, or an ended job not delivered."""
+        async with self.sessions() as session:
+            return (
+                await session.scalars(
+                    select(Job)
+                    .where(
+                        or_(
+                            Job.state.in_(ACTIVE_STATES) & (Job.progress != Job.shown_progress),
+                            Job.state.in_(ENDED_STATES) & Job.delivered_at.is_(None),
+                        )
+                    )
+                    .order_by(Job.id)
+                )
+            ).all()
+
+    async def set_message(self, job_id: int, message_id: int) -> None:
+        await self._update(job_id, message_id=message_id)
+
+    async def mark_shown(self, job_id: int, progress: int) -> None:
+        await self._update(job_id, shown_progress=progress)
+
+    async def mark_delivered(self, job_id: int, result_message_id: int | None) -> bool:
+        """Record the post; False if another delivery got there first (then don't post again)."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.delivered_at.is_(None))
+                .values(delivered_at=utcnow(), result_message_id=result_message_id)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_active(self, user_id: int) -> int:
+        async with self.sessions() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.user_id == user_id, Job.state.in_(ACTIVE_STATES))
+                )
+                or 0
+            )
+
+    async def for_user(self, user_id: int, limit: int = 25) -> Sequence[Job]:
+        async with self.sessions() as session:
+            return (
+                await session.scalars(
+                    select(Job)
+                    .where(Job.user_id == user_id)
+                    .order_by(Job.created_at.desc(), Job.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+
+    async def _update(self, job_id: int, **values: Any) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def token_expiry(created: datetime, lifetime: timedelta = timedelta(minutes=15)) -> datetime:
+    """When an interaction token stops working; a margin keeps us clear of the edge."""
+    return created + lifetime - timedelta(seconds=30)

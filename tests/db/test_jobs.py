@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import asyncio
+from db import JobRepository, JobState, NewJob, StoredImage
+
+
+def _new(user: int = 1, interaction: int | None = 100, **kw: object) -> NewJob:
+    values: dict[str, object] = dict(
+        user_id=user,
+        channel_id=10,
+        guild_id=20,
+        prompt="a red fox --seed 42",
+        request={"prompts": [{"text": "a red fox", "weight": 1.0}]},
+        model="tiny",
+        action="imagine",
+        interaction_id=interaction,
+        seed=42,
+    )
+    values.update(kw)
+    return NewJob(**values)  # type: ignore[arg-type]
+
+
+async def test_same_interaction_creates_one_job(sessions):
+    repo = JobRepository(sessions)
+    first, created = await repo.create(_new())
+    again, created_again = await repo.create(_new())
+    assert created and not created_again
+    assert again.id == first.id
+
+
+async def test_claim_runs_oldest_first_and_each_job_once(sessions):
+    repo = JobRepository(sessions)
+    a, _ = await repo.create(_new(interaction=1))
+    b, _ = await repo.create(_new(interaction=2))
+    claimed = [await repo.claim_next("w1"), await repo.claim_next("w2"), await repo.claim_next("w1")]
+    assert [j.id if j else None for j in claimed] == [a.id, b.id, None]
+    assert claimed[0].state == JobState.RUNNING and claimed[0].attempts == 1
+
+
+async def test_finish_stores_images_seeds_and_state(sessions):
+    repo = JobRepository(sessions)
+    job, _ = await repo.create(_new())
+    await repo.claim_next("w")
+    images = [StoredImage(i, f"{i:064x}", 64, 64, 42 + i - 1 if i else None) for i in range(5)]
+    await repo.finish(job.id, images, [42, 43, 44, 45], gpu_seconds=1.5)
+    done = await repo.get(job.id)
+    assert done.state == JobState.DONE and done.progress == 100
+    assert done.seeds == [42, 43, 44, 45]
+    assert [(i.index, i.seed) for i in done.images] == [(0, None), (1, 42), (2, 43), (3, 44), (4, 45)]
+    assert done.finished_at.tzinfo is not None
+
+
+async def test_running_jobs_are_requeued_then_failed_after_max_attempts(sessions):
+    repo = JobRepository(sessions)
+    job, _ = await repo.create(_new())
+    await repo.claim_next("dead-worker")
+    assert await repo.recover_running(max_attempts=2) == 1
+    assert (await repo.get(job.id)).state == JobState.QUEUED
+    await repo.claim_next("dead-again")
+    await repo.recover_running(max_attempts=2)
+    failed = await repo.get(job.id)
+    assert failed.state == JobState.FAILED and "interrupted 2 times" in failed.error
+
+
+async def test_delivery_is_marked_once(sessions):
+    repo = JobRepository(sessions)
+    job, _ = await repo.create(_new())
+    await repo.claim_next("w")
+    await repo.finish(job.id, [], [1], 0.1)
+    assert [j.id for j in await repo.needing_delivery()] == [job.id]
+    assert await repo.mark_delivered(job.id, 555) is True
+    assert await repo.mark_delivered(job.id, 556) is False
+    assert await repo.needing_delivery() == []
+    assert (await repo.get(job.id)).result_message_id == 555
+
+
+async def test_progress_shows_up_for_delivery_until_marked_shown(sessions):
+    repo = JobRepository(sessions)
+    job, _ = await repo.create(_new())
+    assert [j.id for j in await repo.needing_delivery()] == [job.id]  # 0% not yet shown
+    await repo.mark_shown(job.id, 0)
+    assert await repo.needing_delivery() == []
+    await repo.claim_next("w")
+    await repo.set_progress(job.id, 50)
+    assert [j.progress for j in await repo.needing_delivery()] == [50]
+
+
+async def test_concurrent_writers_do_not_lock_each_other_out(sessions):
+    repo = JobRepository(sessions)
+    results = await asyncio.gather(*(repo.create(_new(user=i, interaction=i)) for i in range(30)))
+    assert len({job.id for job, _ in results}) == 30
+    assert await repo.count_active(7) == 1
+
+
+async def test_history_is_per_user_newest_first(sessions):
+    repo = JobRepository(sessions)
+    for i in range(3):
+        await repo.create(_new(user=1, interaction=i))
+    await repo.create(_new(user=2, interaction=9))
+    assert [j.interaction_id for j in await repo.for_user(1)] == [2, 1, 0]
