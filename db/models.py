@@ -90,7 +90,8 @@ class Job(Base):
     seed: Mapped[int | None] = mapped_column(BigInteger)
     seeds: Mapped[list[Any]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
-    progress: Mapped[int] = mapped_column(Integer, default=0)
+    # -1 until a worker starts it, so a queued job needs no message edit.
+    progress: Mapped[int] = mapped_column(Integer, default=-1)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     worker_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,150 @@
+"""The Discord client: wiring of settings, database, worker, commands, buttons and delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot import commands
+from bot.buttons import DYNAMIC_BUTTONS
+from bot.delivery import Delivery
+from bot.errors import UserFacingError
+from bot.permissions import is_moderator
+from bot.render import error_embed, job_content, mentions_for, unexpected_error_embed
+from bot.service import JobService, Origin
+from bot.settings import Settings
+from db import (
+    BanRepository,
+    ImageStore,
+    Job,
+    JobRepository,
+    create_schema,
+    make_engine,
+    make_sessionmaker,
+)
+from inference.engine import Engine
+from inference.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class ImagineBot(discord.Client):
+    def __init__(self, settings: Settings, *, run_worker: bool = True) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            intents=intents,
+            # Nothing pings unless a message opts in (only ever the requesting user).
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.run_worker = run_worker
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        self.db_engine = make_engine(settings.resolved_database_url)
+        sessions = make_sessionmaker(self.db_engine)
+        self.jobs = JobRepository(sessions)
+        self.bans = BanRepository(sessions)
+        self.store = ImageStore(settings.images_dir)
+        self.service = JobService(self.jobs, self.bans, settings.model, settings.max_active_jobs)
+        self.delivery = Delivery(self, self.jobs, self.store)
+        self.worker: Worker | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def setup_hook(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await create_schema(self.db_engine)
+        self.add_dynamic_items(*DYNAMIC_BUTTONS)
+        commands.register(self.tree)
+        await self._sync_commands()
+        if self.run_worker:
+            engine = Engine(self.settings.model, self.settings.models_dir, self.settings.device)
+            self.worker = Worker(
+                self.jobs, self.store, engine, f"embedded-{secrets.token_hex(3)}",
+                max_attempts=self.settings.max_attempts,
+            )
+            self.worker.on_change = self.delivery.notify
+            self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
+        self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+
+    async def _sync_commands(self) -> None:
+        if not self.settings.guild_ids:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands (may take up to an hour to appear)", len(synced))
+            return
+        for guild_id in self.settings.guild_ids:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), guild_id)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await super().close()
+        await self.db_engine.dispose()
+
+    def origin(self, interaction: discord.Interaction[Any]) -> Origin:
+        return Origin(
+            user_id=interaction.user.id,
+            channel_id=interaction.channel_id or 0,
+            guild_id=interaction.guild_id,
+            interaction_id=interaction.id,
+            application_id=interaction.application_id,
+            interaction_token=interaction.token,
+            created_at=interaction.created_at,
+            is_moderator=is_moderator(interaction, self.settings.mod_role_ids),
+        )
+
+    async def start_job(self, interaction: discord.Interaction[Any], job: Job) -> None:
+        """Answer the interaction with the job's message and hand the job to the worker."""
+        try:
+            response = await interaction.response.send_message(
+                job_content(job), allowed_mentions=mentions_for(job)
+            )
+        except discord.HTTPException:
+            await self.jobs.fail(job.id, "Discord did not accept the reply in time")
+            raise
+        message_id = response.message_id or (await interaction.original_response()).id
+        await self.jobs.set_message(job.id, message_id)
+        if self.worker is not None:
+            self.worker.wake()
+        self.delivery.notify()
+
+    async def press(
+        self, interaction: discord.Interaction[Any], action: str, index: int, job_id: int
+    ) -> None:
+        """A job button was clicked (any message, any age): make the child job."""
+        try:
+            job = await self.service.child(action, index, job_id, self.origin(interaction))
+        except UserFacingError as error:
+            await interaction.response.send_message(embed=error_embed(error), ephemeral=True)
+            return
+        await self.start_job(interaction, job)
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """The one handler: our errors become ephemeral embeds, anything else an error id."""
+        original = getattr(error, "original", error)
+        if isinstance(original, UserFacingError):
+            embed = error_embed(original)
+        elif isinstance(error, app_commands.CheckFailure):
+            embed = error_embed(UserFacingError(str(error)))
+        else:
+            error_id = secrets.token_hex(4)
+            log.error("unexpected error %s in /%s", error_id, interaction.command, exc_info=error)
+            embed = unexpected_error_embed(error_id)
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=embed, ephemeral=True)
+        else:
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.exception("unhandled error in %s", event_method)

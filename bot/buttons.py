@@ -1,0 +1,98 @@
+"""Job buttons that survive restarts: all state is the job id and index inside the custom_id.
+
+custom_id format: `ib:<action>:<index>:<job_id>` (at most ~25 characters, far under 100).
+Each action is its own DynamicItem, registered once in setup_hook; a click reloads the job
+from the database and re-checks who may press it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import discord
+from discord.ui import Button, DynamicItem, View
+
+from db import Job, JobAction
+
+if TYPE_CHECKING:
+    from bot.app import ImagineBot
+
+
+def custom_id(action: str, index: int, job_id: int) -> str:
+    return f"ib:{action}:{index}:{job_id}"
+
+
+class JobButton:
+    """Behaviour shared by every action's button; each subclass is a DynamicItem with its own
+    template (discord.py requires a template on every DynamicItem subclass)."""
+
+    action: ClassVar[str]
+
+    def __init__(self, index: int, job_id: int, label: str | None = None, emoji: str | None = None):
+        super().__init__(  # type: ignore[call-arg]
+            Button(
+                label=label,
+                emoji=emoji,
+                style=discord.ButtonStyle.secondary,
+                custom_id=custom_id(self.action, index, job_id),
+            )
+        )
+        self.index = index
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Any:
+        return cls(int(match["index"]), int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction[ImagineBot]) -> None:
+        await interaction.client.press(interaction, self.action, self.index, self.job_id)
+
+
+def _template(action: str) -> str:
+    return rf"ib:{action}:(?P<index>[0-4]):(?P<job>[0-9]+)"
+
+
+class UpscaleButton(JobButton, DynamicItem[Button[View]], template=_template("u")):
+    action = "u"
+
+
+class VariationButton(JobButton, DynamicItem[Button[View]], template=_template("v")):
+    action = "v"
+
+
+class RerollButton(JobButton, DynamicItem[Button[View]], template=_template("r")):
+    action = "r"
+
+
+class VarySubtleButton(JobButton, DynamicItem[Button[View]], template=_template("vs")):
+    action = "vs"
+
+
+class VaryStrongButton(JobButton, DynamicItem[Button[View]], template=_template("vt")):
+    action = "vt"
+
+
+DYNAMIC_BUTTONS = (UpscaleButton, VariationButton, RerollButton, VarySubtleButton, VaryStrongButton)
+
+
+def job_view(job: Job) -> View:
+    """Buttons for a finished job: U1-U4 + reroll and V1-V4 on grids, Vary on single images."""
+    view = View(timeout=None)
+    if job.action == JobAction.UPSCALE:
+        view.add_item(VarySubtleButton(1, job.id, label="Vary (Subtle)", emoji="🪄"))
+        view.add_item(VaryStrongButton(1, job.id, label="Vary (Strong)", emoji="🪄"))
+        return view
+    for n in range(1, 5):
+        view.add_item(_row(UpscaleButton(n, job.id, label=f"U{n}"), 0))
+    view.add_item(_row(RerollButton(0, job.id, emoji="🔄"), 0))
+    for n in range(1, 5):
+        view.add_item(_row(VariationButton(n, job.id, label=f"V{n}"), 1))
+    return view
+
+
+def _row(item: Any, row: int) -> Any:
+    item.row = row
+    return item

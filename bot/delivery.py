@@ -1,0 +1,126 @@
+"""Brings job messages up to date: progress edits while a job runs, then its result.
+
+Works from the jobs table alone, so after a bot restart it finishes the messages of jobs that
+ran meanwhile. Within the interaction token's life it edits through the webhook; after that
+through the channel with the bot token; if the message is gone it posts a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.buttons import job_view
+from bot.render import failure_embed, job_content, mentions_for
+from db import ImageStore, Job, JobRepository, JobState
+from db.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.app import ImagineBot
+
+log = logging.getLogger(__name__)
+
+# Discord allows about 5 edits per 5 s per channel; one per second per message keeps clear.
+MIN_EDIT_INTERVAL_S = 1.0
+POLL_INTERVAL_S = 1.0
+
+
+class Delivery:
+    def __init__(self, client: ImagineBot, jobs: JobRepository, store: ImageStore) -> None:
+        self.client = client
+        self.jobs = jobs
+        self.store = store
+        self._changed = asyncio.Event()
+        self._last_edit: dict[int, float] = {}
+
+    def notify(self) -> None:
+        """Something changed in the jobs table; look before the next poll."""
+        self._changed.set()
+
+    async def run(self) -> None:
+        while True:
+            self._changed.clear()
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("delivery sweep failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), POLL_INTERVAL_S)
+
+    async def sweep(self) -> None:
+        for job in await self.jobs.needing_delivery():
+            if job.message_id is None:
+                continue  # the command handler has not recorded its reply yet
+            try:
+                if job.state in (JobState.QUEUED, JobState.RUNNING):
+                    await self._show_progress(job)
+                else:
+                    await self._show_result(job)
+            except discord.HTTPException:
+                log.exception("could not update the message of job %s", job.id)
+
+    async def _show_progress(self, job: Job) -> None:
+        now = time.monotonic()
+        if now - self._last_edit.get(job.id, 0.0) < MIN_EDIT_INTERVAL_S:
+            return
+        self._last_edit[job.id] = now
+        await self._edit(job)
+        await self.jobs.mark_shown(job.id, job.progress)
+
+    async def _show_result(self, job: Job) -> None:
+        self._last_edit.pop(job.id, None)
+        if job.state == JobState.DONE:
+            shown = next(i for i in job.images if i.index == (0 if len(job.images) > 1 else 1))
+            data = await asyncio.to_thread(self.store.get, shown.sha256, shown.format)
+            upload = Upload(data, f"imaginebot_{job.id}.{shown.format}")
+            message_id = await self._edit(job, upload=upload, view=job_view(job), embed=None)
+        else:
+            message_id = await self._edit(job, embed=failure_embed(job), view=None)
+        await self.jobs.mark_delivered(job.id, message_id)
+
+    async def _edit(self, job: Job, upload: Upload | None = None, **fields: Any) -> int:
+        """Edit the job's message by the best route still open; return the message id."""
+        assert job.message_id is not None
+        fields.update(content=job_content(job), allowed_mentions=mentions_for(job))
+        if job.interaction_token and job.token_expires_at and utcnow() < job.token_expires_at:
+            webhook = discord.Webhook.partial(
+                job.application_id or self.client.application_id or 0,
+                job.interaction_token,
+                client=self.client,
+            )
+            with contextlib.suppress(discord.NotFound):  # deleted, or the token died early
+                await webhook.edit_message(job.message_id, **fields, **_attachments(upload))
+                return job.message_id
+        channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            await channel.get_partial_message(job.message_id).edit(**fields, **_attachments(upload))
+            return job.message_id
+        except discord.NotFound:
+            if job.state in (JobState.QUEUED, JobState.RUNNING):
+                raise
+        # The original message is gone: the result still reaches the user as a new message.
+        files = [upload.file()] if upload else []
+        message = await channel.send(files=files, **fields)
+        return message.id
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Bytes to attach; a fresh discord.File per attempt, since a File is read once."""
+
+    data: bytes
+    filename: str
+
+    def file(self) -> discord.File:
+        return discord.File(io.BytesIO(self.data), filename=self.filename)
+
+
+def _attachments(upload: Upload | None) -> dict[str, Any]:
+    return {} if upload is None else {"attachments": [upload.file()]}

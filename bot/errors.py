@@ -1,0 +1,76 @@
+"""Errors a user can act on: each carries what they see (title, one-sentence description)."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """Shown ephemerally as an embed; `title` is the embed title, str(self) its description."""
+
+    title = "Something went wrong"
+
+    def __init__(self, description: str, *, hint: str = "") -> None:
+        super().__init__(description)
+        self.description = description
+        self.hint = hint
+
+
+class InvalidParameter(UserFacingError):
+    title = "Invalid parameter"
+
+    def __init__(self, description: str, code: str, prompt: str) -> None:
+        super().__init__(description, hint="Fix it and run /imagine again.")
+        self.code = code
+        self.prompt = prompt
+
+
+class BannedPrompt(UserFacingError):
+    title = "Banned prompt detected"
+
+    def __init__(self, description: str, category: str | None, matched: tuple[str, ...]) -> None:
+        super().__init__(description, hint="Rephrase your prompt and try again.")
+        self.category = category
+        self.matched = matched
+
+
+class UserBanned(UserFacingError):
+    title = "You are banned from generating here"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"A moderator banned you from using this bot: {reason}",
+            hint="Ask the server's moderators if you think this is a mistake.",
+        )
+
+
+class QueueFull(UserFacingError):
+    title = "Queue full"
+
+    def __init__(self, active: int, limit: int) -> None:
+        super().__init__(
+            f"You already have {active} jobs waiting or running (the limit is {limit}).",
+            hint="Wait for one to finish, then try again.",
+        )
+
+
+class NotYourJob(UserFacingError):
+    title = "Not your job"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Only the person who started this job (or a moderator) can use its buttons.",
+            hint="Use /imagine to make your own.",
+        )
+
+
+class JobUnavailable(UserFacingError):
+    title = "Job unavailable"
+
+
+class NotModerator(UserFacingError):
+    title = "Moderators only"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This command needs the Manage Messages permission or a moderator role.",
+            hint="Ask a server admin to configure moderator roles.",
+        )

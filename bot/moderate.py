@@ -1,0 +1,33 @@
+"""Moderation of whole prompts: every permutation, positive and excluded content apart."""
+
+from __future__ import annotations
+
+import moderation
+from inference.prompt import GenerationRequest, PromptError, expand, parse
+
+
+def verdict_for(request: GenerationRequest, policy: moderation.Policy | None) -> moderation.Verdict:
+    positive = [p.text for p in request.prompts if p.weight > 0]
+    negative = [*request.negative, *(p.text for p in request.prompts if p.weight < 0)]
+    return moderation.check_prompt(positive, negative, policy)
+
+
+def moderate_prompt(text: str, policy: moderation.Policy | None = None) -> moderation.Verdict:
+    """The verdict for raw prompt text: blocked if any expansion is blocked.
+
+    A prompt the parser rejects is still moderated, as one block of positive text, so a
+    typo in a flag cannot smuggle content past the check.
+    """
+    try:
+        expansions = expand(text)
+    except PromptError:
+        expansions = [text]
+    verdict = moderation.check_prompt([], (), policy)
+    for expansion in expansions:
+        try:
+            verdict = verdict_for(parse(expansion), policy)
+        except PromptError:
+            verdict = moderation.check_prompt([expansion], (), policy)
+        if not verdict.allowed:
+            return verdict
+    return verdict

@@ -1,0 +1,87 @@
+"""How jobs and errors look in Discord: message text, buttons and embeds."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.errors import InvalidParameter, UserFacingError
+from db import Job, JobAction, JobState
+
+MAX_CONTENT = 2000
+ERROR_COLOUR = discord.Colour.red()
+
+_LABELS = {
+    JobAction.VARIATION: "Variations (Strong) by ",
+    JobAction.VARY_STRONG: "Variations (Strong) by ",
+    JobAction.VARY_SUBTLE: "Variations (Subtle) by ",
+}
+
+
+def job_content(job: Job) -> str:
+    """`**<prompt>** - <who> (<status>)`, the line Midjourney users know."""
+    who = f"<@{job.user_id}>"
+    if job.action == JobAction.UPSCALE:
+        who = f"Image #{job.parent_index} {who}"
+    else:
+        who = _LABELS.get(JobAction(job.action), "") + who
+    status = _status(job)
+    tail = f" - {who}" + (f" ({status})" if status else "")
+    prompt = discord.utils.escape_markdown(job.prompt)
+    room = MAX_CONTENT - len(tail) - 4
+    if len(prompt) > room:
+        prompt = prompt[: room - 1] + "…"
+    return f"**{prompt}**{tail}"
+
+
+def _status(job: Job) -> str:
+    if job.state == JobState.QUEUED or (job.state == JobState.RUNNING and job.progress < 0):
+        return "Waiting to start"
+    if job.state == JobState.RUNNING:
+        return f"{job.progress}%"
+    if job.state == JobState.FAILED:
+        return "Failed"
+    if job.state == JobState.CANCELLED:
+        return "Cancelled"
+    return ""
+
+
+def mentions_for(job: Job) -> discord.AllowedMentions:
+    """Only the requesting user may be pinged; nothing a prompt contains ever pings."""
+    return discord.AllowedMentions(
+        everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
+    )
+
+
+def failure_embed(job: Job) -> discord.Embed:
+    embed = discord.Embed(
+        title="Job failed",
+        description=f"The render stopped with an error: {job.error or 'unknown error'}",
+        colour=ERROR_COLOUR,
+    )
+    embed.add_field(name="What to do", value="Press the buttons again or run /imagine again.")
+    embed.set_footer(text=f"job {job.id}")
+    return embed
+
+
+def error_embed(error: UserFacingError) -> discord.Embed:
+    embed = discord.Embed(title=error.title, description=error.description, colour=ERROR_COLOUR)
+    if isinstance(error, InvalidParameter):
+        embed.add_field(name="Your prompt", value=_codeblock(error.prompt), inline=False)
+    if error.hint:
+        embed.add_field(name="What to do", value=error.hint, inline=False)
+    return embed
+
+
+def unexpected_error_embed(error_id: str) -> discord.Embed:
+    return discord.Embed(
+        title="Something went wrong",
+        description=f"An unexpected error happened (error id `{error_id}`). "
+        "Try again; if it keeps happening, give the id to the server's admins.",
+        colour=ERROR_COLOUR,
+    )
+
+
+def _codeblock(text: str) -> str:
+    text = text.replace("```", "`\u200b``")
+    limit = 1024 - 8
+    return f"```\n{text[:limit]}```"

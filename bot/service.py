@@ -1,0 +1,151 @@
+"""What the commands and buttons ask for, without Discord: validate, admit, record jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import moderation
+from bot.moderate import verdict_for
+from bot.errors import (
+    BannedPrompt,
+    InvalidParameter,
+    JobUnavailable,
+    NotYourJob,
+    QueueFull,
+    UserBanned,
+)
+from db import BanRepository, Job, JobAction, JobRepository, JobState, NewJob
+from db.jobs import token_expiry
+from inference.prompt import GenerationRequest, PromptError, parse
+from inference.worker import random_seed
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who asked, where, and through which interaction (for idempotency and replies)."""
+
+    user_id: int
+    channel_id: int
+    guild_id: int | None
+    interaction_id: int
+    application_id: int
+    interaction_token: str
+    created_at: datetime
+    is_moderator: bool = False
+
+
+# Button actions: what a click on a job makes, and whether it needs an image index.
+CHILD_ACTIONS = {
+    "u": JobAction.UPSCALE,
+    "v": JobAction.VARIATION,
+    "r": JobAction.REROLL,
+    "vs": JobAction.VARY_SUBTLE,
+    "vt": JobAction.VARY_STRONG,
+}
+
+
+class JobService:
+    def __init__(
+        self,
+        jobs: JobRepository,
+        bans: BanRepository,
+        model: str,
+        max_active_jobs: int,
+        policy: moderation.Policy | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.bans = bans
+        self.model = model
+        self.max_active_jobs = max_active_jobs
+        self.policy = policy
+
+    async def imagine(self, prompt: str, origin: Origin) -> Job:
+        """Parse and moderate a prompt, then queue its job; raise a UserFacingError if refused."""
+        try:
+            request = parse(prompt)
+        except PromptError as exc:
+            raise InvalidParameter(exc.message, exc.code, prompt) from exc
+        await self._check_blocked(request, prompt, origin)
+        await self._admit(origin)
+        seed = request.seed if request.seed is not None else random_seed()
+        return await self._create(origin, prompt, request, JobAction.IMAGINE, seed)
+
+    async def child(self, action_key: str, index: int, parent_id: int, origin: Origin) -> Job:
+        """A button press on a finished job: upscale, vary or reroll it."""
+        action = CHILD_ACTIONS[action_key]
+        parent = await self.jobs.get(parent_id)
+        if parent is None:
+            raise JobUnavailable("That job no longer exists.", hint="Use /imagine to start again.")
+        if parent.user_id != origin.user_id and not origin.is_moderator:
+            raise NotYourJob()
+        if parent.state != JobState.DONE:
+            raise JobUnavailable(
+                "That job has not finished, so its buttons cannot be used yet.",
+                hint="Wait for the images to appear, then press the button again.",
+            )
+        if not any(image.index == max(index, 1) for image in parent.images):
+            raise JobUnavailable(f"That job has no image #{index}.")
+        await self._check_ban(origin)
+        await self._admit(origin)
+        request = GenerationRequest.from_json(parent.request)
+        # An upscale shows an existing image; everything else draws with new seeds.
+        seed = None if action == JobAction.UPSCALE else random_seed()
+        if action == JobAction.REROLL:
+            return await self._create(origin, parent.prompt, request, action, seed, parent.id)
+        return await self._create(origin, parent.prompt, request, action, seed, parent.id, index)
+
+    async def _check_blocked(self, request: GenerationRequest, prompt: str, origin: Origin) -> None:
+        await self._check_ban(origin)
+        verdict = verdict_for(request, self.policy)
+        if verdict.allowed:
+            return
+        await self.bans.record(
+            origin.guild_id,
+            None,
+            origin.user_id,
+            "prompt_blocked",
+            verdict.reason,
+            {"prompt": prompt, "category": verdict.category, "matched": list(verdict.matched)},
+        )
+        raise BannedPrompt(verdict.reason, verdict.category, verdict.matched)
+
+    async def _check_ban(self, origin: Origin) -> None:
+        ban = await self.bans.active_ban(origin.guild_id, origin.user_id)
+        if ban is not None:
+            raise UserBanned(ban.reason)
+
+    async def _admit(self, origin: Origin) -> None:
+        active = await self.jobs.count_active(origin.user_id)
+        if active >= self.max_active_jobs:
+            raise QueueFull(active, self.max_active_jobs)
+
+    async def _create(
+        self,
+        origin: Origin,
+        prompt: str,
+        request: GenerationRequest,
+        action: JobAction,
+        seed: int | None,
+        parent_id: int | None = None,
+        parent_index: int | None = None,
+    ) -> Job:
+        job, _ = await self.jobs.create(
+            NewJob(
+                user_id=origin.user_id,
+                channel_id=origin.channel_id,
+                guild_id=origin.guild_id,
+                prompt=prompt,
+                request=request.to_json(),
+                model=self.model,
+                action=action,
+                interaction_id=origin.interaction_id,
+                parent_id=parent_id,
+                parent_index=parent_index,
+                seed=seed,
+                application_id=origin.application_id,
+                interaction_token=origin.interaction_token,
+                token_expires_at=token_expiry(origin.created_at),
+            )
+        )
+        return job

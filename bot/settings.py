@@ -1,0 +1,59 @@
+"""Typed settings from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob a server owner can turn; see the README's settings table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IMAGINEBOT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # No default: a missing token is a start-up error with a clear message, and SecretStr
+    # keeps it out of reprs and logs.
+    token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
+    model: str = "sd-turbo"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    device: str | None = None
+    guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    mod_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    max_active_jobs: int = 10
+    max_attempts: int = 3
+    api_base: str | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_API_BASE", "IMAGINEBOT_API_BASE")
+    )
+    gateway_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "IMAGINEBOT_GATEWAY_URL"),
+    )
+    log_level: str = "INFO"
+
+    @field_validator("guild_ids", "mod_role_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return [int(part) for part in value.replace(" ", "").split(",") if part]
+            except ValueError:
+                raise ValueError(f"expected comma-separated numeric ids, got {value!r}") from None
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'imaginebot.db'}"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

@@ -1,0 +1,186 @@
+"""The worker loop: claim a queued job, render it off the event loop, store the result.
+
+Delivery guarantee: a job may be rendered more than once (a worker that dies mid-render
+leaves it running; the next start requeues it, up to `max_attempts`), but rendering only
+writes content-addressed files and the job row; posting is the bot's, marked once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PIL import Image
+
+from db import ImageStore, Job, JobAction, JobRepository, StoredImage
+from inference.engine import VARY_STRONG, VARY_SUBTLE, Engine
+from inference.images import compose_grid, encode_png
+from inference.prompt import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+SEED_SPACE = 2**32
+PROGRESS_INTERVAL_S = 0.5
+_STRENGTH = {
+    JobAction.VARIATION: VARY_STRONG,
+    JobAction.VARY_STRONG: VARY_STRONG,
+    JobAction.VARY_SUBTLE: VARY_SUBTLE,
+}
+
+
+def random_seed() -> int:
+    return random.randrange(SEED_SPACE)
+
+
+def grid_seeds(seed: int) -> list[int]:
+    """Image i of a grid uses seed + i (wrapping inside the 32-bit seed range)."""
+    return [(seed + i) % SEED_SPACE for i in range(4)]
+
+
+@dataclass(frozen=True)
+class Source:
+    """The image a child job starts from: its file and the seed it was made with."""
+
+    sha256: str
+    format: str
+    seed: int | None
+
+
+class Worker:
+    """Serves the jobs table with one engine; runs in the bot's process or its own."""
+
+    def __init__(
+        self,
+        jobs: JobRepository,
+        store: ImageStore,
+        engine: Engine,
+        worker_id: str,
+        max_attempts: int = 3,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.jobs = jobs
+        self.store = store
+        self.engine = engine
+        self.worker_id = worker_id
+        self.max_attempts = max_attempts
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self.on_change: Callable[[], None] = lambda: None
+
+    def wake(self) -> None:
+        """A job was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        recovered = await self.jobs.recover_running(self.max_attempts)
+        if recovered:
+            log.info("requeued or failed %d job(s) left running by a previous process", recovered)
+            self.on_change()
+        load_error: str | None = None
+        try:
+            await asyncio.to_thread(self.engine.load)
+        except Exception as exc:
+            log.exception("model could not be loaded")
+            # Without a model every job fails with the reason instead of waiting forever.
+            load_error = f"the model could not be loaded ({exc})"
+        while True:
+            job = await self._next_job()
+            if load_error is None:
+                await self.process(job)
+            else:
+                await self.jobs.fail(job.id, load_error)
+                self.on_change()
+
+    async def _next_job(self) -> Job:
+        while True:
+            job = await self.jobs.claim_next(self.worker_id)
+            if job is not None:
+                return job
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def process(self, job: Job) -> None:
+        self.on_change()
+        started = time.monotonic()
+        try:
+            source = await self._source(job)
+            images, seeds = await asyncio.to_thread(
+                self._render, job, source, self._progress_reporter(job.id)
+            )
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            await self.jobs.fail(job.id, f"{type(exc).__name__}: {exc}")
+        else:
+            await self.jobs.finish(job.id, images, seeds, time.monotonic() - started)
+        self.on_change()
+
+    async def _source(self, job: Job) -> Source | None:
+        if job.parent_id is None:
+            return None
+        parent = await self.jobs.get(job.parent_id)
+        index = job.parent_index or 1
+        image = next((i for i in parent.images if i.index == index), None) if parent else None
+        if image is None:
+            raise LookupError(f"job {job.parent_id} has no image #{index} to start from")
+        return Source(image.sha256, image.format, image.seed)
+
+    def _progress_reporter(self, job_id: int) -> Callable[[float], None]:
+        """A thread-side callback that forwards progress to the database at most twice a second."""
+        loop = asyncio.get_running_loop()
+        last = [0.0]
+        lock = threading.Lock()
+
+        def report(fraction: float) -> None:
+            now = time.monotonic()
+            with lock:
+                if now - last[0] < PROGRESS_INTERVAL_S or fraction >= 1.0:
+                    return
+                last[0] = now
+            future = asyncio.run_coroutine_threadsafe(
+                self.jobs.set_progress(job_id, int(fraction * 100)), loop
+            )
+            future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.on_change))
+
+        return report
+
+    def _render(
+        self, job: Job, source: Source | None, progress: Callable[[float], None]
+    ) -> tuple[list[StoredImage], list[int]]:
+        """Blocking: model call, encoding and file writes. Runs in a worker thread."""
+        request = GenerationRequest.from_json(job.request)
+        if job.action == JobAction.UPSCALE:
+            assert source is not None
+            with Image.open(self.store.path(source.sha256, source.format)) as img:
+                width, height = img.size
+            seed = [source.seed] if source.seed is not None else []
+            return [StoredImage(1, source.sha256, width, height, source.seed, source.format)], seed
+        seed = job.seed if job.seed is not None else random_seed()
+        if job.action in _STRENGTH:
+            assert source is not None
+            with Image.open(self.store.path(source.sha256, source.format)) as img:
+                start = img.convert("RGB")
+            images = self.engine.vary(request, start, seed, _STRENGTH[job.action], progress)
+        else:
+            images = self.engine.grid(request, seed, progress)
+        seeds = grid_seeds(seed)
+        stored = [self._store(compose_grid(images), job, 0, None)]
+        stored += [self._store(img, job, i + 1, s) for i, (img, s) in enumerate(zip(images, seeds))]
+        return stored, seeds
+
+    def _store(self, image: Image.Image, job: Job, index: int, seed: int | None) -> StoredImage:
+        metadata = {
+            "prompt": job.prompt,
+            "negative": ", ".join(job.request.get("negative", [])),
+            "model": job.model,
+            "job_id": str(job.id),
+            "seed": "" if seed is None else str(seed),
+        }
+        digest = self.store.put(encode_png(image, metadata), "png")
+        return StoredImage(index, digest, image.width, image.height, seed)

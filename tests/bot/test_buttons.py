@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.buttons import DYNAMIC_BUTTONS, job_view
+from db import Job, JobAction
+
+
+def _job(action: JobAction, job_id: int = 4_294_967_295_123) -> Job:
+    return Job(id=job_id, user_id=1, action=action, prompt="p", request={}, model="tiny")
+
+
+def test_grid_has_u1_to_u4_and_reroll_then_v1_to_v4():
+    view = job_view(_job(JobAction.IMAGINE))
+    rows: dict[int, list[str]] = {}
+    for item in view.children:
+        rows.setdefault(item.row, []).append(item.item.label or str(item.item.emoji))
+    assert rows == {0: ["U1", "U2", "U3", "U4", "🔄"], 1: ["V1", "V2", "V3", "V4"]}
+
+
+def test_upscaled_image_offers_subtle_and_strong_variations():
+    labels = [item.item.label for item in job_view(_job(JobAction.UPSCALE)).children]
+    assert labels == ["Vary (Subtle)", "Vary (Strong)"]
+
+
+@pytest.mark.parametrize("action", [JobAction.IMAGINE, JobAction.UPSCALE, JobAction.VARIATION])
+def test_every_custom_id_is_short_and_matches_exactly_one_registered_template(action):
+    for item in job_view(_job(action)).children:
+        custom_id = item.custom_id
+        assert len(custom_id) <= 100
+        matches = [b for b in DYNAMIC_BUTTONS if re.fullmatch(b.__discord_ui_compiled_template__, custom_id)]
+        assert len(matches) == 1, custom_id
+        assert custom_id.endswith(":4294967295123")

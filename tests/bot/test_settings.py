@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+
+def test_token_is_read_from_discord_token_and_never_shown(monkeypatch):
+    monkeypatch.setenv("DISCORD_TOKEN", "secret-token-value")
+    settings = Settings(_env_file=None)
+    assert settings.token.get_secret_value() == "secret-token-value"
+    assert "secret-token-value" not in repr(settings)
+
+
+def test_defaults_use_an_sqlite_file_in_the_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setenv("IMAGINEBOT_DATA_DIR", str(tmp_path))
+    settings = Settings(_env_file=None)
+    assert settings.model == "sd-turbo"
+    assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path}/imaginebot.db"
+
+
+def test_guild_ids_are_a_comma_list(monkeypatch):
+    monkeypatch.setenv("IMAGINEBOT_GUILD_IDS", "1, 22,333")
+    assert Settings(_env_file=None).guild_ids == [1, 22, 333]
+
+
+def test_bad_guild_ids_name_the_problem(monkeypatch):
+    monkeypatch.setenv("IMAGINEBOT_GUILD_IDS", "1,abc")
+    with pytest.raises(ValidationError, match="comma-separated numeric ids"):
+        Settings(_env_file=None)
