@@ -23,7 +23,7 @@ from db import (
     ImageStore,
     Job,
     JobRepository,
-    create_schema,
+    upgrade_schema,
     make_engine,
     make_sessionmaker,
 )
@@ -58,12 +58,12 @@ class ImagineBot(discord.Client):
 
     async def setup_hook(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await create_schema(self.db_engine)
+        await upgrade_schema(self.db_engine)
         self.add_dynamic_items(*DYNAMIC_BUTTONS)
         commands.register(self.tree)
         await self._sync_commands()
         if self.run_worker:
-            engine = Engine(self.settings.model, self.settings.models_dir, self.settings.device)
+            engine = Engine(self.settings.model, self.settings.resolved_models_dir, self.settings.device)
             self.worker = Worker(
                 self.jobs, self.store, engine, f"embedded-{secrets.token_hex(3)}",
                 max_attempts=self.settings.max_attempts,

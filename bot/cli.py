@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parse.add_argument("prompt")
     moderate = sub.add_parser("moderate", help="print the moderation verdict for a prompt")
     moderate.add_argument("prompt")
+    database = sub.add_parser("db", help="database maintenance")
+    database.add_argument("action", choices=["upgrade"], help="apply schema migrations")
+    database.add_argument("--database-url", help="overrides IMAGINEBOT_DATABASE_URL")
     sub.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
     handler = {
@@ -35,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         "imagine": _imagine,
         "parse": _parse,
         "moderate": _moderate,
+        "db": _db,
         "version": _version,
     }[args.command]
     return handler(args)
@@ -102,7 +106,7 @@ def _imagine(args: argparse.Namespace) -> int:
     except PromptError as exc:
         return _fail(f"{exc.message} [{exc.code}]")
     seed = request.seed if request.seed is not None else random_seed()
-    engine = Engine(settings.model, settings.models_dir, settings.device)
+    engine = Engine(settings.model, settings.resolved_models_dir, settings.device)
     engine.load()
     images = engine.grid(request, seed)
     out = Path(args.output)
@@ -132,6 +136,27 @@ def _moderate(args: argparse.Namespace) -> int:
     from bot.moderate import moderate_prompt
 
     print(json.dumps(moderate_prompt(args.prompt).to_json(), ensure_ascii=False))
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from db import make_engine, upgrade_schema
+
+    try:
+        settings = _settings(database_url=args.database_url)
+    except ValidationError as exc:
+        return _fail(f"invalid setting: {_first_error(exc)}")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def upgrade() -> None:
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            await upgrade_schema(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(upgrade())
+    print("database schema is up to date")
     return 0
 
 

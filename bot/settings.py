@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     model: str = "sd-turbo"
     data_dir: Path = Path("data")
     database_url: str | None = None
+    models_dir: Path | None = None
     device: str | None = None
     guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     mod_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -55,5 +56,5 @@ class Settings(BaseSettings):
         return self.data_dir / "images"
 
     @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"

@@ -4,7 +4,8 @@ from db.bans import BanRepository
 from db.imagestore import ImageStore
 from db.jobs import JobRepository, NewJob, StoredImage
 from db.models import Job, JobAction, JobImage, JobState
-from db.session import create_schema, make_engine, make_sessionmaker
+from db.schema import upgrade as upgrade_schema
+from db.session import make_engine, make_sessionmaker
 
 __all__ = [
     "BanRepository",
@@ -16,7 +17,7 @@ __all__ = [
     "JobState",
     "NewJob",
     "StoredImage",
-    "create_schema",
     "make_engine",
     "make_sessionmaker",
+    "upgrade_schema",
 ]

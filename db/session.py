@@ -7,8 +7,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from db.models import Base
-
 
 def make_engine(url: str) -> AsyncEngine:
     """An engine for `url`; SQLite gets WAL and write-locking transactions (no 'locked' errors)."""
@@ -40,9 +38,3 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables (embedded start-up; migrations take over in the storage issue)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)

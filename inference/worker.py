@@ -122,9 +122,9 @@ class Worker:
         self.on_change()
 
     async def _source(self, job: Job) -> Source | None:
-        if job.parent_id is None:
+        if job.action not in (JobAction.UPSCALE, *_STRENGTH):
             return None
-        parent = await self.jobs.get(job.parent_id)
+        parent = await self.jobs.get(job.parent_id) if job.parent_id is not None else None
         index = job.parent_index or 1
         image = next((i for i in parent.images if i.index == index), None) if parent else None
         if image is None:

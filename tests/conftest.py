@@ -42,3 +42,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async for url in _postgres_database():
         yield url
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One models folder per test session: the tiny preset is built there once and reused."""
+    return tmp_path_factory.mktemp("models")

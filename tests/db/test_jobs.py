@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+
 from db import JobRepository, JobState, NewJob, StoredImage
 
 
@@ -77,10 +78,11 @@ async def test_delivery_is_marked_once(sessions):
 async def test_progress_shows_up_for_delivery_until_marked_shown(sessions):
     repo = JobRepository(sessions)
     job, _ = await repo.create(_new())
-    assert [j.id for j in await repo.needing_delivery()] == [job.id]  # 0% not yet shown
+    assert await repo.needing_delivery() == []  # queued: the waiting message is already right
+    await repo.claim_next("w")
+    assert [j.progress for j in await repo.needing_delivery()] == [0]
     await repo.mark_shown(job.id, 0)
     assert await repo.needing_delivery() == []
-    await repo.claim_next("w")
     await repo.set_progress(job.id, 50)
     assert [j.progress for j in await repo.needing_delivery()] == [50]
 

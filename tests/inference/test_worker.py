@@ -1,0 +1,98 @@
+"""The worker loop on a real database, image store and the tiny model."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from db import ImageStore, JobAction, JobRepository, JobState, NewJob, upgrade_schema, make_engine, make_sessionmaker
+from inference.engine import Engine
+from inference.prompt import parse
+from inference.worker import Worker, grid_seeds
+
+
+@pytest.fixture
+async def repo(tmp_path: Path):
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    await upgrade_schema(engine)
+    yield JobRepository(make_sessionmaker(engine))
+    await engine.dispose()
+
+
+@pytest.fixture
+def worker(repo, tmp_path, tiny_models_dir):
+    engine = Engine("tiny", tiny_models_dir)
+    engine.load()
+    return Worker(repo, ImageStore(tmp_path / "images"), engine, "test-worker")
+
+
+def _job(prompt: str, action: JobAction = JobAction.IMAGINE, **kw) -> NewJob:
+    request = parse(prompt)
+    values = dict(user_id=1, channel_id=2, guild_id=3, prompt=prompt, request=request.to_json(),
+                  model="tiny", action=action, seed=request.seed)
+    values.update(kw)
+    return NewJob(**values)
+
+
+async def _run_one(worker: Worker, repo: JobRepository, new: NewJob):
+    job, _ = await repo.create(new)
+    claimed = await repo.claim_next(worker.worker_id)
+    assert claimed is not None and claimed.id == job.id
+    await worker.process(claimed)
+    return await repo.get(job.id)
+
+
+async def test_grid_job_stores_grid_and_four_images_with_their_seeds(worker, repo):
+    done = await _run_one(worker, repo, _job("a red fox --ar 3:2 --seed 42 --no people"))
+    assert done.state == JobState.DONE, done.error
+    assert done.seeds == grid_seeds(42) == [42, 43, 44, 45]
+    grid, *singles = done.images
+    assert grid.index == 0 and [i.index for i in singles] == [1, 2, 3, 4]
+    assert [i.seed for i in singles] == [42, 43, 44, 45]
+    assert grid.width == 2 * singles[0].width and grid.height == 2 * singles[0].height
+    assert singles[0].width > singles[0].height  # 3:2 landscape
+    with Image.open(worker.store.path(singles[1].sha256, "png")) as img:
+        assert img.size == (singles[1].width, singles[1].height)
+        assert img.text["seed"] == "43"
+
+
+async def test_upscale_shows_the_chosen_image_of_the_parent(worker, repo):
+    parent = await _run_one(worker, repo, _job("a fox --seed 7"))
+    child = await _run_one(worker, repo, _job("a fox --seed 7", JobAction.UPSCALE, parent_id=parent.id, parent_index=3, seed=None))
+    assert child.state == JobState.DONE
+    assert [(i.index, i.sha256, i.seed) for i in child.images] == [(1, parent.images[3].sha256, 9)]
+
+
+async def test_variation_makes_a_new_grid_from_the_parent_image(worker, repo):
+    parent = await _run_one(worker, repo, _job("a fox --seed 7"))
+    child = await _run_one(worker, repo, _job("a fox --seed 7", JobAction.VARIATION, parent_id=parent.id, parent_index=2, seed=1000))
+    assert child.state == JobState.DONE, child.error
+    assert child.seeds == [1000, 1001, 1002, 1003]
+    assert len(child.images) == 5
+    assert {i.sha256 for i in child.images}.isdisjoint({i.sha256 for i in parent.images})
+
+
+async def test_a_render_error_fails_the_job_with_a_message_and_the_worker_goes_on(worker, repo):
+    broken = await _run_one(worker, repo, _job("a fox", JobAction.UPSCALE, parent_id=None, parent_index=1))
+    # an upscale without a parent cannot render: reported, not dropped
+    assert broken.state == JobState.FAILED and broken.error
+    ok = await _run_one(worker, repo, _job("a fox --seed 1"))
+    assert ok.state == JobState.DONE
+
+
+async def test_run_loop_recovers_a_job_left_running_and_renders_it(worker, repo):
+    job, _ = await repo.create(_job("a fox --seed 3"))
+    await repo.claim_next("a-worker-that-died")
+    task = asyncio.create_task(worker.run())
+    try:
+        for _ in range(600):
+            current = await repo.get(job.id)
+            if current.state == JobState.DONE:
+                break
+            await asyncio.sleep(0.05)
+        assert current.state == JobState.DONE and current.attempts == 2
+    finally:
+        task.cancel()
