@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from inference.engine import Engine
 
 from bot import commands
 from bot.buttons import DYNAMIC_BUTTONS
@@ -23,11 +24,10 @@ from db import (
     ImageStore,
     Job,
     JobRepository,
-    upgrade_schema,
     make_engine,
     make_sessionmaker,
+    upgrade_schema,
 )
-from inference.engine import Engine
 from inference.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,14 @@ class ImagineBot(discord.Client):
         commands.register(self.tree)
         await self._sync_commands()
         if self.run_worker:
-            engine = Engine(self.settings.model, self.settings.resolved_models_dir, self.settings.device)
+            engine = Engine(
+                self.settings.model, self.settings.resolved_models_dir, self.settings.device
+            )
             self.worker = Worker(
-                self.jobs, self.store, engine, f"embedded-{secrets.token_hex(3)}",
+                self.jobs,
+                self.store,
+                engine,
+                f"embedded-{secrets.token_hex(3)}",
                 max_attempts=self.settings.max_attempts,
             )
             self.worker.on_change = self.delivery.notify

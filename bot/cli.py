@@ -95,6 +95,7 @@ def _run(args: argparse.Namespace) -> int:
 def _imagine(args: argparse.Namespace) -> int:
     from inference.engine import Engine
     from inference.images import compose_grid
+
     from inference.prompt import PromptError, parse
     from inference.worker import grid_seeds, random_seed
 
@@ -118,7 +119,11 @@ def _imagine(args: argparse.Namespace) -> int:
         compose_grid(images).save(out / "grid.png")
         for i, (image, s) in enumerate(zip(images, grid_seeds(seed)), start=1):
             image.save(out / f"image_{i}_seed_{s}.png")
-        sidecar = {"request": request.to_json(), "seeds": grid_seeds(seed), "model": engine.preset.name}
+        sidecar = {
+            "request": request.to_json(),
+            "seeds": grid_seeds(seed),
+            "model": engine.preset.name,
+        }
         (out / "job.json").write_text(json.dumps(sidecar, indent=2))
     print(f"wrote {out} (seeds {grid_seeds(seed)})")
     return 0

@@ -17,7 +17,9 @@ Interaction = discord.Interaction["ImagineBot"]
 
 
 @app_commands.command(name="imagine", description="Create four images from a prompt")
-@app_commands.describe(prompt="What to draw; parameters like --ar 3:2 --seed 42 --no people go last")
+@app_commands.describe(
+    prompt="What to draw; parameters like --ar 3:2 --seed 42 --no people go last"
+)
 async def imagine(interaction: Interaction, prompt: str) -> None:
     bot = interaction.client
     job = await bot.service.imagine(prompt, bot.origin(interaction))

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import moderation
-from bot.moderate import verdict_for
 from bot.errors import (
     BannedPrompt,
     InvalidParameter,
@@ -15,6 +14,7 @@ from bot.errors import (
     QueueFull,
     UserBanned,
 )
+from bot.moderate import verdict_for
 from db import BanRepository, Job, JobAction, JobRepository, JobState, NewJob
 from db.jobs import token_expiry
 from inference.prompt import GenerationRequest, PromptError, parse

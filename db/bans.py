@@ -24,7 +24,9 @@ class BanRepository:
             )
             if found is None:
                 session.add(
-                    Ban(guild_id=guild_id, user_id=user_id, reason=reason, moderator_id=moderator_id)
+                    Ban(
+                        guild_id=guild_id, user_id=user_id, reason=reason, moderator_id=moderator_id
+                    )
                 )
             session.add(_audit(guild_id, moderator_id, user_id, "ban", reason))
             return found is None

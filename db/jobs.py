@@ -16,10 +16,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.fairshare import Candidate, pick_next
 from db.models import Job, JobImage, JobState, utcnow
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+FAIRSHARE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class NewJob:
     parent_id: int | None = None
     parent_index: int | None = None
     seed: int | None = None
+    lane: str | None = None
     application_id: int | None = None
     interaction_token: str | None = None
     token_expires_at: datetime | None = None
@@ -87,23 +90,57 @@ class JobRepository:
             return await session.get(Job, job_id)
 
     async def claim_next(self, worker_id: str) -> Job | None:
-        """Move the oldest queued job to running for this worker, or return None."""
-        async with self.sessions() as session, session.begin():
-            job = await session.scalar(
-                select(Job)
-                .where(Job.state == JobState.QUEUED)
-                .order_by(Job.created_at, Job.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
+        """Move the fairest queued job (see db.fairshare) to running for this worker."""
+        while True:  # each lost race means another worker claimed a job: progress is global
+            async with self.sessions() as session, session.begin():
+                candidate = await self._fairest(session)
+                if candidate is None:
+                    return None
+                claimed = await session.execute(
+                    update(Job)
+                    .where(Job.id == candidate.job_id, Job.state == JobState.QUEUED)
+                    .values(
+                        state=JobState.RUNNING,
+                        attempts=Job.attempts + 1,
+                        worker_id=worker_id,
+                        started_at=utcnow(),
+                        progress=0,
+                    )
+                )
+                if claimed.rowcount:  # type: ignore[attr-defined]
+                    return await session.get(Job, candidate.job_id, populate_existing=True)
+
+    async def _fairest(self, session: AsyncSession) -> Candidate | None:
+        heads = (
+            select(func.min(Job.id))
+            .where(Job.state == JobState.QUEUED)
+            .group_by(Job.user_id)
+            .scalar_subquery()
+        )
+        rows = (
+            await session.execute(
+                select(Job.id, Job.user_id, Job.created_at, Job.lane).where(Job.id.in_(heads))
             )
-            if job is None:
-                return None
-            job.state = JobState.RUNNING
-            job.attempts += 1
-            job.worker_id = worker_id
-            job.started_at = utcnow()
-            job.progress = 0
-        return job
+        ).all()
+        if not rows:
+            return None
+        users = [row.user_id for row in rows]
+        since = utcnow() - FAIRSHARE_WINDOW
+        usage = await session.execute(
+            select(Job.user_id, func.sum(Job.gpu_seconds))
+            .where(Job.user_id.in_(users), Job.finished_at >= since)
+            .group_by(Job.user_id)
+        )
+        running = await session.execute(
+            select(Job.user_id, func.count())
+            .where(Job.user_id.in_(users), Job.state == JobState.RUNNING)
+            .group_by(Job.user_id)
+        )
+        return pick_next(
+            [Candidate(r.id, r.user_id, r.created_at, r.lane) for r in rows],
+            {user: float(seconds or 0) for user, seconds in usage.all()},
+            {user: int(count) for user, count in running.all()},
+        )
 
     async def set_progress(self, job_id: int, percent: int) -> None:
         async with self.sessions() as session, session.begin():

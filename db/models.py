@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -44,7 +44,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class JobState(enum.StrEnum):
@@ -90,6 +90,7 @@ class Job(Base):
     seed: Mapped[int | None] = mapped_column(BigInteger)
     seeds: Mapped[list[Any]] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
+    lane: Mapped[str | None] = mapped_column(String(8))
     # -1 until a worker starts it, so a queued job needs no message edit.
     progress: Mapped[int] = mapped_column(Integer, default=-1)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

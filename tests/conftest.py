@@ -27,7 +27,9 @@ async def _postgres_database() -> AsyncIterator[str]:
     name = f"imaginebot_t_{uuid.uuid4().hex[:12]}"
     await conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace(
+            "postgresql://", "postgresql+asyncpg://"
+        )
         yield f"{base}/{name}"
     finally:
         await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

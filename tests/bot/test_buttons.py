@@ -30,6 +30,10 @@ def test_every_custom_id_is_short_and_matches_exactly_one_registered_template(ac
     for item in job_view(_job(action)).children:
         custom_id = item.custom_id
         assert len(custom_id) <= 100
-        matches = [b for b in DYNAMIC_BUTTONS if re.fullmatch(b.__discord_ui_compiled_template__, custom_id)]
+        matches = [
+            b
+            for b in DYNAMIC_BUTTONS
+            if re.fullmatch(b.__discord_ui_compiled_template__, custom_id)
+        ]
         assert len(matches) == 1, custom_id
         assert custom_id.endswith(":4294967295123")

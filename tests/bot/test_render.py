@@ -8,8 +8,17 @@ from db import Job, JobAction, JobState
 
 
 def _job(**kw) -> Job:
-    values = dict(id=7, user_id=42, action=JobAction.IMAGINE, prompt="a red fox", request={},
-                  model="tiny", state=JobState.QUEUED, progress=-1, parent_index=None)
+    values = dict(
+        id=7,
+        user_id=42,
+        action=JobAction.IMAGINE,
+        prompt="a red fox",
+        request={},
+        model="tiny",
+        state=JobState.QUEUED,
+        progress=-1,
+        parent_index=None,
+    )
     values.update(kw)
     return Job(**values)
 
@@ -20,10 +29,14 @@ def _job(**kw) -> Job:
         ({}, "**a red fox** - <@42> (Waiting to start)"),
         ({"state": JobState.RUNNING, "progress": 37}, "**a red fox** - <@42> (37%)"),
         ({"state": JobState.DONE, "progress": 100}, "**a red fox** - <@42>"),
-        ({"state": JobState.DONE, "action": JobAction.UPSCALE, "parent_index": 2},
-         "**a red fox** - Image #2 <@42>"),
-        ({"state": JobState.DONE, "action": JobAction.VARIATION},
-         "**a red fox** - Variations (Strong) by <@42>"),
+        (
+            {"state": JobState.DONE, "action": JobAction.UPSCALE, "parent_index": 2},
+            "**a red fox** - Image #2 <@42>",
+        ),
+        (
+            {"state": JobState.DONE, "action": JobAction.VARIATION},
+            "**a red fox** - Variations (Strong) by <@42>",
+        ),
         ({"state": JobState.FAILED}, "**a red fox** - <@42> (Failed)"),
     ],
     ids=["queued", "running", "done", "upscale", "variation", "failed"],
@@ -45,7 +58,9 @@ def test_only_the_requesting_user_can_be_mentioned():
 
 
 def test_invalid_parameter_embed_shows_the_prompt_to_copy_and_what_to_do():
-    embed = error_embed(InvalidParameter("chaos must be 0-100, got 150.", "chaos_range", "fox --c 150"))
+    embed = error_embed(
+        InvalidParameter("chaos must be 0-100, got 150.", "chaos_range", "fox --c 150")
+    )
     assert embed.title == "Invalid parameter"
     assert "chaos must be 0-100" in embed.description
     assert "fox --c 150" in embed.fields[0].value

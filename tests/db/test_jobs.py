@@ -33,7 +33,11 @@ async def test_claim_runs_oldest_first_and_each_job_once(sessions):
     repo = JobRepository(sessions)
     a, _ = await repo.create(_new(interaction=1))
     b, _ = await repo.create(_new(interaction=2))
-    claimed = [await repo.claim_next("w1"), await repo.claim_next("w2"), await repo.claim_next("w1")]
+    claimed = [
+        await repo.claim_next("w1"),
+        await repo.claim_next("w2"),
+        await repo.claim_next("w1"),
+    ]
     assert [j.id if j else None for j in claimed] == [a.id, b.id, None]
     assert claimed[0].state == JobState.RUNNING and claimed[0].attempts == 1
 
@@ -47,7 +51,13 @@ async def test_finish_stores_images_seeds_and_state(sessions):
     done = await repo.get(job.id)
     assert done.state == JobState.DONE and done.progress == 100
     assert done.seeds == [42, 43, 44, 45]
-    assert [(i.index, i.seed) for i in done.images] == [(0, None), (1, 42), (2, 43), (3, 44), (4, 45)]
+    assert [(i.index, i.seed) for i in done.images] == [
+        (0, None),
+        (1, 42),
+        (2, 43),
+        (3, 44),
+        (4, 45),
+    ]
     assert done.finished_at.tzinfo is not None
 
 
@@ -100,3 +110,33 @@ async def test_history_is_per_user_newest_first(sessions):
         await repo.create(_new(user=1, interaction=i))
     await repo.create(_new(user=2, interaction=9))
     assert [j.interaction_id for j in await repo.for_user(1)] == [2, 1, 0]
+
+
+async def test_one_users_many_jobs_do_not_starve_another_users_single_job(sessions):
+    repo = JobRepository(sessions)
+    for i in range(40):
+        await repo.create(_new(user=1, interaction=1000 + i))
+    first = await repo.claim_next("w")
+    assert first.user_id == 1
+    single, _ = await repo.create(_new(user=2, interaction=1))
+    second = await repo.claim_next("w")
+    assert second.id == single.id  # user 1 already has a job running
+
+
+async def test_recent_gpu_time_orders_users(sessions):
+    repo = JobRepository(sessions)
+    heavy, _ = await repo.create(_new(user=1, interaction=1))
+    await repo.claim_next("w")
+    await repo.finish(heavy.id, [], [1], gpu_seconds=120.0)
+    await repo.create(_new(user=1, interaction=2))
+    light, _ = await repo.create(_new(user=2, interaction=3))
+    assert (await repo.claim_next("w")).id == light.id
+
+
+async def test_concurrent_claims_never_hand_out_a_job_twice(sessions):
+    repo = JobRepository(sessions)
+    for i in range(12):
+        await repo.create(_new(user=i % 3, interaction=i))
+    claimed = await asyncio.gather(*(repo.claim_next(f"w{i}") for i in range(16)))
+    ids = [job.id for job in claimed if job is not None]
+    assert len(ids) == 12 == len(set(ids))

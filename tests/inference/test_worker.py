@@ -6,10 +6,19 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from inference.engine import Engine
 from PIL import Image
 
-from db import ImageStore, JobAction, JobRepository, JobState, NewJob, upgrade_schema, make_engine, make_sessionmaker
-from inference.engine import Engine
+from db import (
+    ImageStore,
+    JobAction,
+    JobRepository,
+    JobState,
+    NewJob,
+    make_engine,
+    make_sessionmaker,
+    upgrade_schema,
+)
 from inference.prompt import parse
 from inference.worker import Worker, grid_seeds
 
@@ -31,8 +40,16 @@ def worker(repo, tmp_path, tiny_models_dir):
 
 def _job(prompt: str, action: JobAction = JobAction.IMAGINE, **kw) -> NewJob:
     request = parse(prompt)
-    values = dict(user_id=1, channel_id=2, guild_id=3, prompt=prompt, request=request.to_json(),
-                  model="tiny", action=action, seed=request.seed)
+    values = dict(
+        user_id=1,
+        channel_id=2,
+        guild_id=3,
+        prompt=prompt,
+        request=request.to_json(),
+        model="tiny",
+        action=action,
+        seed=request.seed,
+    )
     values.update(kw)
     return NewJob(**values)
 
@@ -61,14 +78,22 @@ async def test_grid_job_stores_grid_and_four_images_with_their_seeds(worker, rep
 
 async def test_upscale_shows_the_chosen_image_of_the_parent(worker, repo):
     parent = await _run_one(worker, repo, _job("a fox --seed 7"))
-    child = await _run_one(worker, repo, _job("a fox --seed 7", JobAction.UPSCALE, parent_id=parent.id, parent_index=3, seed=None))
+    child = await _run_one(
+        worker,
+        repo,
+        _job("a fox --seed 7", JobAction.UPSCALE, parent_id=parent.id, parent_index=3, seed=None),
+    )
     assert child.state == JobState.DONE
     assert [(i.index, i.sha256, i.seed) for i in child.images] == [(1, parent.images[3].sha256, 9)]
 
 
 async def test_variation_makes_a_new_grid_from_the_parent_image(worker, repo):
     parent = await _run_one(worker, repo, _job("a fox --seed 7"))
-    child = await _run_one(worker, repo, _job("a fox --seed 7", JobAction.VARIATION, parent_id=parent.id, parent_index=2, seed=1000))
+    child = await _run_one(
+        worker,
+        repo,
+        _job("a fox --seed 7", JobAction.VARIATION, parent_id=parent.id, parent_index=2, seed=1000),
+    )
     assert child.state == JobState.DONE, child.error
     assert child.seeds == [1000, 1001, 1002, 1003]
     assert len(child.images) == 5
@@ -76,7 +101,9 @@ async def test_variation_makes_a_new_grid_from_the_parent_image(worker, repo):
 
 
 async def test_a_render_error_fails_the_job_with_a_message_and_the_worker_goes_on(worker, repo):
-    broken = await _run_one(worker, repo, _job("a fox", JobAction.UPSCALE, parent_id=None, parent_index=1))
+    broken = await _run_one(
+        worker, repo, _job("a fox", JobAction.UPSCALE, parent_id=None, parent_index=1)
+    )
     # an upscale without a parent cannot render: reported, not dropped
     assert broken.state == JobState.FAILED and broken.error
     ok = await _run_one(worker, repo, _job("a fox --seed 1"))

@@ -1,0 +1,44 @@
+"""Which queued job runs next: pure fair-share ordering, no I/O.
+
+The next job goes to the user who has used the least GPU time recently, so one user's
+40-job permutation cannot starve somebody's single job: once that user has a job running
+or finished, everyone with less usage goes first. Relax-lane jobs yield to fast-lane ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+RELAX = "relax"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The oldest queued job of one user."""
+
+    job_id: int
+    user_id: int
+    created_at: datetime
+    lane: str | None = None
+
+
+def pick_next(
+    candidates: Iterable[Candidate],
+    recent_gpu_seconds: Mapping[int, float],
+    running: Mapping[int, int],
+) -> Candidate | None:
+    """The candidate to run now: fast before relax, then fewest running, least recent GPU
+    time, and the oldest request among equals."""
+
+    def key(c: Candidate) -> tuple[bool, int, float, datetime, int]:
+        return (
+            c.lane == RELAX,
+            running.get(c.user_id, 0),
+            recent_gpu_seconds.get(c.user_id, 0.0),
+            c.created_at,
+            c.job_id,
+        )
+
+    return min(candidates, key=key, default=None)
