@@ -66,8 +66,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(f"invalid setting: {_first_error(exc)}")
     if settings.token is None or not settings.token.get_secret_value().strip():
         return _fail(
-            "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications, "
-            "copy its token and run: DISCORD_TOKEN=<token> imaginebot run"
+            "DISCORD_TOKEN is not set. Copy your bot's token from https://discord.com/"
+            "developers/applications and run: DISCORD_TOKEN=<token> imaginebot run"
         )
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -117,7 +117,7 @@ def _imagine(args: argparse.Namespace) -> int:
     else:
         out.mkdir(parents=True, exist_ok=True)
         compose_grid(images).save(out / "grid.png")
-        for i, (image, s) in enumerate(zip(images, grid_seeds(seed)), start=1):
+        for i, (image, s) in enumerate(zip(images, grid_seeds(seed), strict=True), start=1):
             image.save(out / f"image_{i}_seed_{s}.png")
         sidecar = {
             "request": request.to_json(),

@@ -171,7 +171,10 @@ class Worker:
             images = self.engine.grid(request, seed, progress)
         seeds = grid_seeds(seed)
         stored = [self._store(compose_grid(images), job, 0, None)]
-        stored += [self._store(img, job, i + 1, s) for i, (img, s) in enumerate(zip(images, seeds))]
+        stored += [
+            self._store(img, job, i + 1, s)
+            for i, (img, s) in enumerate(zip(images, seeds, strict=True))
+        ]
         return stored, seeds
 
     def _store(self, image: Image.Image, job: Job, index: int, seed: int | None) -> StoredImage:
