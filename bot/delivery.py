@@ -19,6 +19,7 @@ import discord
 
 from bot.buttons import job_view
 from bot.render import failure_embed, job_content, mentions_for
+from bot.throttle import EditBudget
 from db import ImageStore, Job, JobRepository, JobState
 from db.models import utcnow
 
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Discord allows about 5 edits per 5 s per channel; one per second per message keeps clear.
-MIN_EDIT_INTERVAL_S = 1.0
 POLL_INTERVAL_S = 1.0
 
 
@@ -38,7 +37,7 @@ class Delivery:
         self.jobs = jobs
         self.store = store
         self._changed = asyncio.Event()
-        self._last_edit: dict[int, float] = {}
+        self.budget = EditBudget()
 
     def notify(self) -> None:
         """Something changed in the jobs table; look before the next poll."""
@@ -67,15 +66,16 @@ class Delivery:
                 log.exception("could not update the message of job %s", job.id)
 
     async def _show_progress(self, job: Job) -> None:
-        now = time.monotonic()
-        if now - self._last_edit.get(job.id, 0.0) < MIN_EDIT_INTERVAL_S:
-            return
-        self._last_edit[job.id] = now
+        assert job.message_id is not None
+        if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
+            return  # shown by a later sweep, with whatever progress is newest then
         await self._edit(job)
         await self.jobs.mark_shown(job.id, job.progress)
 
     async def _show_result(self, job: Job) -> None:
-        self._last_edit.pop(job.id, None)
+        assert job.message_id is not None
+        self.budget.forget(job.message_id)
+        self.budget.count(job.channel_id, time.monotonic())
         if job.state == JobState.DONE:
             shown = next(i for i in job.images if i.index == (0 if len(job.images) > 1 else 1))
             data = await asyncio.to_thread(self.store.get, shown.sha256, shown.format)
