@@ -1,80 +1,67 @@
-"""Prompt text -> GenerationRequest (first subset: --ar, --seed, --no, :: weights)."""
+"""Prompt text -> validated GenerationRequest(s): permutations, flags, images, concepts."""
 
 from __future__ import annotations
 
-import math
-import re
-
+from inference.prompt.body import concepts, split_images
+from inference.prompt.defaults import NO_DEFAULTS, PromptDefaults
 from inference.prompt.errors import PromptError
-from inference.prompt.request import GenerationRequest, WeightedPrompt
+from inference.prompt.lexer import split_flags
+from inference.prompt.permutations import expand
+from inference.prompt.request import GenerationRequest
 
-_DASHES = re.compile(r"(?:(?<=\s)|^)(?:--|\u2014|\u2013)(?=[A-Za-z])")
-_WEIGHT = re.compile(r"^\s*(-?\d+(?:\.\d+)?|-?\.\d+)")
-
-
-def parse(text: str) -> GenerationRequest:
-    """Parse one prompt; raise PromptError naming the parameter and the allowed form."""
-    pieces = _DASHES.split(text)
-    body, flags = pieces[0], pieces[1:]
-    values: dict[str, str | None] = {}
-    for raw in flags:
-        name, _, value = raw.strip().partition(" ")
-        name = name.lower()
-        if name in values:
-            raise PromptError(f"--{name} is given twice; keep one.", "duplicate", name)
-        values[name] = value.strip() or None
-    changes: dict[str, object] = {}
-    for name, value in values.items():
-        if name in ("ar", "aspect"):
-            changes["aspect"] = _aspect(value)
-        elif name == "seed":
-            changes["seed"] = _seed(value)
-        elif name == "no":
-            if not value:
-                raise PromptError("--no needs a comma-separated list of things to leave out.",
-                                  "no_empty", "no")
-            changes["negative"] = tuple(v.strip() for v in value.split(",") if v.strip())
-        else:
-            raise PromptError(f"Unrecognized parameter --{name}.", "unknown_flag", name)
-    return GenerationRequest(prompts=_concepts(body), **changes)  # type: ignore[arg-type]
+MAX_PROMPT_CHARS = 6000
+"""Longest prompt accepted, in characters: Discord's own limit for a slash-command option."""
 
 
-def _aspect(value: str | None) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+):(\d+)", value or "")
-    if not match or int(match[1]) == 0 or int(match[2]) == 0:
+def _check_length(text: str) -> None:
+    if len(text) > MAX_PROMPT_CHARS:
         raise PromptError(
-            f"aspect must be two whole positive numbers like 3:2, got {value!r}.",
-            "aspect_form", "aspect")
-    w, h = int(match[1]), int(match[2])
-    g = math.gcd(w, h)
-    return w // g, h // g
+            f"The prompt is {len(text)} characters long; the limit is {MAX_PROMPT_CHARS}.",
+            "too_long",
+            "prompt",
+        )
 
 
-def _seed(value: str | None) -> int:
-    if value is None or not value.isdigit() or int(value) > 4294967295:
-        raise PromptError(f"seed must be a whole number 0-4294967295, got {value!r}.",
-                          "seed_range", "seed")
-    return int(value)
+def parse_one(text: str, defaults: PromptDefaults | None = None) -> GenerationRequest:
+    """Parse one job's text (permutations already expanded; escapes still in place)."""
+    body, raw = split_flags(text)
+    values = (defaults or NO_DEFAULTS).merged(raw)
+    images, rest = split_images(body)
+    prompts = concepts(rest)
+    if not prompts:
+        if len(images) == 1:
+            raise PromptError(
+                "One image prompt needs some text or a second image with it.",
+                "image_alone",
+                "image",
+            )
+        if not images:
+            raise PromptError(
+                "The prompt is empty: describe what you want to see before the parameters.",
+                "empty",
+                "prompt",
+            )
+    if images and values.get("image_weight") is None:
+        values["image_weight"] = 1.0
+    return GenerationRequest(prompts=prompts, image_prompts=images, **values)
 
 
-def _concepts(body: str) -> tuple[WeightedPrompt, ...]:
-    segments = body.split("::")
-    concepts: list[WeightedPrompt] = []
-    weight_next = 1.0
-    texts: list[tuple[str, float]] = []
-    for i, seg in enumerate(segments):
-        if i > 0:
-            m = _WEIGHT.match(seg)
-            if m:
-                texts[-1] = (texts[-1][0], float(m[1]))
-                seg = seg[m.end():]
-        texts.append((" ".join(seg.split()), weight_next))
-    for t, w in texts:
-        if t:
-            concepts.append(WeightedPrompt(t, w))
-    if not concepts:
+def parse_jobs(text: str, defaults: PromptDefaults | None = None) -> list[GenerationRequest]:
+    """One request per permutation job (at most 40), all validated; `--repeat` stays a field."""
+    _check_length(text)
+    if not text.strip():
         raise PromptError("The prompt is empty: describe what you want to see.", "empty", "prompt")
-    if sum(c.weight for c in concepts) <= 0:
-        raise PromptError("The :: weights must add up to a positive number.", "weight_sum",
-                          "weight")
-    return tuple(concepts)
+    return [parse_one(job, defaults) for job in expand(text)]
+
+
+def parse(text: str, defaults: PromptDefaults | None = None) -> GenerationRequest:
+    """Parse a prompt that makes one job; one with several permutations raises multiple_jobs."""
+    jobs = parse_jobs(text, defaults)
+    if len(jobs) > 1:
+        raise PromptError(
+            f"This prompt's permutations make {len(jobs)} jobs; send them with /imagine "
+            "(parse_jobs), one request per job.",
+            "multiple_jobs",
+            "permutation",
+        )
+    return jobs[0]

@@ -1,4 +1,4 @@
-"""The validated request one job renders: what the prompt parser produces and the engine consumes."""
+"""The validated request one job renders: what the prompt parser makes and the engine consumes."""
 
 from __future__ import annotations
 

@@ -1,0 +1,101 @@
+"""The text before the flags: leading image URLs, then `::`-weighted and ` + ` concepts."""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+
+from inference.prompt.errors import PromptError
+from inference.prompt.flags import shown
+from inference.prompt.permutations import unescape
+from inference.prompt.request import WeightedPrompt
+
+# A weight is a plain decimal right after `::`, ended by whitespace, `:`, `,` or the end:
+# `hot::2 dog` weighs "hot" 2, `a::1980s b` keeps "1980s b" as text.
+_WEIGHT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?![^\s:,])")
+_PLUS = re.compile(r"(?<!\S)\+(?!\S)")  # ours: a lone `+` separates concepts like `::`
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+_TOKEN = re.compile(r"\s*(\S+)")
+
+
+def _image_url(token: str) -> str | None:
+    """The URL if `token` is an image prompt (`<...>` Discord embed guards are removed)."""
+    if token.startswith("<") and token.endswith(">"):
+        token = token[1:-1]
+    lower = token[:8].lower()
+    if lower.startswith("https://"):
+        rest = token[8:]
+    elif lower.startswith("http://"):
+        rest = token[7:]
+    else:
+        if _SCHEME.match(token):
+            raise PromptError(
+                f"Image prompts must be http or https links, got {shown(token)}.",
+                "image_url",
+                "image",
+            )
+        return None
+    if not rest or rest[0] in "/?#":
+        raise PromptError(
+            f"Image prompt link {shown(token)} has no host; use a full https:// image link.",
+            "image_url",
+            "image",
+        )
+    return unescape(token)
+
+
+def split_images(body: str) -> tuple[tuple[str, ...], str]:
+    """The leading image URLs, and the rest of the body."""
+    images: list[str] = []
+    pos = 0
+    while True:
+        m = _TOKEN.match(body, pos)
+        if not m:
+            break
+        url = _image_url(m[1])
+        if url is None:
+            break
+        images.append(url)
+        pos = m.end()
+    return tuple(images), body[pos:]
+
+
+def concepts(text: str) -> tuple[WeightedPrompt, ...]:
+    """`::` and ` + ` concepts with their weights as typed; empty concepts are left out."""
+    if "::" not in text and "+" not in text:
+        clean = " ".join(unescape(text).split())
+        return (WeightedPrompt(clean, 1.0),) if clean else ()
+    found: list[tuple[str, str]] = []  # (text, weight as typed)
+    for i, segment in enumerate(text.split("::")):
+        if i:
+            m = _WEIGHT.match(segment)
+            if m:
+                found[-1] = (found[-1][0], m.group())
+                segment = segment[m.end() :]
+        for piece in _PLUS.split(segment):
+            found.append((piece, "1"))
+    out: list[WeightedPrompt] = []
+    total = Decimal(0)
+    for raw, typed in found:
+        clean = " ".join(unescape(raw).split())
+        if not clean:
+            continue
+        weight = float(typed)
+        if not math.isfinite(weight):
+            raise PromptError(
+                f"The :: weight after {shown(clean)} is too large, got {shown(typed)}; "
+                "use a number like 2 or -0.5.",
+                "weight_range",
+                "weight",
+            )
+        total += Decimal(typed)
+        out.append(WeightedPrompt(clean, weight))
+    if out and total <= 0:
+        raise PromptError(
+            f"The :: weights must add up to a positive number, got a total of {total}; "
+            "raise a weight or make a negative weight smaller.",
+            "weight_sum",
+            "weight",
+        )
+    return tuple(out)

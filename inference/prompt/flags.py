@@ -1,0 +1,228 @@
+"""The parameter table: every `--flag`, its aliases, the request field it sets and its checks."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from inference.prompt.errors import PromptError
+from inference.prompt.permutations import split_unescaped_commas, unescape
+
+_INT = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_RATIO = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
+_CODE = re.compile(r"[0-9]{1,40}")
+_REF_WEIGHT = re.compile(r"::-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+
+SEED_MAX = 4294967295
+VERSIONS = ("1", "2", "3", "4", "5", "5.1", "5.2", "6", "6.1", "7")
+NIJI_VERSIONS = ("4", "5", "6", "7")
+NIJI_DEFAULT = "6"
+STYLES = ("raw", "4a", "4b", "4c", "cute", "expressive", "original", "scenic")
+QUALITIES = (Decimal("0.25"), Decimal("0.5"), Decimal("1"), Decimal("2"))
+LANES = ("fast", "relax", "turbo")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One parameter: canonical name, aliases, the words errors use, and its value check."""
+
+    name: str
+    aliases: tuple[str, ...]
+    label: str
+    field: str
+    takes: str  # "value" (required), "optional" (may be bare), "none" (a switch)
+    convert: Callable[[Flag, str, str], Any]  # (flag, typed name, value) -> field value
+    allowed: str = ""  # the allowed form, for messages
+
+
+def shown(value: str) -> str:
+    """The user's value quoted for a message, shortened so a message stays one line."""
+    return f"'{value}'" if len(value) <= 40 else f"'{value[:37]}...'"
+
+
+def invalid(flag: Flag, typed: str, value: str, code: str) -> PromptError:
+    """The standard one-sentence error: parameter, flag typed, allowed form, value given."""
+    return PromptError(
+        f"{flag.label} (--{typed}) must be {flag.allowed}, got {shown(value)}.", code, flag.name
+    )
+
+
+def _int_range(lo: int, hi: int) -> Callable[[Flag, str, str], int]:
+    def convert(flag: Flag, typed: str, value: str) -> int:
+        # Length check first: int() refuses strings past 4300 digits with a ValueError.
+        if len(value) > 20 or not _INT.fullmatch(value) or not lo <= int(value) <= hi:
+            raise invalid(flag, typed, value, f"{flag.name}_range")
+        return int(value)
+
+    return convert
+
+
+def _aspect(flag: Flag, typed: str, value: str) -> tuple[int, int]:
+    m = _RATIO.fullmatch(value)
+    if not m or int(m[1]) == 0 or int(m[2]) == 0:
+        raise invalid(flag, typed, value, "aspect_form")
+    w, h = int(m[1]), int(m[2])
+    g = math.gcd(w, h)
+    return w // g, h // g
+
+
+def _quality(flag: Flag, typed: str, value: str) -> float:
+    if len(value) > 40 or not _DECIMAL.fullmatch(value):
+        raise invalid(flag, typed, value, "quality_value")
+    q = Decimal(value)
+    if q > 2:  # the one documented clamp: Midjourney treats anything above 2 as 2
+        return 2.0
+    if q not in QUALITIES:
+        raise invalid(flag, typed, value, "quality_value")
+    return float(q)
+
+
+def _image_weight(flag: Flag, typed: str, value: str) -> float:
+    if len(value) > 40 or not _DECIMAL.fullmatch(value) or not 0 <= Decimal(value) <= 3:
+        raise invalid(flag, typed, value, "iw_range")
+    return float(value)
+
+
+def _switch_value(flag: Flag) -> Any:
+    if flag.field == "lane":
+        return flag.name
+    if flag.field == "style":
+        return "raw"
+    return True
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Flag, str, str], str]:
+    def convert(flag: Flag, typed: str, value: str) -> str:
+        v = value.lower()
+        if v.endswith(".0") and v[:-2] in choices:
+            v = v[:-2]
+        if v not in choices:
+            raise invalid(flag, typed, value, f"{flag.name}_value")
+        return v
+
+    return convert
+
+
+def _negative(flag: Flag, typed: str, value: str) -> tuple[str, ...]:
+    items = [" ".join(unescape(item).split()) for item in split_unescaped_commas(value)]
+    kept = tuple(item for item in items if item)
+    if not kept:
+        raise no_empty(typed)
+    return kept
+
+
+def no_empty(typed: str) -> PromptError:
+    return PromptError(
+        f"--{typed} needs a comma-separated list of things to leave out, like --no red, cars.",
+        "no_empty",
+        "no",
+    )
+
+
+def _is_url(token: str) -> bool:
+    lower = token[:8].lower()
+    if lower.startswith("https://"):
+        rest = token[8:]
+    elif lower.startswith("http://"):
+        rest = token[7:]
+    else:
+        return False
+    return bool(rest) and rest[0] not in "/?#"
+
+
+def _refs(codes: bool) -> Callable[[Flag, str, str], tuple[str, ...]]:
+    def convert(flag: Flag, typed: str, value: str) -> tuple[str, ...]:
+        tokens = tuple(unescape(t) for t in value.split())
+        for token in tokens:
+            m = _REF_WEIGHT.search(token)
+            bare = token[: m.start()] if m else token
+            ok = _is_url(bare) or (codes and (_CODE.fullmatch(bare) or bare.lower() == "random"))
+            if not ok:
+                raise invalid(flag, typed, token, f"{flag.name}_value")
+        return tokens
+
+    return convert
+
+
+def _unused(flag: Flag, typed: str, value: str) -> Any:
+    raise AssertionError("switches take no value")  # pragma: no cover
+
+
+def _flag(
+    name: str,
+    aliases: tuple[str, ...],
+    label: str,
+    field: str,
+    convert: Callable[[Flag, str, str], Any] = _unused,
+    allowed: str = "",
+    takes: str = "value",
+) -> Flag:
+    return Flag(name, aliases, label, field, takes, convert, allowed)
+
+
+# fmt: off
+FLAGS: tuple[Flag, ...] = (
+    _flag("aspect", ("ar",), "aspect", "aspect", _aspect,
+          "two whole positive numbers like 16:9 (no decimals)"),
+    _flag("no", (), "--no", "negative", _negative, "a comma-separated list"),
+    _flag("seed", (), "seed", "seed", _int_range(0, SEED_MAX),
+          f"a whole number from 0 to {SEED_MAX}"),
+    _flag("chaos", ("c",), "chaos", "chaos", _int_range(0, 100), "a whole number from 0 to 100"),
+    _flag("stylize", ("s",), "stylize", "stylize", _int_range(0, 1000),
+          "a whole number from 0 to 1000"),
+    _flag("quality", ("q",), "quality", "quality", _quality, ".25, .5, 1 or 2"),
+    _flag("tile", (), "tile", "tile", takes="none"),
+    _flag("repeat", ("r",), "repeat", "repeat", _int_range(1, 40),
+          "a whole number from 1 to 40"),
+    _flag("stop", (), "stop", "stop", _int_range(10, 100), "a whole number from 10 to 100"),
+    _flag("weird", ("w",), "weird", "weird", _int_range(0, 3000),
+          "a whole number from 0 to 3000"),
+    _flag("iw", (), "image weight", "image_weight", _image_weight, "a number from 0 to 3"),
+    _flag("version", ("v",), "version", "version", _choice(VERSIONS),
+          "one of " + ", ".join(VERSIONS)),
+    _flag("niji", (), "niji", "niji", _choice(NIJI_VERSIONS),
+          "one of " + ", ".join(NIJI_VERSIONS) + " (or nothing)", takes="optional"),
+    _flag("style", (), "style", "style", _choice(STYLES), "one of " + ", ".join(STYLES)),
+    _flag("raw", (), "style", "style", takes="none"),
+    _flag("sref", (), "style reference", "sref", _refs(codes=True),
+          "image links (http or https), style codes or 'random'"),
+    _flag("sw", (), "style weight", "style_weight", _int_range(0, 1000),
+          "a whole number from 0 to 1000"),
+    _flag("cref", (), "character reference", "cref", _refs(codes=False),
+          "image links (http or https)"),
+    _flag("cw", (), "character weight", "character_weight", _int_range(0, 100),
+          "a whole number from 0 to 100"),
+    _flag("fast", (), "speed", "lane", takes="none"),
+    _flag("relax", (), "speed", "lane", takes="none"),
+    _flag("turbo", (), "speed", "lane", takes="none"),
+)
+# fmt: on
+
+BY_NAME: dict[str, Flag] = {n: f for f in FLAGS for n in (f.name, *f.aliases)}
+"""Every accepted name and alias (lower case) -> its flag."""
+
+
+def convert(flag: Flag, typed: str, value: str | None) -> Any:
+    """The field value for one flag as typed; raise PromptError naming it if it is wrong."""
+    if flag.takes == "none":
+        if value is not None:
+            raise PromptError(
+                f"--{typed} takes no value, got {shown(value)}; put text before the parameters.",
+                "unexpected_value",
+                flag.name,
+            )
+        return _switch_value(flag)
+    if value is None:
+        if flag.takes == "optional":
+            return NIJI_DEFAULT
+        if flag.name == "no":
+            raise no_empty(typed)
+        raise PromptError(
+            f"{flag.label} (--{typed}) needs a value: {flag.allowed}.", "missing_value", flag.name
+        )
+    return flag.convert(flag, typed, value)

@@ -1,0 +1,180 @@
+"""`{a, b}` permutations: one prompt text -> the texts of its jobs. Pure, linear-time scan.
+
+Escapes (`\\,` `\\{` `\\}` `\\\\`) are kept in the expanded texts, so an expansion can be
+expanded again with the same result; `unescape` removes them once the text is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from inference.prompt.errors import PromptError
+
+MAX_JOBS = 40
+"""Most jobs one prompt may expand to (Midjourney's cap); `--repeat` is not counted."""
+CONFIRM_ABOVE = 5
+"""Above this many expansions the bot asks the user to confirm."""
+MAX_BRACE_DEPTH = 10
+"""Deepest `{}` nesting accepted; keeps expansion recursion bounded on adversarial input."""
+
+_SPECIAL = re.compile(r"[\\{},]")
+_ESCAPE = re.compile(r"\\([\\{},])")
+
+# A sequence is a list of literal strings and groups; a group is a list of option sequences.
+_Seq = list["str | _Group"]
+_Group = list[_Seq]
+
+
+def has_braces(text: str) -> bool:
+    """True if the text may contain a permutation (cheap pre-check for the fast path)."""
+    return "{" in text or "}" in text
+
+
+def unescape(text: str) -> str:
+    """Turn `\\,` `\\{` `\\}` `\\\\` into the character; any other backslash stays."""
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(r"\1", text)
+
+
+def escape(text: str, commas: bool = False) -> str:
+    """The inverse of `unescape` for text we render back into a prompt."""
+    text = text.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}")
+    return text.replace(",", "\\,") if commas else text
+
+
+def split_unescaped_commas(text: str) -> list[str]:
+    """Split on commas that are not escaped with a backslash (escapes are kept)."""
+    if "\\" not in text:
+        return text.split(",")
+    parts: list[str] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == ",":
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _parse_tree(text: str) -> _Seq:
+    """Build the brace tree iteratively; raise PromptError on unbalanced or too-deep braces."""
+    root: _Seq = []
+    seq = root
+    # Each open group: (the sequence it sits in, its options, the index where it opened).
+    stack: list[tuple[_Seq, _Group, int]] = []
+    pos = 0
+    skip = -1
+    for m in _SPECIAL.finditer(text):
+        i = m.start()
+        if i == skip:  # the character after a backslash is taken literally
+            continue
+        c = m.group()
+        if c == "\\":
+            skip = i + 1
+            continue
+        if c == "," and not stack:
+            continue
+        if pos < i:
+            seq.append(text[pos:i])
+        pos = i + 1
+        if c == "{":
+            if len(stack) >= MAX_BRACE_DEPTH:
+                raise PromptError(
+                    f"Permutation braces are nested more than {MAX_BRACE_DEPTH} deep at "
+                    f"character {i + 1}; use at most {MAX_BRACE_DEPTH} levels of {{ }}.",
+                    "brace_depth",
+                    "permutation",
+                )
+            option: _Seq = []
+            stack.append((seq, [option], i))
+            seq = option
+        elif c == ",":
+            option = []
+            stack[-1][1].append(option)
+            seq = option
+        else:  # "}"
+            if not stack:
+                raise PromptError(
+                    f"Permutation has a '}}' at character {i + 1} with no '{{' before it; "
+                    "write {a, b} or escape it as \\}.",
+                    "brace_unopened",
+                    "permutation",
+                )
+            parent, group, _ = stack.pop()
+            for opt in group:
+                _trim(opt)
+            parent.append(group)
+            seq = parent
+    if stack:
+        raise PromptError(
+            f"Permutation opened with '{{' at character {stack[-1][2] + 1} is never closed; "
+            "write {a, b} or escape it as \\{.",
+            "brace_unclosed",
+            "permutation",
+        )
+    if pos < len(text):
+        seq.append(text[pos:])
+    return root
+
+
+def _trim(option: _Seq) -> None:
+    """Strip the whitespace around one option, keeping a space an odd backslash escapes."""
+    if option and isinstance(option[0], str):
+        option[0] = option[0].lstrip()
+    if option and isinstance(option[-1], str):
+        last = option[-1]
+        stripped = last.rstrip()
+        if stripped != last and (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
+            stripped = last[: len(stripped) + 1]
+        option[-1] = stripped
+
+
+def _count(seq: _Seq) -> int:
+    total = 1
+    for part in seq:
+        if not isinstance(part, str):
+            total *= sum(_count(opt) for opt in part)
+    return total
+
+
+def _expand(seq: _Seq) -> list[str]:
+    results = [""]
+    for part in seq:
+        if isinstance(part, str):
+            results = [r + part for r in results]
+        else:
+            options = [text for opt in part for text in _expand(opt)]
+            results = [r + o for r in results for o in options]
+    return results
+
+
+def count_expansions(text: str) -> int:
+    """How many jobs the permutations in `text` make (exact; may be astronomically large)."""
+    if not has_braces(text):
+        return 1
+    return _count(_parse_tree(text))
+
+
+def expand(text: str) -> list[str]:
+    """Every job text of a prompt, in order (leftmost set varies slowest); at most MAX_JOBS."""
+    if not has_braces(text):
+        return [text]
+    tree = _parse_tree(text)
+    count = _count(tree)
+    if count > MAX_JOBS:
+        shown = f"{count}" if count < 10**6 else "over a million"
+        raise PromptError(
+            f"This prompt's permutations make {shown} jobs; at most {MAX_JOBS} are allowed, "
+            "so use fewer options in { }.",
+            "too_many_jobs",
+            "permutation",
+        )
+    return _expand(tree)
