@@ -6,10 +6,10 @@ import re
 from typing import NamedTuple
 
 # A flag starts with `--`, an em-dash (phones turn `--` into it) or an en-dash, at the start
-# or after whitespace, directly followed by a letter. Dashes inside words or before a space
-# ("well—done", "1990 – 2000") stay text. One fixed-width lookbehind and one lookahead: no
-# backtracking, so runs of thousands of dashes are scanned in linear time.
-_FLAG_START = re.compile(r"(?<!\S)(?:--|[\u2014\u2013])(?=[A-Za-z])")
+# after whitespace or right after `::` ("cat::--ar 2:3"), directly followed by a letter.
+# Dashes inside words or before a space ("well—done", "1990 – 2000") stay text. Fixed-width
+# lookarounds only: no backtracking, so runs of thousands of dashes scan in linear time.
+_FLAG_START = re.compile(r"(?:(?<!\S)|(?<=::))(?:--|[\u2014\u2013])(?=[A-Za-z])")
 _NAME = re.compile(r"[^\s=]+")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from inference.prompt.body import split_images
+from inference.prompt.errors import PromptError
 from inference.prompt.permutations import escape
 from inference.prompt.request import GenerationRequest
 
@@ -49,10 +51,19 @@ def render_field(name: str, value: Any) -> str:
     return f"--{flag} {escape(str(value))}"
 
 
+def _looks_like_image(text: str) -> bool:
+    try:
+        return bool(split_images(escape(text))[0])
+    except PromptError:
+        return True
+
+
 def render_prompt(request: GenerationRequest) -> str:
     """Prompt text for a request: `parse(render_prompt(r)) == r` for every parsed request."""
     parts = [escape(url) for url in request.image_prompts]
     concepts = request.prompts
+    if concepts and _looks_like_image(concepts[0].text):
+        parts.append("::")  # an empty first concept keeps a leading link as text
     if len(concepts) == 1 and concepts[0].weight == 1:
         parts.append(escape(concepts[0].text))
     else:

@@ -141,3 +141,8 @@ def test_defaults_without_flags() -> None:
 
 def test_repeat_stays_a_field_not_extra_jobs() -> None:
     assert parse("a --r 4").repeat == 4
+
+
+def test_flag_right_after_separator_is_a_flag() -> None:
+    request = parse("cat::--ar 2:3")
+    assert request.prompts == (W("cat"),) and request.aspect == (2, 3)
