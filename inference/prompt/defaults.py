@@ -89,7 +89,7 @@ def _use_option(flag: RawFlag, used_names: set[str]) -> None:
 
 def _unknown(flag: RawFlag) -> PromptError:
     hint = ""
-    for i in range(len(flag.name) - 1, 0, -1):
+    for i in range(min(len(flag.name) - 1, 8), 0, -1):
         # A known name glued to its value (`--ar16:9`, `--s750`): say where the space goes.
         head, tail = flag.name[:i], flag.typed[i:]
         if head in BY_NAME and tail[:1] in "0123456789:.-":

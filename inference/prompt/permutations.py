@@ -137,22 +137,43 @@ def _trim(option: _Seq) -> None:
         option[-1] = stripped
 
 
-def _count(seq: _Seq) -> int:
+def _count(seq: _Seq, memo: dict[int, int]) -> int:
+    """Jobs a sequence makes: sets multiply, options add; memoised per group by id."""
     total = 1
     for part in seq:
         if not isinstance(part, str):
-            total *= sum(_count(opt) for opt in part)
+            n = memo.get(id(part))
+            if n is None:
+                n = memo[id(part)] = sum(_count(opt, memo) for opt in part)
+            total *= n
     return total
 
 
-def _expand(seq: _Seq) -> list[str]:
+def _flat(seq: _Seq) -> str:
+    """The one text of a sequence whose groups all have a single one-job option."""
+    return "".join(part if isinstance(part, str) else _flat(part[0]) for part in seq)
+
+
+def _expand(seq: _Seq, memo: dict[int, int]) -> list[str]:
+    # Literals and one-job groups are joined once, so only the few branching groups (at most
+    # five can multiply within 40 jobs) copy strings: no quadratic concatenation.
     results = [""]
+    buf: list[str] = []
     for part in seq:
         if isinstance(part, str):
-            results = [r + part for r in results]
+            buf.append(part)
+        elif memo[id(part)] == 1:
+            buf.append(_flat(part[0]))
         else:
-            options = [text for opt in part for text in _expand(opt)]
+            if buf:
+                literal = "".join(buf)
+                results = [r + literal for r in results]
+                buf = []
+            options = [text for opt in part for text in _expand(opt, memo)]
             results = [r + o for r in results for o in options]
+    if buf:
+        literal = "".join(buf)
+        results = [r + literal for r in results]
     return results
 
 
@@ -160,7 +181,7 @@ def count_expansions(text: str) -> int:
     """How many jobs the permutations in `text` make (exact; may be astronomically large)."""
     if not has_braces(text):
         return 1
-    return _count(_parse_tree(text))
+    return _count(_parse_tree(text), {})
 
 
 def expand(text: str) -> list[str]:
@@ -168,7 +189,8 @@ def expand(text: str) -> list[str]:
     if not has_braces(text):
         return [text]
     tree = _parse_tree(text)
-    count = _count(tree)
+    memo: dict[int, int] = {}
+    count = _count(tree, memo)
     if count > MAX_JOBS:
         shown = f"{count}" if count < 10**6 else "over a million"
         raise PromptError(
@@ -177,4 +199,4 @@ def expand(text: str) -> list[str]:
             "too_many_jobs",
             "permutation",
         )
-    return _expand(tree)
+    return _expand(tree, memo)

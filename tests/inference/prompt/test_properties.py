@@ -60,6 +60,11 @@ def test_parsed_request_renders_back_to_itself(text: str) -> None:
 words = st.text(
     alphabet=st.sampled_from("abc xyz:,+-—{}\\=.0123456789é"), min_size=1, max_size=12
 ).map(lambda s: " ".join(s.split()))
+safe_words = (
+    st.text(alphabet=st.sampled_from("abc xyz,{}\\é"), min_size=1, max_size=12)
+    .map(lambda s: " ".join(s.split()))
+    .filter(bool)
+)
 weights = st.one_of(
     st.just(1.0),
     st.floats(min_value=-5, max_value=50, allow_nan=False).filter(lambda w: w != 0),
@@ -75,7 +80,7 @@ requests = st.builds(
     st.fixed_dictionaries(
         {},
         optional={
-            "negative": st.lists(words, min_size=1, max_size=3).map(tuple),
+            "negative": st.lists(safe_words, min_size=1, max_size=3).map(tuple),
             "aspect": st.tuples(st.integers(1, 50), st.integers(1, 50)),
             "seed": st.integers(0, 4294967295),
             "chaos": st.integers(0, 100),
