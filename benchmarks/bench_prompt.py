@@ -7,7 +7,11 @@ core; no single input of up to 6000 characters over 10 ms.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
 from inference.prompt import MAX_PROMPT_CHARS, PromptError, parse_jobs
 

@@ -31,14 +31,14 @@ def _image_url(token: str) -> str | None:
     else:
         if _SCHEME.match(token):
             raise PromptError(
-                f"Image prompts must be http or https links, got {shown(token)}.",
+                f"Image prompts must be http or https image links, got {shown(token)}.",
                 "image_url",
                 "image",
             )
         return None
     if not rest or rest[0] in "/?#":
         raise PromptError(
-            f"Image prompt link {shown(token)} has no host; use a full https:// image link.",
+            f"The image prompt link {shown(token)} has no host; use a full https:// image link.",
             "image_url",
             "image",
         )

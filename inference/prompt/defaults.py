@@ -93,7 +93,7 @@ def _unknown(flag: RawFlag) -> PromptError:
         # A known name glued to its value (`--ar16:9`, `--s750`): say where the space goes.
         head, tail = flag.name[:i], flag.typed[i:]
         if head in BY_NAME and tail[:1] in "0123456789:.-":
-            hint = f"; did you mean --{flag.typed[:i]} {tail} (with a space)?"
+            hint = f"; did you mean --{flag.typed[:i]} {tail.lstrip(':')} (with a space)?"
             break
     return PromptError(
         f"Unrecognized parameter --{flag.typed}{hint or '; check the spelling.'}",

@@ -112,13 +112,13 @@ def _negative(flag: Flag, typed: str, value: str) -> tuple[str, ...]:
     items = [" ".join(unescape(item).split()) for item in split_unescaped_commas(value)]
     kept = tuple(item for item in items if item)
     if not kept:
-        raise no_empty(typed)
+        raise no_empty()
     return kept
 
 
-def no_empty(typed: str) -> PromptError:
+def no_empty() -> PromptError:
     return PromptError(
-        f"--{typed} needs a comma-separated list of things to leave out, like --no red, cars.",
+        "--no needs a comma-separated list of things to leave out after it, like --no red, cars.",
         "no_empty",
         "no",
     )
@@ -221,7 +221,7 @@ def convert(flag: Flag, typed: str, value: str | None) -> Any:
         if flag.takes == "optional":
             return NIJI_DEFAULT
         if flag.name == "no":
-            raise no_empty(typed)
+            raise no_empty()
         raise PromptError(
             f"{flag.label} (--{typed}) needs a value: {flag.allowed}.", "missing_value", flag.name
         )

@@ -46,6 +46,11 @@ class GenerationRequest:
         """Concepts with a positive weight, joined: what the model is asked to draw."""
         return ", ".join(p.text for p in self.prompts if p.weight > 0 and p.text)
 
+    def normalized_weights(self) -> tuple[float, ...]:
+        """Each concept's weight over the sum (positive for parsed requests): `::` is relative."""
+        total = sum(p.weight for p in self.prompts)
+        return tuple(p.weight / total for p in self.prompts) if total > 0 else ()
+
     @property
     def aspect_str(self) -> str:
         return f"{self.aspect[0]}:{self.aspect[1]}"

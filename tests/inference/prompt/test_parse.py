@@ -146,3 +146,9 @@ def test_repeat_stays_a_field_not_extra_jobs() -> None:
 def test_flag_right_after_separator_is_a_flag() -> None:
     request = parse("cat::--ar 2:3")
     assert request.prompts == (W("cat"),) and request.aspect == (2, 3)
+
+
+def test_weights_are_kept_as_typed_and_normalised_on_request() -> None:
+    request = parse("a::3 b::-1")
+    assert [p.weight for p in request.prompts] == [3.0, -1.0]
+    assert request.normalized_weights() == (1.5, -0.5)
