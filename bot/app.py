@@ -12,7 +12,7 @@ from discord import app_commands
 from inference.engine import Engine
 
 from bot import commands
-from bot.buttons import DYNAMIC_BUTTONS
+from bot.buttons import DYNAMIC_BUTTONS, confirm_view
 from bot.delivery import Delivery
 from bot.errors import UserFacingError
 from bot.permissions import is_moderator
@@ -24,10 +24,12 @@ from db import (
     ImageStore,
     Job,
     JobRepository,
+    JobState,
     make_engine,
     make_sessionmaker,
     upgrade_schema,
 )
+from db.jobs import token_expiry
 from inference.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -107,17 +109,37 @@ class ImagineBot(discord.Client):
             is_moderator=is_moderator(interaction, self.settings.mod_role_ids),
         )
 
-    async def start_job(self, interaction: discord.Interaction[Any], job: Job) -> None:
-        """Answer the interaction with the job's message and hand the job to the worker."""
-        try:
-            response = await interaction.response.send_message(
-                job_content(job), allowed_mentions=mentions_for(job)
+    async def start_jobs(self, interaction: discord.Interaction[Any], jobs: list[Job]) -> None:
+        """Answer with the jobs' messages (or, for a held batch, ask to confirm it first)."""
+        if jobs[0].state == JobState.HELD:
+            await interaction.response.send_message(
+                f"This prompt makes {len(jobs)} jobs. Start them all?",
+                view=confirm_view(jobs[0]),
+                ephemeral=True,
             )
-        except discord.HTTPException:
-            await self.jobs.fail(job.id, "Discord did not accept the reply in time")
-            raise
-        message_id = response.message_id or (await interaction.original_response()).id
-        await self.jobs.set_message(job.id, message_id)
+            return
+        await self._post_jobs(interaction, jobs)
+
+    async def _post_jobs(self, interaction: discord.Interaction[Any], jobs: list[Job]) -> None:
+        """One message per job: the interaction's response for the first, followups after."""
+        expires = token_expiry(interaction.created_at)
+        for job in jobs:
+            try:
+                if not interaction.response.is_done():
+                    response = await interaction.response.send_message(
+                        job_content(job), allowed_mentions=mentions_for(job)
+                    )
+                    message_id = response.message_id or (await interaction.original_response()).id
+                else:
+                    message = await interaction.followup.send(
+                        job_content(job), allowed_mentions=mentions_for(job), wait=True
+                    )
+                    message_id = message.id
+            except discord.HTTPException as exc:
+                await self.jobs.fail(job.id, f"Discord refused the job's message ({exc.status})")
+                log.exception("could not post the message of job %s", job.id)
+                continue
+            await self.jobs.attach_message(job.id, message_id, interaction.token, expires)
         if self.worker is not None:
             self.worker.wake()
         self.delivery.notify()
@@ -125,13 +147,27 @@ class ImagineBot(discord.Client):
     async def press(
         self, interaction: discord.Interaction[Any], action: str, index: int, job_id: int
     ) -> None:
-        """A job button was clicked (any message, any age): make the child job."""
+        """A job button was clicked (any message, any age): make the child job(s)."""
+        origin = self.origin(interaction)
         try:
-            job = await self.service.child(action, index, job_id, self.origin(interaction))
+            if action in ("ok", "no"):
+                jobs = await self.service.confirm(job_id, origin, start=action == "ok")
+            else:
+                jobs = [await self.service.child(action, index, job_id, origin)]
         except UserFacingError as error:
             await interaction.response.send_message(embed=error_embed(error), ephemeral=True)
             return
-        await self.start_job(interaction, job)
+        if action == "no":
+            await interaction.response.edit_message(
+                content=f"Cancelled {len(jobs)} jobs.", view=None
+            )
+        elif action == "ok":
+            await interaction.response.edit_message(
+                content=f"Starting {len(jobs)} jobs.", view=None
+            )
+            await self._post_jobs(interaction, jobs)
+        else:
+            await self._post_jobs(interaction, jobs)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

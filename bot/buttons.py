@@ -75,7 +75,33 @@ class VaryStrongButton(JobButton, DynamicItem[Button[View]], template=_template(
     action = "vt"
 
 
-DYNAMIC_BUTTONS = (UpscaleButton, VariationButton, RerollButton, VarySubtleButton, VaryStrongButton)
+class ConfirmButton(JobButton, DynamicItem[Button[View]], template=_template("ok")):
+    action = "ok"
+
+
+class DeclineButton(JobButton, DynamicItem[Button[View]], template=_template("no")):
+    action = "no"
+
+
+DYNAMIC_BUTTONS = (
+    UpscaleButton,
+    VariationButton,
+    RerollButton,
+    VarySubtleButton,
+    VaryStrongButton,
+    ConfirmButton,
+    DeclineButton,
+)
+
+
+def confirm_view(job: Job) -> View:
+    """Yes / No for a held batch; `job` is any job of the batch."""
+    view = View(timeout=None)
+    yes = ConfirmButton(0, job.id, label="Yes")
+    yes.item.style = discord.ButtonStyle.success
+    view.add_item(yes)
+    view.add_item(DeclineButton(0, job.id, label="No"))
+    return view
 
 
 def job_view(job: Job) -> View:

@@ -97,7 +97,7 @@ def _imagine(args: argparse.Namespace) -> int:
     from inference.images import compose_grid
 
     from inference.prompt import PromptError, parse
-    from inference.worker import grid_seeds, random_seed
+    from inference.seeds import grid_seeds, random_seed
 
     try:
         settings = _settings(model=args.model)

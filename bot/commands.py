@@ -22,8 +22,8 @@ Interaction = discord.Interaction["ImagineBot"]
 )
 async def imagine(interaction: Interaction, prompt: str) -> None:
     bot = interaction.client
-    job = await bot.service.imagine(prompt, bot.origin(interaction))
-    await bot.start_job(interaction, job)
+    jobs = await bot.service.imagine(prompt, bot.origin(interaction))
+    await bot.start_jobs(interaction, jobs)
 
 
 mod = app_commands.Group(

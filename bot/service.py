@@ -17,8 +17,15 @@ from bot.errors import (
 from bot.moderate import verdict_for
 from db import BanRepository, Job, JobAction, JobRepository, JobState, NewJob
 from db.jobs import token_expiry
-from inference.prompt import GenerationRequest, PromptError, parse
-from inference.worker import random_seed
+from inference.prompt import (
+    CONFIRM_ABOVE,
+    MAX_JOBS,
+    GenerationRequest,
+    PromptError,
+    expand,
+    parse_jobs,
+)
+from inference.seeds import SEED_SPACE, random_seed
 
 
 @dataclass(frozen=True)
@@ -60,16 +67,50 @@ class JobService:
         self.max_active_jobs = max_active_jobs
         self.policy = policy
 
-    async def imagine(self, prompt: str, origin: Origin) -> Job:
-        """Parse and moderate a prompt, then queue its job; raise a UserFacingError if refused."""
+    async def imagine(self, prompt: str, origin: Origin) -> list[Job]:
+        """Parse and moderate a prompt, then record its jobs (one per permutation and repeat).
+
+        Raises a UserFacingError if refused. More than CONFIRM_ABOVE jobs are held until the
+        user confirms them (see `confirm`).
+        """
         try:
-            request = parse(prompt)
+            requests = parse_jobs(prompt)
         except PromptError as exc:
             raise InvalidParameter(exc.message, exc.code, prompt) from exc
-        await self._check_blocked(request, prompt, origin)
+        await self._check_ban(origin)
+        for request in requests:  # blocked if any permutation is blocked
+            await self._check_blocked(request, prompt, origin)
+        plan = [
+            (text, request, _repeat_seed(request.seed, k))
+            for text, request in zip(expand(prompt), requests, strict=True)
+            for k in range(request.repeat)
+        ]
+        if len(plan) > MAX_JOBS:
+            raise InvalidParameter(
+                f"This prompt makes {len(plan)} jobs ({len(requests)} permutations, each "
+                f"repeated); the limit is {MAX_JOBS}.",
+                "too_many_jobs",
+                prompt,
+            )
         await self._admit(origin)
-        seed = request.seed if request.seed is not None else random_seed()
-        return await self._create(origin, prompt, request, JobAction.IMAGINE, seed)
+        state = JobState.HELD if len(plan) > CONFIRM_ABOVE else JobState.QUEUED
+        batch = [
+            self._new_job(origin, n, text, request, JobAction.IMAGINE, seed)
+            for n, (text, request, seed) in enumerate(plan)
+        ]
+        return [job for job, _ in await self.jobs.create_many(batch, state)]
+
+    async def confirm(self, job_id: int, origin: Origin, start: bool) -> list[Job]:
+        """Start (or drop) the held batch that job `job_id` belongs to."""
+        job = await self.jobs.get(job_id)
+        if job is None or job.interaction_id is None:
+            raise JobUnavailable("Those jobs no longer exist.", hint="Use /imagine again.")
+        if job.user_id != origin.user_id:
+            raise NotYourJob()
+        released = await self.jobs.release_held(job.interaction_id, origin.user_id, start)
+        if not released:
+            raise JobUnavailable("Those jobs were already started or cancelled.")
+        return released
 
     async def child(self, action_key: str, index: int, parent_id: int, origin: Origin) -> Job:
         """A button press on a finished job: upscale, vary or reroll it."""
@@ -96,7 +137,6 @@ class JobService:
         return await self._create(origin, parent.prompt, request, action, seed, parent.id, index)
 
     async def _check_blocked(self, request: GenerationRequest, prompt: str, origin: Origin) -> None:
-        await self._check_ban(origin)
         verdict = verdict_for(request, self.policy)
         if verdict.allowed:
             return
@@ -130,22 +170,44 @@ class JobService:
         parent_id: int | None = None,
         parent_index: int | None = None,
     ) -> Job:
-        job, _ = await self.jobs.create(
-            NewJob(
-                user_id=origin.user_id,
-                channel_id=origin.channel_id,
-                guild_id=origin.guild_id,
-                prompt=prompt,
-                request=request.to_json(),
-                model=self.model,
-                action=action,
-                interaction_id=origin.interaction_id,
-                parent_id=parent_id,
-                parent_index=parent_index,
-                seed=seed,
-                application_id=origin.application_id,
-                interaction_token=origin.interaction_token,
-                token_expires_at=token_expiry(origin.created_at),
-            )
-        )
+        new = self._new_job(origin, 0, prompt, request, action, seed, parent_id, parent_index)
+        job, _ = await self.jobs.create(new)
         return job
+
+    def _new_job(
+        self,
+        origin: Origin,
+        n: int,
+        prompt: str,
+        request: GenerationRequest,
+        action: JobAction,
+        seed: int | None,
+        parent_id: int | None = None,
+        parent_index: int | None = None,
+    ) -> NewJob:
+        return NewJob(
+            idempotency_key=f"{origin.interaction_id}:{n}",
+            user_id=origin.user_id,
+            channel_id=origin.channel_id,
+            guild_id=origin.guild_id,
+            prompt=prompt,
+            request=request.to_json(),
+            model=self.model,
+            action=action,
+            interaction_id=origin.interaction_id,
+            parent_id=parent_id,
+            parent_index=parent_index,
+            seed=seed,
+            lane=request.lane,
+            application_id=origin.application_id,
+            interaction_token=origin.interaction_token,
+            token_expires_at=token_expiry(origin.created_at),
+        )
+
+
+def _repeat_seed(seed: int | None, k: int) -> int:
+    """The k-th `--repeat` of a seeded prompt moves on by a grid's worth of seeds, so repeats
+    differ yet stay reproducible; unseeded prompts get a fresh random seed each."""
+    if seed is None:
+        return random_seed()
+    return (seed + 4 * k) % SEED_SPACE

@@ -28,6 +28,7 @@ FAIRSHARE_WINDOW = timedelta(hours=1)
 class NewJob:
     """What the bot knows when a user asks for a job."""
 
+    idempotency_key: str
     user_id: int
     channel_id: int
     guild_id: int | None
@@ -61,29 +62,64 @@ class JobRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def create(self, new: NewJob) -> tuple[Job, bool]:
-        """Insert a queued job; if its interaction already made one, return that (False)."""
+    async def create(self, new: NewJob, state: JobState = JobState.QUEUED) -> tuple[Job, bool]:
+        """Insert a job; if its idempotency key is taken, return the existing row (False)."""
+        created = await self.create_many([new], state)
+        return created[0]
+
+    async def create_many(
+        self, batch: Sequence[NewJob], state: JobState = JobState.QUEUED
+    ) -> list[tuple[Job, bool]]:
+        """Insert a batch in one transaction; rows whose key exists are returned as they are."""
+        keys = [new.idempotency_key for new in batch]
         async with self.sessions() as session:
-            if new.interaction_id is not None:
-                existing = await session.scalar(
-                    select(Job).where(Job.interaction_id == new.interaction_id)
-                )
-                if existing is not None:
-                    return existing, False
-            job = Job(**new.__dict__, state=JobState.QUEUED)
-            session.add(job)
             try:
-                await session.commit()
+                async with session.begin():
+                    existing = {
+                        job.idempotency_key: job
+                        for job in await session.scalars(
+                            select(Job).where(Job.idempotency_key.in_(keys))
+                        )
+                    }
+                    made = {
+                        new.idempotency_key: Job(**new.__dict__, state=state)
+                        for new in batch
+                        if new.idempotency_key not in existing
+                    }
+                    session.add_all(made.values())
             except IntegrityError:
-                await session.rollback()
-                found = await session.scalar(
-                    select(Job).where(Job.interaction_id == new.interaction_id)
+                # Another process inserted the same keys between our read and write.
+                return [(await self._by_key(key), False) for key in keys]
+            for job in made.values():
+                await session.refresh(job, ["images"])
+        return [(made[key], True) if key in made else (existing[key], False) for key in keys]
+
+    async def _by_key(self, key: str) -> Job:
+        async with self.sessions() as session:
+            job = await session.scalar(select(Job).where(Job.idempotency_key == key))
+            assert job is not None
+            return job
+
+    async def release_held(self, interaction_id: int, user_id: int, queue: bool) -> list[Job]:
+        """Queue (confirmed) or cancel (declined) the held jobs of one interaction."""
+        async with self.sessions() as session, session.begin():
+            jobs = list(
+                await session.scalars(
+                    select(Job)
+                    .where(
+                        Job.interaction_id == interaction_id,
+                        Job.user_id == user_id,
+                        Job.state == JobState.HELD,
+                    )
+                    .order_by(Job.id)
                 )
-                if found is None:
-                    raise
-                return found, False
-            await session.refresh(job, ["images"])
-            return job, True
+            )
+            for job in jobs:
+                job.state = JobState.QUEUED if queue else JobState.CANCELLED
+                if not queue:
+                    job.finished_at = utcnow()
+                    job.delivered_at = utcnow()  # never shown: nothing to deliver
+            return jobs
 
     async def get(self, job_id: int) -> Job | None:
         async with self.sessions() as session:
@@ -209,8 +245,16 @@ class JobRepository:
                 )
             ).all()
 
-    async def set_message(self, job_id: int, message_id: int) -> None:
-        await self._update(job_id, message_id=message_id)
+    async def attach_message(
+        self, job_id: int, message_id: int, token: str, token_expires_at: datetime
+    ) -> None:
+        """Record the message that shows the job and the interaction token that can edit it."""
+        await self._update(
+            job_id,
+            message_id=message_id,
+            interaction_token=token,
+            token_expires_at=token_expires_at,
+        )
 
     async def mark_shown(self, job_id: int, progress: int) -> None:
         await self._update(job_id, shown_progress=progress)

@@ -48,6 +48,7 @@ class Base(DeclarativeBase):
 
 
 class JobState(enum.StrEnum):
+    HELD = "held"  # part of a large batch the user has not confirmed yet
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -76,8 +77,10 @@ class Job(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # Idempotency: the interaction that asked for the job; a retried delivery finds the row.
-    interaction_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # Idempotency: `<interaction id>:<n>` for the n-th job an interaction asked for, so a
+    # retried interaction finds its rows instead of queueing them again.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    interaction_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     user_id: Mapped[int] = mapped_column(BigInteger)
     guild_id: Mapped[int | None] = mapped_column(BigInteger)
     channel_id: Mapped[int] = mapped_column(BigInteger)

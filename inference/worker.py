@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -22,25 +21,16 @@ from db import ImageStore, Job, JobAction, JobRepository, StoredImage
 from inference.engine import VARY_STRONG, VARY_SUBTLE, Engine
 from inference.images import compose_grid, encode_png
 from inference.prompt import GenerationRequest
+from inference.seeds import grid_seeds, random_seed
 
 log = logging.getLogger(__name__)
 
-SEED_SPACE = 2**32
 PROGRESS_INTERVAL_S = 0.5
 _STRENGTH = {
     JobAction.VARIATION: VARY_STRONG,
     JobAction.VARY_STRONG: VARY_STRONG,
     JobAction.VARY_SUBTLE: VARY_SUBTLE,
 }
-
-
-def random_seed() -> int:
-    return random.randrange(SEED_SPACE)
-
-
-def grid_seeds(seed: int) -> list[int]:
-    """Image i of a grid uses seed + i (wrapping inside the 32-bit seed range)."""
-    return [(seed + i) % SEED_SPACE for i in range(4)]
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import asyncio
 
+from dataclasses import replace
+
 from db import JobRepository, JobState, NewJob, StoredImage
 
 
 def _new(user: int = 1, interaction: int | None = 100, **kw: object) -> NewJob:
     values: dict[str, object] = dict(
+        idempotency_key=f"{interaction}:0",
         user_id=user,
         channel_id=10,
         guild_id=20,
@@ -140,3 +143,29 @@ async def test_concurrent_claims_never_hand_out_a_job_twice(sessions):
     claimed = await asyncio.gather(*(repo.claim_next(f"w{i}") for i in range(16)))
     ids = [job.id for job in claimed if job is not None]
     assert len(ids) == 12 == len(set(ids))
+
+
+async def test_a_batch_is_created_once_even_when_the_interaction_is_retried(sessions):
+    repo = JobRepository(sessions)
+    batch = [replace(_new(), idempotency_key=f"100:{n}") for n in range(3)]
+    first = await repo.create_many(batch)
+    again = await repo.create_many(batch)
+    assert [created for _, created in first] == [True] * 3
+    assert [created for _, created in again] == [False] * 3
+    assert [job.id for job, _ in again] == [job.id for job, _ in first]
+
+
+async def test_held_jobs_wait_for_confirmation_then_queue_or_cancel(sessions):
+    repo = JobRepository(sessions)
+    held = [replace(_new(interaction=7), idempotency_key=f"7:{n}") for n in range(6)]
+    await repo.create_many(held, JobState.HELD)
+    assert await repo.claim_next("w") is None
+    assert await repo.release_held(7, user_id=2, queue=True) == []  # not the owner's
+    queued = await repo.release_held(7, user_id=1, queue=True)
+    assert [j.state for j in queued] == [JobState.QUEUED] * 6
+    assert await repo.release_held(7, user_id=1, queue=False) == []  # already released
+    other = [replace(_new(interaction=8), idempotency_key=f"8:{n}") for n in range(6)]
+    await repo.create_many(other, JobState.HELD)
+    cancelled = await repo.release_held(8, user_id=1, queue=False)
+    assert {j.state for j in cancelled} == {JobState.CANCELLED}
+    assert all(j.id not in {c.id for c in cancelled} for j in await repo.needing_delivery())

@@ -20,7 +20,8 @@ from db import (
     upgrade_schema,
 )
 from inference.prompt import parse
-from inference.worker import Worker, grid_seeds
+from inference.seeds import grid_seeds
+from inference.worker import Worker
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 22:37:15.865387
+Create Date: 2026-11-24 22:56:52.423073
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "jobs",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=False),
         sa.Column("interaction_id", sa.BigInteger(), nullable=True),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("guild_id", sa.BigInteger(), nullable=True),
@@ -80,9 +81,12 @@ def upgrade() -> None:
             ["jobs.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("interaction_id"),
+        sa.UniqueConstraint("idempotency_key"),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_jobs_interaction_id"), ["interaction_id"], unique=False
+        )
         batch_op.create_index("ix_jobs_state_created", ["state", "created_at"], unique=False)
         batch_op.create_index("ix_jobs_user_created", ["user_id", "created_at"], unique=False)
 
@@ -107,6 +111,7 @@ def downgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_user_created")
         batch_op.drop_index("ix_jobs_state_created")
+        batch_op.drop_index(batch_op.f("ix_jobs_interaction_id"))
 
     op.drop_table("jobs")
     op.drop_table("bans")

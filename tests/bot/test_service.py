@@ -1,0 +1,151 @@
+"""JobService on a real database: what /imagine and the buttons accept or refuse."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.errors import (
+    BannedPrompt,
+    InvalidParameter,
+    JobUnavailable,
+    NotYourJob,
+    QueueFull,
+    UserBanned,
+)
+from bot.service import JobService, Origin
+from db import (
+    BanRepository,
+    JobAction,
+    JobRepository,
+    JobState,
+    StoredImage,
+    make_engine,
+    make_sessionmaker,
+    upgrade_schema,
+)
+
+
+@pytest.fixture
+async def service(database_url):
+    engine = make_engine(database_url)
+    await upgrade_schema(engine)
+    sessions = make_sessionmaker(engine)
+    yield JobService(JobRepository(sessions), BanRepository(sessions), "tiny", max_active_jobs=2)
+    await engine.dispose()
+
+
+_ids = iter(range(10_000, 1_000_000))
+
+
+def _origin(user: int = 1, moderator: bool = False) -> Origin:
+    return Origin(user, 10, 20, next(_ids), 99, "token", datetime.now(UTC), moderator)
+
+
+async def _finished(service: JobService, user: int = 1):
+    [job] = await service.imagine("a red fox --seed 42", _origin(user))
+    claimed = await service.jobs.claim_next("w")
+    images = [StoredImage(i, f"{i:064x}", 64, 64, None if i == 0 else 41 + i) for i in range(5)]
+    await service.jobs.finish(claimed.id, images, [42, 43, 44, 45], 0.1)
+    return job
+
+
+async def test_imagine_stores_the_parsed_request_and_seed(service):
+    [job] = await service.imagine("a red fox in snow --ar 3:2 --seed 42 --no people", _origin())
+    assert job.state == JobState.QUEUED and job.seed == 42 and job.action == JobAction.IMAGINE
+    assert job.request["aspect"] == "3:2" and job.request["negative"] == ["people"]
+    assert job.interaction_token == "token" and job.token_expires_at > datetime.now(UTC)
+
+
+async def test_a_seedless_prompt_gets_a_recorded_random_seed(service):
+    [job] = await service.imagine("a red fox", _origin())
+    assert 0 <= job.seed < 2**32
+
+
+async def test_bad_flags_raise_invalid_parameter_with_the_prompt(service):
+    with pytest.raises(InvalidParameter) as info:
+        await service.imagine("a fox --bogus 3", _origin())
+    assert info.value.prompt == "a fox --bogus 3" and "bogus" in info.value.description
+
+
+async def test_a_denied_prompt_is_refused_with_its_category_and_audited(service):
+    with pytest.raises(BannedPrompt) as info:
+        await service.imagine("a nude woman", _origin())
+    assert info.value.category == "sexual"
+    records = await service.bans.audit_for(20, 1)
+    assert [r.action for r in records] == ["prompt_blocked"]
+    assert records[0].details["prompt"] == "a nude woman"
+
+
+async def test_a_banned_user_cannot_imagine_or_press_buttons(service):
+    job = await _finished(service, user=1)
+    await service.bans.ban(20, 1, "spam", moderator_id=5)
+    with pytest.raises(UserBanned, match="spam"):
+        await service.imagine("a fox", _origin())
+    with pytest.raises(UserBanned):
+        await service.child("u", 1, job.id, _origin())
+
+
+async def test_queue_cap_refuses_with_counts(service):
+    await service.imagine("one", _origin())
+    await service.imagine("two", _origin())
+    with pytest.raises(QueueFull, match="2 jobs"):
+        await service.imagine("three", _origin())
+
+
+async def test_buttons_make_children_of_the_owners_finished_job(service):
+    parent = await _finished(service)
+    upscale = await service.child("u", 3, parent.id, _origin())
+    assert (upscale.action, upscale.parent_id, upscale.parent_index) == ("upscale", parent.id, 3)
+    await service.jobs.claim_next("w")  # keep under the cap of 2
+    variation = await service.child("v", 2, parent.id, _origin())
+    assert variation.action == "variation" and variation.seed != parent.seed
+
+
+async def test_other_users_may_not_press_but_moderators_may(service):
+    parent = await _finished(service, user=1)
+    with pytest.raises(NotYourJob):
+        await service.child("r", 0, parent.id, _origin(user=2))
+    reroll = await service.child("r", 0, parent.id, _origin(user=3, moderator=True))
+    assert reroll.action == JobAction.REROLL and reroll.user_id == 3
+
+
+async def test_buttons_of_unfinished_or_missing_jobs_explain_themselves(service):
+    [queued] = await service.imagine("a fox", _origin())
+    with pytest.raises(JobUnavailable, match="not finished"):
+        await service.child("u", 1, queued.id, _origin())
+    with pytest.raises(JobUnavailable, match="no longer exists"):
+        await service.child("u", 1, 987654, _origin())
+
+
+async def test_permutations_and_repeats_make_one_job_each_in_order(service):
+    jobs = await service.imagine("a {red, blue} fox --seed 10 --repeat 2", _origin())
+    assert [j.prompt for j in jobs] == ["a red fox --seed 10 --repeat 2"] * 2 + [
+        "a blue fox --seed 10 --repeat 2"
+    ] * 2
+    assert [j.seed for j in jobs] == [10, 14, 10, 14]
+    assert {j.state for j in jobs} == {JobState.QUEUED}
+
+
+async def test_more_than_five_jobs_are_held_until_confirmed(service):
+    origin = _origin()
+    jobs = await service.imagine("a {red, blue, green} fox --repeat 2", origin)
+    assert len(jobs) == 6 and {j.state for j in jobs} == {JobState.HELD}
+    with pytest.raises(NotYourJob):
+        await service.confirm(jobs[3].id, _origin(user=2), start=True)
+    started = await service.confirm(jobs[3].id, origin, start=True)
+    assert [j.id for j in started] == [j.id for j in jobs]
+    with pytest.raises(JobUnavailable, match="already started"):
+        await service.confirm(jobs[0].id, origin, start=False)
+
+
+async def test_a_blocked_permutation_blocks_the_whole_prompt(service):
+    with pytest.raises(BannedPrompt):
+        await service.imagine("a {cat, nude woman}", _origin())
+    assert await service.jobs.for_user(1) == []
+
+
+async def test_over_forty_jobs_in_total_is_an_error_naming_the_limit(service):
+    with pytest.raises(InvalidParameter, match="40"):
+        await service.imagine("a {a,b,c,d,e} fox --repeat 9", _origin())
