@@ -66,6 +66,24 @@ ADVERSARIAL = {
 }
 
 
+# 40 permutation jobs, each as long as the 60,000-character total for all jobs allows, and as
+# dense as the per-job limits allow: the real worst cases once the cheap limits have spoken.
+_FORTY = "{1,2,3,4,5,6,7,8}{a,b,c,d,e} "
+_PER_JOB = 60_000 // 40 - len(_FORTY)
+for _name, _unit in {
+    "forty_jobs_words": "word ",
+    "forty_jobs_concepts": "a::2 " + "w" * 32,
+    "forty_jobs_plus": "a + " + "w" * 33,
+    "forty_jobs_spaced_dashes": " -- ",
+    "forty_jobs_glued_dashes": "x--a",
+    "forty_jobs_escapes": "\\,",
+    "forty_jobs_whitespace": " ",
+}.items():
+    ADVERSARIAL[_name] = _FORTY + _unit * (_PER_JOB // len(_unit))
+ADVERSARIAL["forty_jobs_no_items"] = _FORTY + "x --no " + "ab, " * 49 + "w" * 1100
+ADVERSARIAL["forty_jobs_flags"] = _FORTY + "x --ar 16:9 --s 50 --c 5 --q 2 --tile --seed 1 " * 1
+
+
 def throughput(seconds: float = 2.0) -> float:
     n = 0
     start = time.perf_counter()

@@ -23,6 +23,10 @@ VERSIONS = ("1", "2", "3", "4", "5", "5.1", "5.2", "6", "6.1", "7")
 NIJI_VERSIONS = ("4", "5", "6", "7")
 NIJI_DEFAULT = "6"
 STYLES = ("raw", "4a", "4b", "4c", "cute", "expressive", "original", "scenic")
+MAX_ITEMS = 50
+"""Most `--no` items in one job (bounds the work of 40 permutation jobs, see body.py)."""
+MAX_REFS = 10
+"""Most `--sref` or `--cref` references in one job."""
 QUALITIES = (Decimal("0.25"), Decimal("0.5"), Decimal("1"), Decimal("2"))
 LANES = ("fast", "relax", "turbo")
 
@@ -108,7 +112,17 @@ def _choice(choices: tuple[str, ...]) -> Callable[[Flag, str, str], str]:
     return convert
 
 
+def _too_many(flag: Flag, typed: str, count: int, limit: int) -> PromptError:
+    return PromptError(
+        f"{flag.label} (--{typed}) has {count} items; at most {limit} are allowed.",
+        f"{flag.name}_too_many",
+        flag.name,
+    )
+
+
 def _negative(flag: Flag, typed: str, value: str) -> tuple[str, ...]:
+    if value.count(",") >= MAX_ITEMS:
+        raise _too_many(flag, typed, value.count(",") + 1, MAX_ITEMS)
     items = [" ".join(unescape(item).split()) for item in split_unescaped_commas(value)]
     kept = tuple(item for item in items if item)
     if not kept:
@@ -137,7 +151,10 @@ def _is_url(token: str) -> bool:
 
 def _refs(codes: bool) -> Callable[[Flag, str, str], tuple[str, ...]]:
     def convert(flag: Flag, typed: str, value: str) -> tuple[str, ...]:
-        tokens = tuple(unescape(t) for t in value.split())
+        raw = value.split()
+        if len(raw) > MAX_REFS:
+            raise _too_many(flag, typed, len(raw), MAX_REFS)
+        tokens = tuple(unescape(t) for t in raw)
         for token in tokens:
             m = _REF_WEIGHT.search(token)
             bare = token[: m.start()] if m else token

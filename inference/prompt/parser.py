@@ -11,6 +11,9 @@ from inference.prompt.request import GenerationRequest
 
 MAX_PROMPT_CHARS = 6000
 """Longest prompt accepted, in characters: Discord's own limit for a slash-command option."""
+MAX_JOBS_CHARS = 60_000
+"""Most characters all permutation jobs of one prompt may add up to (40 jobs of 1500): keeps
+parsing any prompt under 10 ms however its braces multiply the text."""
 
 
 def _check_length(text: str) -> None:
@@ -51,7 +54,17 @@ def parse_jobs(text: str, defaults: PromptDefaults | None = None) -> list[Genera
     _check_length(text)
     if not text.strip():
         raise PromptError("The prompt is empty: describe what you want to see.", "empty", "prompt")
-    return [parse_one(job, defaults) for job in expand(text)]
+    jobs = expand(text)
+    if len(jobs) > 1:
+        total = sum(map(len, jobs))
+        if total > MAX_JOBS_CHARS:
+            raise PromptError(
+                f"This prompt's {len(jobs)} permutation jobs add up to {total} characters; "
+                f"the limit is {MAX_JOBS_CHARS}, so shorten the prompt or use fewer options.",
+                "jobs_too_long",
+                "permutation",
+            )
+    return [parse_one(job, defaults) for job in jobs]
 
 
 def parse(text: str, defaults: PromptDefaults | None = None) -> GenerationRequest:

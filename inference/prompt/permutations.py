@@ -16,9 +16,10 @@ CONFIRM_ABOVE = 5
 """Above this many expansions the bot asks the user to confirm."""
 MAX_BRACE_DEPTH = 10
 """Deepest `{}` nesting accepted; keeps expansion recursion bounded on adversarial input."""
+MAX_BRACE_SETS = 100
+"""Most `{}` sets in one prompt; bounds the scan (Python work per brace) well under 10 ms."""
 
 _SPECIAL = re.compile(r"[\\{},]")
-_ESCAPE = re.compile(r"\\([\\{},])")
 
 # A sequence is a list of literal strings and groups; a group is a list of option sequences.
 _Seq = list["str | _Group"]
@@ -34,7 +35,19 @@ def unescape(text: str) -> str:
     """Turn `\\,` `\\{` `\\}` `\\\\` into the character; any other backslash stays."""
     if "\\" not in text:
         return text
-    return _ESCAPE.sub(r"\1", text)
+    # Backslash pairs are parked on a character the text lacks, then single escapes go: str
+    # methods pair backslashes left to right like a scanner, linearly and in C.
+    park = "\x00"
+    if "\\\\" in text and park in text:
+        present = set(text)
+        park = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in present)
+    return (
+        text.replace("\\\\", park)
+        .replace("\\,", ",")
+        .replace("\\{", "{")
+        .replace("\\}", "}")
+        .replace(park, "\\")
+    )
 
 
 def escape(text: str, commas: bool = False) -> str:
@@ -72,6 +85,7 @@ def _parse_tree(text: str) -> _Seq:
     stack: list[tuple[_Seq, _Group, int]] = []
     pos = 0
     skip = -1
+    sets = 0
     for m in _SPECIAL.finditer(text):
         i = m.start()
         if i == skip:  # the character after a backslash is taken literally
@@ -86,6 +100,14 @@ def _parse_tree(text: str) -> _Seq:
             seq.append(text[pos:i])
         pos = i + 1
         if c == "{":
+            sets += 1
+            if sets > MAX_BRACE_SETS:
+                raise PromptError(
+                    f"This prompt has more than {MAX_BRACE_SETS} {{ }} permutation sets; use "
+                    f"fewer (a prompt makes at most {MAX_JOBS} jobs).",
+                    "too_many_sets",
+                    "permutation",
+                )
             if len(stack) >= MAX_BRACE_DEPTH:
                 raise PromptError(
                     f"Permutation braces are nested more than {MAX_BRACE_DEPTH} deep at "
@@ -98,7 +120,10 @@ def _parse_tree(text: str) -> _Seq:
             seq = option
         elif c == ",":
             option = []
-            stack[-1][1].append(option)
+            group = stack[-1][1]
+            group.append(option)
+            if len(group) > MAX_JOBS:  # every option is at least one job: stop scanning now
+                raise _too_many_jobs(f"more than {MAX_JOBS}")
             seq = option
         else:  # "}"
             if not stack:
@@ -177,8 +202,20 @@ def _expand(seq: _Seq, memo: dict[int, int]) -> list[str]:
     return results
 
 
+def _too_many_jobs(shown: str) -> PromptError:
+    return PromptError(
+        f"This prompt's permutations make {shown} jobs; at most {MAX_JOBS} are allowed, "
+        "so use fewer options in { }.",
+        "too_many_jobs",
+        "permutation",
+    )
+
+
 def count_expansions(text: str) -> int:
-    """How many jobs the permutations in `text` make (exact; may be astronomically large)."""
+    """Jobs the permutations in `text` make, without building them (exact, may be huge).
+
+    Raises too_many_jobs at once if one set alone has more than MAX_JOBS options.
+    """
     if not has_braces(text):
         return 1
     return _count(_parse_tree(text), {})
@@ -192,11 +229,5 @@ def expand(text: str) -> list[str]:
     memo: dict[int, int] = {}
     count = _count(tree, memo)
     if count > MAX_JOBS:
-        shown = f"{count}" if count < 10**6 else "over a million"
-        raise PromptError(
-            f"This prompt's permutations make {shown} jobs; at most {MAX_JOBS} are allowed, "
-            "so use fewer options in { }.",
-            "too_many_jobs",
-            "permutation",
-        )
+        raise _too_many_jobs(f"{count}" if count < 10**6 else "over a million")
     return _expand(tree, memo)

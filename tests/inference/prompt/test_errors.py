@@ -80,6 +80,20 @@ REJECTED: list[tuple[str, str, str, str, tuple[str, ...]]] = [
         "permutation",
         ("40", "49"),
     ),
+    ("too_many_sets", "{a}" * 101, "too_many_sets", "permutation", ("100", "40")),
+    ("set_with_41_options", "{" + "a," * 41 + "}", "too_many_jobs", "permutation", ("40",)),
+    (
+        "jobs_too_long",
+        "{1,2,3,4,5,6,7,8}{a,b,c,d,e} " + "w" * 1600,
+        "jobs_too_long",
+        "permutation",
+        ("60000",),
+    ),
+    ("too_many_concepts", "a::" * 40 + "b", "too_many_concepts", "weight", ("41", "40")),
+    ("too_many_plus_concepts", "a + " * 40 + "b", "too_many_concepts", "weight", ("40",)),
+    ("too_many_images", "https://x.io/a.png " * 11 + "cat", "too_many_images", "image", ("10",)),
+    ("too_many_no_items", "a --no " + "b, " * 50, "no_too_many", "no", ("51", "50")),
+    ("too_many_srefs", "a --sref" + " 1" * 11, "sref_too_many", "sref", ("11", "10")),
     ("too_many_jobs_huge", "{a,b} " * 100, "too_many_jobs", "permutation", ("40",)),
 ]
 

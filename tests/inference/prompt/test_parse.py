@@ -152,3 +152,10 @@ def test_weights_are_kept_as_typed_and_normalised_on_request() -> None:
     request = parse("a::3 b::-1")
     assert [p.weight for p in request.prompts] == [3.0, -1.0]
     assert request.normalized_weights() == (1.5, -0.5)
+
+
+def test_limits_are_inclusive() -> None:
+    assert len(parse("a::" * 39 + "b").prompts) == 40
+    assert len(parse("a --no " + "b, " * 49 + "c").negative) == 50
+    assert len(parse("https://x.io/a.png " * 10 + "cat").image_prompts) == 10
+    assert len(parse("a --sref" + " 1" * 10).sref) == 10
