@@ -20,6 +20,7 @@ _ORDER = (
     ("cref", "cref"), ("character_weight", "cw"), ("lane", "lane"),
 )  # fmt: skip
 _FLAG_FOR = dict(_ORDER)
+_DASHES = "-\u2014\u2013"
 
 
 def number(value: float) -> str:
@@ -36,8 +37,14 @@ def render_field(name: str, value: Any) -> str:
             return f"--ar {value}"
         return f"--ar {value[0]}:{value[1]}"
     if name == "negative":
-        items = [value] if isinstance(value, str) else list(value)
-        return "--no " + ", ".join(escape(str(v), commas=True) for v in items)
+        items = [
+            escape(str(v), commas=True) for v in ([value] if isinstance(value, str) else value)
+        ]
+        # An item like "--x" (typed as "a,--x") must not follow a space, or it becomes a flag.
+        text = items[0]
+        for item in items[1:]:
+            text += ("," if item[:1] in _DASHES else ", ") + item
+        return ("--no=" if text[:1] in _DASHES else "--no ") + text
     if name == "tile":
         return "--tile" if value else ""
     if name == "lane":

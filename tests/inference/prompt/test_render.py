@@ -19,6 +19,7 @@ CASES = [
     ("images_first", "https://x.io/a.png cat --iw 2", "https://x.io/a.png cat --iw 2"),
     ("braces_escaped", r"a \{b\}", r"a \{b\}"),
     ("quality_clamped", "a --q 3", "a --quality 2"),
+    ("no_item_that_looks_like_a_flag", "a --no=--x,b,--y", "a --no=--x, b,--y"),
     ("leading_link_kept_as_text", ":: https://x.io/a.png", ":: https://x.io/a.png"),
 ]
 
