@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 
 from inference.prompt.errors import PromptError
-from inference.prompt.flags import shown
+from inference.prompt.flags import http_host, shown
 from inference.prompt.permutations import unescape
 from inference.prompt.request import WeightedPrompt
 
@@ -37,12 +37,8 @@ def _image_url(token: str) -> str | None:
     """The URL if `token` is an image prompt (`<...>` Discord embed guards are removed)."""
     if token.startswith("<") and token.endswith(">"):
         token = token[1:-1]
-    lower = token[:8].lower()
-    if lower.startswith("https://"):
-        rest = token[8:]
-    elif lower.startswith("http://"):
-        rest = token[7:]
-    else:
+    rest = http_host(token)
+    if rest is None:
         if _SCHEME.match(token):
             raise PromptError(
                 f"Image prompts must be http or https image links, got {shown(token)}.",

@@ -138,15 +138,19 @@ def no_empty() -> PromptError:
     )
 
 
-def _is_url(token: str) -> bool:
+def http_host(token: str) -> str | None:
+    """For an http(s) link, what follows `://` ('' or '/...' when it has no host); else None."""
     lower = token[:8].lower()
     if lower.startswith("https://"):
-        rest = token[8:]
-    elif lower.startswith("http://"):
-        rest = token[7:]
-    else:
-        return False
-    return bool(rest) and rest[0] not in "/?#"
+        return token[8:]
+    if lower.startswith("http://"):
+        return token[7:]
+    return None
+
+
+def _is_url(token: str) -> bool:
+    rest = http_host(token)
+    return rest is not None and rest[:1] not in ("", "/", "?", "#")
 
 
 def _refs(codes: bool) -> Callable[[Flag, str, str], tuple[str, ...]]:

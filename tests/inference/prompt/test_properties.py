@@ -25,7 +25,7 @@ TOKENS = [
     "--tile", "--raw", "--niji", "--v 6.1", "--seed", "--fast", "--relax", "--AR=3:2", "—ar 2:3",
     "https://x.io/a.png", "http://", "<https://y.io/b.png>", "ftp://x", "cat", "dog", "1.5", "0",
     "{a, b}", "{x {1,2}, y}", "--sref random", "--cw 50", " ", "\t", "é", "🐈", "\u3000", "\x1c",
-    "::--s 5", "a::--tile", "<", ">", "HTTP://Z.IO/x", "--mine",
+    "::--s 5", "a::--tile", "<", ">", "HTTP://Z.IO/x", "--mine", ",--no a", "--no=--x",
 ]  # fmt: skip
 
 prompt_text = st.one_of(
@@ -146,3 +146,13 @@ def test_expansion_count_follows_product_and_sum_rule(tree: tuple[str, int]) -> 
             expand(text)
     else:
         assert len(expand(text)) == count
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prompt_text)
+def test_parsing_each_expansion_equals_parse_jobs(text: str) -> None:
+    try:
+        jobs = parse_jobs(text)
+    except PromptError:
+        return
+    assert [parse(expansion) for expansion in expand(text)] == jobs
