@@ -111,13 +111,13 @@ def apply_layer(acc: Fields, layer: Fields) -> None:
     acc.update(layer)
 
 
-def _flags_only(text: str, what: str) -> list[RawFlag]:
+def _flags_only(text: str, what: str, parameter: str) -> list[RawFlag]:
     """Parse a flags-only text (suffix, option): no prompt text, weights or permutations."""
     if has_braces(text):
         raise PromptError(
             f"{what} cannot contain permutations {{ }}, got {shown(text.strip())}.",
             "flags_only",
-            what.split()[-1].lower(),
+            parameter,
         )
     body, raw = split_flags(text)
     if body.strip():
@@ -126,7 +126,7 @@ def _flags_only(text: str, what: str) -> list[RawFlag]:
             f"{what} may hold only parameters like --ar 16:9 --s 250, not {kind} "
             f"({shown(body.strip())}).",
             "flags_only",
-            what.split()[-1].lower(),
+            parameter,
         )
     return raw
 
@@ -138,7 +138,7 @@ def _in_layer(what: str, exc: PromptError) -> PromptError:
 def validate_suffix(flags_text: str) -> str:
     """Check a `/prefer suffix`: flags only, each valid; returns it with whitespace tidied."""
     what = "Your /prefer suffix"
-    raw = _flags_only(flags_text, what)
+    raw = _flags_only(flags_text, what, "suffix")
     try:
         flag_fields(raw)
     except PromptError as exc:
@@ -167,7 +167,7 @@ def validate_option(name: str, flags_text: str) -> tuple[str, str]:
         raise PromptError(
             f"{what} is empty; give it parameters like --ar 16:9 --s 250.", "option_empty", "option"
         )
-    raw = _flags_only(flags_text, what)
+    raw = _flags_only(flags_text, what, "option")
     try:
         flag_fields(raw)
     except PromptError as exc:

@@ -31,22 +31,28 @@ def has_braces(text: str) -> bool:
     return "{" in text or "}" in text
 
 
+def _absent(text: str, n: int) -> list[str]:
+    """`n` characters that do not occur in `text`, to park escapes on while splitting."""
+    usual = ["\x00", "\x01"][:n]
+    if not any(c in text for c in usual):
+        return usual
+    present = set(text)
+    return [chr(c) for c in range(0xE000, 0xF900) if chr(c) not in present][:n]
+
+
 def unescape(text: str) -> str:
     """Turn `\\,` `\\{` `\\}` `\\\\` into the character; any other backslash stays."""
     if "\\" not in text:
         return text
     # Backslash pairs are parked on a character the text lacks, then single escapes go: str
     # methods pair backslashes left to right like a scanner, linearly and in C.
-    park = "\x00"
-    if "\\\\" in text and park in text:
-        present = set(text)
-        park = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in present)
+    (pair,) = _absent(text, 1)
     return (
-        text.replace("\\\\", park)
+        text.replace("\\\\", pair)
         .replace("\\,", ",")
         .replace("\\{", "{")
         .replace("\\}", "}")
-        .replace(park, "\\")
+        .replace(pair, "\\")
     )
 
 
@@ -60,21 +66,9 @@ def split_unescaped_commas(text: str) -> list[str]:
     """Split on commas that are not escaped with a backslash (escapes are kept)."""
     if "\\" not in text:
         return text.split(",")
-    parts: list[str] = []
-    start = 0
-    i = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == ",":
-            parts.append(text[start:i])
-            start = i + 1
-        i += 1
-    parts.append(text[start:])
-    return parts
+    pair, comma = _absent(text, 2)
+    parked = text.replace("\\\\", pair).replace("\\,", comma)
+    return [p.replace(comma, "\\,").replace(pair, "\\\\") for p in parked.split(",")]
 
 
 def _parse_tree(text: str) -> _Seq:
