@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from inference.prompt.errors import PromptError
 from inference.prompt.flags import http_host, shown
-from inference.prompt.permutations import unescape
+from inference.prompt.permutations import Restore
 from inference.prompt.request import WeightedPrompt
 
 # A weight is a plain decimal right after `::`, ended by whitespace, `:`, `,` or the end:
@@ -33,7 +33,7 @@ def _too_many(what: str, count: str, limit: int, code: str, parameter: str) -> P
     )
 
 
-def _image_url(token: str) -> str | None:
+def _image_url(token: str, restore: Restore) -> str | None:
     """The URL if `token` is an image prompt (`<...>` Discord embed guards are removed)."""
     if token.startswith("<") and token.endswith(">"):
         token = token[1:-1]
@@ -52,18 +52,18 @@ def _image_url(token: str) -> str | None:
             "image_url",
             "image",
         )
-    return unescape(token)
+    return restore(token)
 
 
-def split_images(body: str) -> tuple[tuple[str, ...], str]:
-    """The leading image URLs, and the rest of the body."""
+def split_images(body: str, restore: Restore) -> tuple[tuple[str, ...], str]:
+    """The leading image URLs, and the rest of the (parked) body."""
     images: list[str] = []
     pos = 0
     while True:
         m = _TOKEN.match(body, pos)
         if not m:
             break
-        url = _image_url(m[1])
+        url = _image_url(m[1], restore)
         if url is None:
             break
         if len(images) == MAX_IMAGES:
@@ -75,10 +75,10 @@ def split_images(body: str) -> tuple[tuple[str, ...], str]:
     return tuple(images), body[pos:]
 
 
-def concepts(text: str) -> tuple[WeightedPrompt, ...]:
+def concepts(text: str, restore: Restore) -> tuple[WeightedPrompt, ...]:
     """`::` and ` + ` concepts with their weights as typed; empty concepts are left out."""
     if "::" not in text and "+" not in text:
-        clean = " ".join(unescape(text).split())
+        clean = " ".join(restore(text).split())
         return (WeightedPrompt(clean, 1.0),) if clean else ()
     separators = text.count("::")
     if separators >= MAX_CONCEPTS:
@@ -103,7 +103,7 @@ def concepts(text: str) -> tuple[WeightedPrompt, ...]:
     out: list[WeightedPrompt] = []
     total = Decimal(0)
     for raw, typed in found:
-        clean = " ".join(unescape(raw).split())
+        clean = " ".join(restore(raw).split())
         if not clean:
             continue
         weight = float(typed)

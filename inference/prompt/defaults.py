@@ -15,7 +15,7 @@ from typing import Any
 from inference.prompt.errors import PromptError
 from inference.prompt.flags import BY_NAME, FLAGS, convert, shown
 from inference.prompt.lexer import RawFlag, split_flags
-from inference.prompt.permutations import has_braces
+from inference.prompt.permutations import Restore, has_braces, park, same
 
 Fields = dict[str, Any]
 
@@ -24,7 +24,9 @@ SETTABLE = frozenset(f.field for f in FLAGS)
 """Request fields a setting, suffix or option may set (every field a flag sets)."""
 
 
-def flag_fields(raw: list[RawFlag], options: Mapping[str, Fields] | None = None) -> Fields:
+def flag_fields(
+    raw: list[RawFlag], options: Mapping[str, Fields] | None = None, restore: Restore = same
+) -> Fields:
     """Field values of one layer of flags; `options` expand `--name` (applied before the rest)."""
     own: Fields = {}
     typed_for: dict[str, str] = {}  # field -> the flag that set it, for duplicate messages
@@ -38,7 +40,7 @@ def flag_fields(raw: list[RawFlag], options: Mapping[str, Fields] | None = None)
                 used.append(options[flag.name])
                 continue
             raise _unknown(flag)
-        value = convert(spec, flag.typed, flag.value)
+        value = convert(spec, flag.typed, flag.value, restore)
         earlier = typed_for.get(spec.field)
         if earlier is not None:
             if spec.field == "lane" and BY_NAME[earlier.lower()] is not spec:
@@ -111,15 +113,16 @@ def apply_layer(acc: Fields, layer: Fields) -> None:
     acc.update(layer)
 
 
-def _flags_only(text: str, what: str, parameter: str) -> list[RawFlag]:
-    """Parse a flags-only text (suffix, option): no prompt text, weights or permutations."""
+def _flags_only(text: str, what: str, parameter: str) -> Fields:
+    """Field values of a flags-only text (suffix, option): no text, weights or permutations."""
     if has_braces(text):
         raise PromptError(
             f"{what} cannot contain permutations {{ }}, got {shown(text.strip())}.",
             "flags_only",
             parameter,
         )
-    body, raw = split_flags(text)
+    parked, restore, _ = park(text)
+    body, raw = split_flags(parked)
     if body.strip():
         kind = "weights" if "::" in body else "text"
         raise PromptError(
@@ -128,21 +131,15 @@ def _flags_only(text: str, what: str, parameter: str) -> list[RawFlag]:
             "flags_only",
             parameter,
         )
-    return raw
-
-
-def _in_layer(what: str, exc: PromptError) -> PromptError:
-    return PromptError(f"{what}: {exc.message}", exc.code, exc.parameter)
+    try:
+        return flag_fields(raw, restore=restore)
+    except PromptError as exc:
+        raise PromptError(f"{what}: {exc.message}", exc.code, exc.parameter) from None
 
 
 def validate_suffix(flags_text: str) -> str:
     """Check a `/prefer suffix`: flags only, each valid; returns it with whitespace tidied."""
-    what = "Your /prefer suffix"
-    raw = _flags_only(flags_text, what, "suffix")
-    try:
-        flag_fields(raw)
-    except PromptError as exc:
-        raise _in_layer(what, exc) from None
+    _flags_only(flags_text, "Your /prefer suffix", "suffix")
     return " ".join(flags_text.split())
 
 
@@ -167,11 +164,7 @@ def validate_option(name: str, flags_text: str) -> tuple[str, str]:
         raise PromptError(
             f"{what} is empty; give it parameters like --ar 16:9 --s 250.", "option_empty", "option"
         )
-    raw = _flags_only(flags_text, what, "option")
-    try:
-        flag_fields(raw)
-    except PromptError as exc:
-        raise _in_layer(what, exc) from None
+    _flags_only(flags_text, what, "option")
     return key, " ".join(flags_text.split())
 
 
@@ -188,10 +181,7 @@ def _settings_fields(settings: Mapping[str, Any]) -> Fields:
             )
         if value is not None:
             text_parts.append(render_field(key, value))
-    try:
-        return flag_fields(split_flags(" ".join(text_parts))[1])
-    except PromptError as exc:
-        raise _in_layer("Your /settings", exc) from None
+    return _flags_only(" ".join(text_parts), "Your /settings", "settings")
 
 
 @dataclass(frozen=True)
@@ -210,20 +200,18 @@ class PromptDefaults:
 
     def __post_init__(self) -> None:
         base = _settings_fields(self.settings)
-        if self.suffix.strip():
-            validate_suffix(self.suffix)
-            apply_layer(base, flag_fields(split_flags(self.suffix)[1]))
+        apply_layer(base, _flags_only(self.suffix, "Your /prefer suffix", "suffix"))
         parsed: dict[str, Fields] = {}
         for name, text in self.options.items():
             key, _ = validate_option(name, text)
-            parsed[key] = flag_fields(split_flags(text)[1])
+            parsed[key] = _flags_only(text, f"Your option --{key}", "option")
         object.__setattr__(self, "_base", base)
         object.__setattr__(self, "_options", parsed)
 
-    def merged(self, raw: list[RawFlag]) -> Fields:
-        """Field values for a prompt's flags on top of these defaults."""
+    def merged(self, raw: list[RawFlag], restore: Restore = same) -> Fields:
+        """Field values for a prompt's (parked) flags on top of these defaults."""
         out = dict(self._base)
-        apply_layer(out, flag_fields(raw, self._options))
+        apply_layer(out, flag_fields(raw, self._options, restore))
         return out
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from inference.prompt.errors import PromptError
-from inference.prompt.permutations import split_unescaped_commas, unescape
+from inference.prompt.permutations import Restore, same
 
 _INT = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -125,11 +125,12 @@ def _too_many(flag: Flag, typed: str, count: int, limit: int) -> PromptError:
     )
 
 
-def _negative(flag: Flag, typed: str, value: str) -> tuple[str, ...]:
-    pieces = split_unescaped_commas(value)
+def _negative(flag: Flag, typed: str, value: str, restore: Restore) -> tuple[str, ...]:
+    """`--no` items: split on the bare commas of the parked value, then restored one by one."""
+    pieces = value.split(",")
     if len(pieces) > MAX_ITEMS:  # before the per-item work: 40 permutation jobs repeat it
         raise _too_many(flag, typed, len(pieces), MAX_ITEMS)
-    items = [" ".join(unescape(item).split()) for item in pieces]
+    items = [" ".join(restore(item).split()) for item in pieces]
     kept = tuple(item for item in items if item)
     if not kept:
         raise no_empty()
@@ -161,10 +162,9 @@ def _is_url(token: str) -> bool:
 
 def _refs(codes: bool) -> Callable[[Flag, str, str], tuple[str, ...]]:
     def convert(flag: Flag, typed: str, value: str) -> tuple[str, ...]:
-        raw = value.split()
-        if len(raw) > MAX_REFS:
-            raise _too_many(flag, typed, len(raw), MAX_REFS)
-        tokens = tuple(unescape(t) for t in raw)
+        tokens = tuple(value.split())
+        if len(tokens) > MAX_REFS:
+            raise _too_many(flag, typed, len(tokens), MAX_REFS)
         for token in tokens:
             m = _REF_WEIGHT.search(token)
             bare = token[: m.start()] if m else token
@@ -196,7 +196,7 @@ def _flag(
 FLAGS: tuple[Flag, ...] = (
     _flag("aspect", ("ar",), "aspect", "aspect", _aspect,
           "two whole positive numbers like 16:9 (no decimals)"),
-    _flag("no", (), "--no", "negative", _negative, "a comma-separated list"),
+    _flag("no", (), "--no", "negative", allowed="a comma-separated list"),
     _flag("seed", (), "seed", "seed", _int_range(0, SEED_MAX),
           f"a whole number from 0 to {SEED_MAX}"),
     _flag("chaos", ("c",), "chaos", "chaos", _int_range(0, 100), "a whole number from 0 to 100"),
@@ -234,8 +234,11 @@ BY_NAME: dict[str, Flag] = {n: f for f in FLAGS for n in (f.name, *f.aliases)}
 """Every accepted name and alias (lower case) -> its flag."""
 
 
-def convert(flag: Flag, typed: str, value: str | None) -> Any:
-    """The field value for one flag as typed; raise PromptError naming it if it is wrong."""
+def convert(flag: Flag, typed: str, value: str | None, restore: Restore = same) -> Any:
+    """The field value for one flag as typed; raise PromptError naming it if it is wrong.
+
+    `value` is parked (see permutations.park); `restore` gives back its escaped characters.
+    """
     if flag.takes == "none":
         if value is not None:
             raise PromptError(
@@ -252,4 +255,6 @@ def convert(flag: Flag, typed: str, value: str | None) -> Any:
         raise PromptError(
             f"{named(flag, typed)} needs a value: {flag.allowed}.", "missing_value", flag.name
         )
-    return flag.convert(flag, typed, value)
+    if flag.name == "no":  # the one list split on commas: it needs the parked value
+        return _negative(flag, typed, value, restore)
+    return flag.convert(flag, typed, restore(value))

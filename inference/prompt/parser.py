@@ -6,7 +6,7 @@ from inference.prompt.body import concepts, split_images
 from inference.prompt.defaults import NO_DEFAULTS, PromptDefaults
 from inference.prompt.errors import PromptError
 from inference.prompt.lexer import split_flags
-from inference.prompt.permutations import expand
+from inference.prompt.permutations import Restore, expand_parked, park
 from inference.prompt.request import GenerationRequest
 
 MAX_PROMPT_CHARS = 6000
@@ -25,12 +25,14 @@ def _check_length(text: str) -> None:
         )
 
 
-def parse_one(text: str, defaults: PromptDefaults | None = None) -> GenerationRequest:
-    """Parse one job's text (permutations already expanded; escapes still in place)."""
-    body, raw = split_flags(text)
-    values = (defaults or NO_DEFAULTS).merged(raw)
-    images, rest = split_images(body)
-    prompts = concepts(rest)
+def parse_parked(
+    parked: str, restore: Restore, defaults: PromptDefaults | None = None
+) -> GenerationRequest:
+    """Parse one job's parked text (permutations expanded, escapes parked: see `park`)."""
+    body, raw = split_flags(parked)
+    values = (defaults or NO_DEFAULTS).merged(raw, restore)
+    images, rest = split_images(body, restore)
+    prompts = concepts(rest, restore)
     if not prompts:
         if len(images) == 1:
             raise PromptError(
@@ -54,7 +56,8 @@ def parse_jobs(text: str, defaults: PromptDefaults | None = None) -> list[Genera
     _check_length(text)
     if not text.strip():
         raise PromptError("The prompt is empty: describe what you want to see.", "empty", "prompt")
-    jobs = expand(text)
+    parked, restore, _ = park(text)
+    jobs = expand_parked(parked)
     if len(jobs) > 1:
         total = sum(map(len, jobs))
         if total > MAX_JOBS_CHARS:
@@ -64,7 +67,7 @@ def parse_jobs(text: str, defaults: PromptDefaults | None = None) -> list[Genera
                 "jobs_too_long",
                 "permutation",
             )
-    return [parse_one(job, defaults) for job in jobs]
+    return [parse_parked(job, restore, defaults) for job in jobs]
 
 
 def parse(text: str, defaults: PromptDefaults | None = None) -> GenerationRequest:

@@ -1,14 +1,20 @@
-"""`{a, b}` permutations: one prompt text -> the texts of its jobs. Pure, linear-time scan.
+"""`{a, b}` permutations: one prompt text -> the texts of its jobs. Pure, linear time.
 
-Escapes (`\\,` `\\{` `\\}` `\\\\`) are kept in the expanded texts, so an expansion can be
-expanded again with the same result; `unescape` removes them once the text is parsed.
+Escapes (`\\,` `\\{` `\\}` `\\\\`) are resolved once per prompt by `park`, before expansion: each
+becomes a character the text lacks, so the brace scanner and the `--no` comma split never
+see them, and `restore` turns a parked piece back into plain text. Only str methods run over
+the text, linear and in C (a regex with a replacement template runs Python per match), and
+once per prompt, not once per job.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from inference.prompt.errors import PromptError
+
+Restore = Callable[[str], str]
 
 MAX_JOBS = 40
 """Most jobs one prompt may expand to (Midjourney's cap); `--repeat` is not counted."""
@@ -19,7 +25,7 @@ MAX_BRACE_DEPTH = 10
 MAX_BRACE_SETS = 100
 """Most `{}` sets in one prompt; bounds the scan (Python work per brace) well under 10 ms."""
 
-_SPECIAL = re.compile(r"[\\{},]")
+_SPECIAL = re.compile(r"[{},]")
 
 # A sequence is a list of literal strings and groups; a group is a list of option sequences.
 _Seq = list["str | _Group"]
@@ -32,28 +38,54 @@ def has_braces(text: str) -> bool:
 
 
 def _absent(text: str, n: int) -> list[str]:
-    """`n` characters that do not occur in `text`, to park escapes on while splitting."""
-    usual = ["\x00", "\x01"][:n]
+    """`n` characters that do not occur in `text`, to park escapes on."""
+    usual = ["\x00", "\x01", "\x02", "\x03"][:n]
     if not any(c in text for c in usual):
         return usual
-    present = set(text)
-    return [chr(c) for c in range(0xE000, 0xF900) if chr(c) not in present][:n]
+    present = set(text)  # linear however many private-use characters the text holds
+    found: list[str] = []
+    for c in map(chr, range(0xE000, 0xF900)):  # more than a prompt can hold
+        if c not in present:
+            found.append(c)
+            if len(found) == n:
+                break
+    return found
+
+
+def same(text: str) -> str:
+    """The `restore` of a text without escapes."""
+    return text
+
+
+def park(text: str) -> tuple[str, Restore, Restore]:
+    """(parked text, restore to plain text, restore to escaped prompt text)."""
+    if "\\" not in text:
+        return text, same, same
+    pair, comma, left, right = _absent(text, 4)
+    parked = (
+        text.replace("\\\\", pair).replace("\\,", comma).replace("\\{", left).replace("\\}", right)
+    )
+
+    def restore(piece: str) -> str:
+        return piece.replace(pair, "\\").replace(comma, ",").replace(left, "{").replace(right, "}")
+
+    def reescape(piece: str) -> str:
+        # Every backslash left is literal; doubling it keeps it literal whatever follows.
+        return (
+            piece.replace("\\", "\\\\")
+            .replace(pair, "\\\\")
+            .replace(comma, "\\,")
+            .replace(left, "\\{")
+            .replace(right, "\\}")
+        )
+
+    return parked, restore, reescape
 
 
 def unescape(text: str) -> str:
     """Turn `\\,` `\\{` `\\}` `\\\\` into the character; any other backslash stays."""
-    if "\\" not in text:
-        return text
-    # Backslash pairs are parked on a character the text lacks, then single escapes go: str
-    # methods pair backslashes left to right like a scanner, linearly and in C.
-    (pair,) = _absent(text, 1)
-    return (
-        text.replace("\\\\", pair)
-        .replace("\\,", ",")
-        .replace("\\{", "{")
-        .replace("\\}", "}")
-        .replace(pair, "\\")
-    )
+    parked, restore, _ = park(text)
+    return restore(parked)
 
 
 def escape(text: str, commas: bool = False) -> str:
@@ -62,34 +94,18 @@ def escape(text: str, commas: bool = False) -> str:
     return text.replace(",", "\\,") if commas else text
 
 
-def split_unescaped_commas(text: str) -> list[str]:
-    """Split on commas that are not escaped with a backslash (escapes are kept)."""
-    if "\\" not in text:
-        return text.split(",")
-    pair, comma = _absent(text, 2)
-    parked = text.replace("\\\\", pair).replace("\\,", comma)
-    return [p.replace(comma, "\\,").replace(pair, "\\\\") for p in parked.split(",")]
-
-
 def _parse_tree(text: str) -> _Seq:
-    """Build the brace tree iteratively; raise PromptError on unbalanced or too-deep braces."""
+    """Build the brace tree of a parked text iteratively; raise on unbalanced or deep braces."""
     root: _Seq = []
     seq = root
-    # Each open group: (the sequence it sits in, its options, the index where it opened).
-    stack: list[tuple[_Seq, _Group, int]] = []
+    stack: list[tuple[_Seq, _Group]] = []  # each open group: the sequence it sits in, options
     pos = 0
-    skip = -1
     sets = 0
     for m in _SPECIAL.finditer(text):
-        i = m.start()
-        if i == skip:  # the character after a backslash is taken literally
-            continue
         c = m.group()
-        if c == "\\":
-            skip = i + 1
-            continue
         if c == "," and not stack:
             continue
+        i = m.start()
         if pos < i:
             seq.append(text[pos:i])
         pos = i + 1
@@ -104,13 +120,13 @@ def _parse_tree(text: str) -> _Seq:
                 )
             if len(stack) >= MAX_BRACE_DEPTH:
                 raise PromptError(
-                    f"Permutation braces are nested more than {MAX_BRACE_DEPTH} deep at "
-                    f"character {i + 1}; use at most {MAX_BRACE_DEPTH} levels of {{ }}.",
+                    f"Permutation braces are nested more than {MAX_BRACE_DEPTH} deep; use at "
+                    f"most {MAX_BRACE_DEPTH} levels of {{ }}.",
                     "brace_depth",
                     "permutation",
                 )
             option: _Seq = []
-            stack.append((seq, [option], i))
+            stack.append((seq, [option]))
             seq = option
         elif c == ",":
             option = []
@@ -122,20 +138,19 @@ def _parse_tree(text: str) -> _Seq:
         else:  # "}"
             if not stack:
                 raise PromptError(
-                    f"Permutation has a '}}' at character {i + 1} with no '{{' before it; "
+                    f"Permutation has a '}}' with no '{{' before it, after {_before(text, i)}; "
                     "write {a, b} or escape it as \\}.",
                     "brace_unopened",
                     "permutation",
                 )
-            parent, group, _ = stack.pop()
+            parent, group = stack.pop()
             for opt in group:
                 _trim(opt)
             parent.append(group)
             seq = parent
     if stack:
         raise PromptError(
-            f"Permutation opened with '{{' at character {stack[-1][2] + 1} is never closed; "
-            "write {a, b} or escape it as \\{.",
+            "Permutation has a '{' that is never closed; write {a, b} or escape it as \\{.",
             "brace_unclosed",
             "permutation",
         )
@@ -144,16 +159,17 @@ def _parse_tree(text: str) -> _Seq:
     return root
 
 
+def _before(text: str, i: int) -> str:
+    """The few characters before position i, quoted, to point at a spot in a message."""
+    return "'" + " ".join(text[max(0, i - 20) : i].split()) + "'"
+
+
 def _trim(option: _Seq) -> None:
-    """Strip the whitespace around one option, keeping a space an odd backslash escapes."""
+    """Strip the whitespace around one option."""
     if option and isinstance(option[0], str):
         option[0] = option[0].lstrip()
     if option and isinstance(option[-1], str):
-        last = option[-1]
-        stripped = last.rstrip()
-        if stripped != last and (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1:
-            stripped = last[: len(stripped) + 1]
-        option[-1] = stripped
+        option[-1] = option[-1].rstrip()
 
 
 def _count(seq: _Seq, memo: dict[int, int]) -> int:
@@ -212,16 +228,27 @@ def count_expansions(text: str) -> int:
     """
     if not has_braces(text):
         return 1
-    return _count(_parse_tree(text), {})
+    return _count(_parse_tree(park(text)[0]), {})
 
 
-def expand(text: str) -> list[str]:
-    """Every job text of a prompt, in order (leftmost set varies slowest); at most MAX_JOBS."""
-    if not has_braces(text):
-        return [text]
-    tree = _parse_tree(text)
+def expand_parked(parked: str) -> list[str]:
+    """The job texts of a parked prompt (see `park`), in order; at most MAX_JOBS."""
+    if not has_braces(parked):
+        return [parked]
+    tree = _parse_tree(parked)
     memo: dict[int, int] = {}
     count = _count(tree, memo)
     if count > MAX_JOBS:
         raise _too_many_jobs(f"{count}" if count < 10**6 else "over a million")
     return _expand(tree, memo)
+
+
+def expand(text: str) -> list[str]:
+    """Every job text of a prompt, in order (leftmost set varies slowest); at most MAX_JOBS.
+
+    Escapes stay escaped, so each job text expands to itself and parses like the job.
+    """
+    if not has_braces(text):
+        return [text]
+    parked, _, reescape = park(text)
+    return [reescape(job) for job in expand_parked(parked)]

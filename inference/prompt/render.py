@@ -7,7 +7,7 @@ from typing import Any
 
 from inference.prompt.body import split_images
 from inference.prompt.errors import PromptError
-from inference.prompt.permutations import escape
+from inference.prompt.permutations import escape, park
 from inference.prompt.request import GenerationRequest
 
 _DEFAULTS = GenerationRequest(prompts=())
@@ -60,7 +60,8 @@ def render_field(name: str, value: Any) -> str:
 
 def _looks_like_image(text: str) -> bool:
     try:
-        return bool(split_images(escape(text))[0])
+        parked, restore, _ = park(escape(text))
+        return bool(split_images(parked, restore)[0])
     except PromptError:
         return True
 
