@@ -39,9 +39,13 @@ def worker(repo, tmp_path, tiny_models_dir):
     return Worker(repo, ImageStore(tmp_path / "images"), engine, "test-worker")
 
 
+_keys = iter(range(1_000_000))
+
+
 def _job(prompt: str, action: JobAction = JobAction.IMAGINE, **kw) -> NewJob:
     request = parse(prompt)
     values = dict(
+        idempotency_key=f"{next(_keys)}:0",
         user_id=1,
         channel_id=2,
         guild_id=3,

@@ -1,0 +1,152 @@
+"""The diffusers engine: one loaded pipeline per worker, serving every operation.
+
+Blocking and GPU/CPU-heavy: call it from a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from inference.presets import Preset, get_preset, resolution
+from inference.prompt import GenerationRequest
+from inference.seeds import grid_seeds
+from inference.tiny import build_tiny_pipeline
+
+VARY_SUBTLE = 0.35
+VARY_STRONG = 0.7
+GRID_SIZE = 4
+
+Progress = Callable[[float], None]
+
+
+class Cancelled(Exception):
+    """The job was cancelled; raised from inside the denoising loop within one step."""
+
+
+def pick_device(requested: str | None = None) -> tuple[str, torch.dtype]:
+    """CUDA with fp16, else Apple MPS, else CPU with fp32 (unless a device is requested)."""
+    device = requested or (
+        "cuda"
+        if torch.cuda.is_available()
+        else "mps"
+        if torch.backends.mps.is_available()
+        else "cpu"
+    )
+    return device, torch.float16 if device.startswith("cuda") else torch.float32
+
+
+class Engine:
+    def __init__(self, preset: Preset | str, cache_dir: Path, device: str | None = None) -> None:
+        self.preset = get_preset(preset) if isinstance(preset, str) else preset
+        self.cache_dir = Path(cache_dir)
+        self.device, self.dtype = pick_device(device)
+        self._pipe: Any = None
+        self._img2img: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Load the weights once (idempotent); the tiny preset is built first if needed."""
+        with self._lock:
+            if self._pipe is not None:
+                return
+            from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
+            from diffusers.utils import logging as diffusers_logging
+
+            diffusers_logging.disable_progress_bar()
+            source = self.preset.model_id or str(build_tiny_pipeline(self.cache_dir / "tiny"))
+            pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=self.dtype)
+            pipe = pipe.to(self.device)
+            pipe.set_progress_bar_config(disable=True)
+            img2img = AutoPipelineForImage2Image.from_pipe(pipe)  # shares the weights
+            img2img.set_progress_bar_config(disable=True)
+            self._pipe, self._img2img = pipe, img2img
+
+    def grid(
+        self,
+        request: GenerationRequest,
+        seed: int,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Image.Image]:
+        """Four images from one batched call; image i is seeded with seed + i."""
+        self.load()
+        width, height = resolution(self.preset, request.aspect)
+        steps = self.preset.default_steps
+        result = self._pipe(
+            **self._conditioning(request),
+            width=width,
+            height=height,
+            num_inference_steps=steps,
+            guidance_scale=self.preset.guidance_scale,
+            generator=self._generators(seed),
+            callback_on_step_end=_step_callback(steps, progress, cancel),
+        )
+        return list(result.images)
+
+    def vary(
+        self,
+        request: GenerationRequest,
+        source: Image.Image,
+        seed: int,
+        strength: float,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Image.Image]:
+        """Four variations of `source` (img2img at `strength`), the size of the source."""
+        self.load()
+        # img2img runs only strength x steps; keep at least one real step.
+        steps = max(self.preset.default_steps, math.ceil(1 / strength))
+        actual = max(1, int(steps * strength))
+        result = self._img2img(
+            **self._conditioning(request),
+            image=source.convert("RGB"),
+            strength=strength,
+            num_inference_steps=steps,
+            guidance_scale=self.preset.guidance_scale,
+            generator=self._generators(seed),
+            callback_on_step_end=_step_callback(actual, progress, cancel),
+        )
+        return [image.resize(source.size) for image in result.images]
+
+    def _generators(self, seed: int) -> list[torch.Generator]:
+        return [torch.Generator("cpu").manual_seed(s) for s in grid_seeds(seed, GRID_SIZE)]
+
+    def _conditioning(self, request: GenerationRequest) -> dict[str, Any]:
+        """Prompt embeddings for the batch: `::` concepts blended by their positive weights;
+        `--no` items and negatively weighted concepts become the negative prompt."""
+        positive = [(p.text, p.weight) for p in request.prompts if p.weight > 0]
+        negative = [*request.negative, *(p.text for p in request.prompts if p.weight < 0)]
+        total = sum(weight for _, weight in positive)
+        with torch.no_grad():
+            embeds = sum((weight / total) * self._encode(text) for text, weight in positive)
+            negative_embeds = self._encode(", ".join(negative))
+        return {
+            "prompt_embeds": embeds.repeat(GRID_SIZE, 1, 1),
+            "negative_prompt_embeds": negative_embeds.repeat(GRID_SIZE, 1, 1),
+        }
+
+    def _encode(self, text: str) -> torch.Tensor:
+        embeds, _ = self._pipe.encode_prompt(
+            text, self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
+        )
+        return embeds
+
+
+def _step_callback(
+    total_steps: int, progress: Progress | None, cancel: threading.Event | None
+) -> Callable[..., dict[str, Any]]:
+    def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        if progress is not None:
+            progress(min(1.0, (step + 1) / max(1, total_steps)))
+        return kwargs
+
+    return on_step_end

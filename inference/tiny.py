@@ -1,0 +1,122 @@
+"""A miniature, randomly initialised Stable Diffusion pipeline, built offline.
+
+Tests and try-outs run the real diffusers loading and denoising code on it in seconds. Its
+images are noise-like by design. The weights come from a fixed seed, so every build writes
+the same tensors; the tokenizer uses a byte-level vocabulary generated here (no download).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+TINY_SEED = 1234
+_COMPLETE_MARK = "imaginebot-tiny.json"
+_VERSION = 1
+
+
+def build_tiny_pipeline(path: Path) -> Path:
+    """Write the tiny pipeline to `path` (reused when a complete build is already there)."""
+    path = Path(path)
+    mark = path / _COMPLETE_MARK
+    if mark.exists() and json.loads(mark.read_text()).get("version") == _VERSION:
+        return path
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        EulerAncestralDiscreteScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(TINY_SEED)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=16,
+    )
+    # Four VAE blocks give vae_scale_factor 8, as in real models: latents stay small.
+    vae = AutoencoderKL(
+        block_out_channels=(16, 16, 32, 32),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=64,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=0,
+            eos_token_id=2,
+            hidden_size=32,
+            intermediate_size=37,
+            layer_norm_eps=1e-05,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            pad_token_id=1,
+            vocab_size=_VOCAB_SIZE,
+            max_position_embeddings=77,
+        )
+    )
+    scheduler = EulerAncestralDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        timestep_spacing="trailing",
+        steps_offset=1,
+    )
+    pipe = StableDiffusionPipeline(
+        unet=unet.eval(),
+        vae=vae.eval(),
+        text_encoder=text_encoder.eval(),
+        tokenizer=_byte_tokenizer(),
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    # Build beside the target and rename, so a crash never leaves a half-written model.
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        pipe.save_pretrained(tmp)
+        for item in Path(tmp).iterdir():
+            item.replace(path / item.name)
+    mark.write_text(json.dumps({"version": _VERSION, "seed": TINY_SEED}))
+    return path
+
+
+def _byte_vocabulary() -> dict[str, int]:
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    vocab = {"<|startoftext|>": 0, "!": 1, "<|endoftext|>": 2}
+    for char in bytes_to_unicode().values():
+        vocab.setdefault(char, len(vocab))
+        vocab.setdefault(char + "</w>", len(vocab))
+    return vocab
+
+
+_VOCAB_SIZE = 600
+
+
+def _byte_tokenizer() -> object:
+    from transformers import CLIPTokenizer
+
+    vocab = _byte_vocabulary()
+    assert len(vocab) <= _VOCAB_SIZE
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab_file = Path(tmp) / "vocab.json"
+        merges_file = Path(tmp) / "merges.txt"
+        vocab_file.write_text(json.dumps(vocab))
+        merges_file.write_text("#version: 0.2\n")
+        return CLIPTokenizer(str(vocab_file), str(merges_file), model_max_length=77)

@@ -1,0 +1,90 @@
+"""The engine on the tiny preset: real diffusers loading and denoising, offline."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from inference.engine import VARY_STRONG, Cancelled, Engine
+from inference.images import compose_grid, crop_from_grid
+from inference.presets import PRESETS, get_preset, resolution
+from inference.prompt import parse
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_models_dir):
+    engine = Engine("tiny", tiny_models_dir)
+    engine.load()
+    return engine
+
+
+def _arrays(images):
+    return [np.asarray(image) for image in images]
+
+
+def test_grid_is_four_images_at_the_aspect_bucket(engine):
+    images = engine.grid(parse("a red fox --ar 3:2"), seed=1)
+    assert len(images) == 4
+    assert {image.size for image in images} == {resolution(engine.preset, (3, 2))}
+    assert images[0].width > images[0].height
+
+
+def test_same_request_and_seed_give_identical_pixels_and_another_seed_differs(engine):
+    request = parse("a red fox --no people")
+    first, again = _arrays(engine.grid(request, seed=7)), _arrays(engine.grid(request, seed=7))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    other = _arrays(engine.grid(request, seed=8))
+    assert not np.array_equal(first[0], other[0])
+    assert not np.array_equal(first[0], first[1])  # each image has its own seed
+
+
+def test_weights_and_negative_prompt_change_the_result(engine):
+    base = _arrays(engine.grid(parse("hot dog"), seed=3))[0]
+    weighted = _arrays(engine.grid(parse("hot::2 dog"), seed=3))[0]
+    negative = _arrays(engine.grid(parse("hot dog --no mustard"), seed=3))[0]
+    assert not np.array_equal(base, weighted)
+    assert not np.array_equal(base, negative)
+
+
+def test_vary_keeps_the_source_size_and_differs_from_it(engine):
+    source = engine.grid(parse("a fox --ar 2:3"), seed=5)[0]
+    variations = engine.vary(parse("a fox --ar 2:3"), source, seed=9, strength=VARY_STRONG)
+    assert len(variations) == 4 and {v.size for v in variations} == {source.size}
+    assert not np.array_equal(np.asarray(variations[0]), np.asarray(source))
+
+
+def test_progress_rises_to_one(engine):
+    seen: list[float] = []
+    engine.grid(parse("a fox"), seed=1, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == engine.preset.default_steps
+
+
+def test_cancel_stops_the_render(engine):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        engine.grid(parse("a fox"), seed=1, cancel=cancel)
+
+
+def test_crop_from_grid_inverts_compose(engine):
+    images = engine.grid(parse("a fox --ar 3:2"), seed=2)
+    grid = compose_grid(images)
+    for n, image in enumerate(images, start=1):
+        assert np.array_equal(np.asarray(crop_from_grid(grid, n)), np.asarray(image.convert("RGB")))
+
+
+@pytest.mark.parametrize(
+    ("aspect", "expected"),
+    [((1, 1), (512, 512)), ((3, 2), (640, 448)), ((2, 3), (448, 640)), ((16, 9), (704, 384))],
+    ids=["square", "landscape", "portrait", "wide"],
+)
+def test_sd_turbo_buckets_keep_the_native_area_in_multiples_of_64(aspect, expected):
+    width, height = resolution(PRESETS["sd-turbo"], aspect)
+    assert (width, height) == expected and width % 64 == height % 64 == 0
+
+
+def test_unknown_preset_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="sd-turbo"):
+        get_preset("dalle")
