@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 from inference.prompt import (
     MAX_JOBS,
     GenerationRequest,
+    PromptDefaults,
     PromptError,
     WeightedPrompt,
     expand,
     parse,
     parse_jobs,
     render_prompt,
+    validate_option,
+    validate_suffix,
 )
 
 TOKENS = [
@@ -156,3 +159,35 @@ def test_parsing_each_expansion_equals_parse_jobs(text: str) -> None:
     except PromptError:
         return
     assert [parse(expansion) for expansion in expand(text)] == jobs
+
+
+USER = PromptDefaults(
+    settings={"stylize": 250, "lane": "relax", "version": "6"},
+    suffix="--ar 16:9 --no text",
+    options={"mine": "--s 400 --niji 6", "wide": "--ar 3:1"},
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        prompt_text,
+        prompt_text.map(lambda t: t + " --mine"),
+        prompt_text.map(lambda t: "a " + t + " --wide"),
+    )
+)
+def test_any_text_with_defaults_parses_or_raises_prompt_error(text: str) -> None:
+    try:
+        parse_jobs(text, USER)
+    except PromptError as exc:
+        assert exc.code
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prompt_text, st.text(max_size=10))
+def test_suffix_and_option_validation_never_crash(text: str, name: str) -> None:
+    for check in (lambda: validate_suffix(text), lambda: validate_option(name, text)):
+        try:
+            check()
+        except PromptError as exc:
+            assert exc.code
