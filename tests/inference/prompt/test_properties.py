@@ -58,6 +58,7 @@ def test_parsed_request_renders_back_to_itself(text: str) -> None:
         return
     for request in jobs:
         assert parse(render_prompt(request)) == request
+        assert GenerationRequest.from_json(request.to_json()) == request
 
 
 words = st.text(
