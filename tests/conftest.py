@@ -50,3 +50,25 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One models folder per test session: the tiny preset is built there once and reused."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[object]:
+    """A running fake Discord with discord.py pointed at it (restored afterwards)."""
+    import discord.gateway
+    import discord.http
+    import yarl
+
+    from tests.fakediscord import FakeDiscord
+
+    server = FakeDiscord()
+    await server.start()
+    base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord.http.Route.BASE = server.api_base  # type: ignore[misc]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(server.gateway_url)
+    try:
+        yield server
+    finally:
+        discord.http.Route.BASE = base  # type: ignore[misc]
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+        await server.stop()
