@@ -29,8 +29,12 @@ def build_tiny_pipeline(path: Path) -> Path:
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
+    from diffusers.utils import logging as diffusers_logging
     from transformers import CLIPTextConfig, CLIPTextModel
+    from transformers.utils import logging as transformers_logging
 
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
     torch.manual_seed(TINY_SEED)
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64),

@@ -221,6 +221,7 @@ class Message:
     interaction_id: int | None = None
     webhook_id: int | None = None
     edited_timestamp: str | None = None
+    allowed_mentions: dict[str, Any] | None = None
     deleted: bool = False
     edits: list[dict[str, Any]] = field(default_factory=list)
 

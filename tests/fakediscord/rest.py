@@ -316,20 +316,18 @@ async def _post_message(
 ) -> Any:
     channel = _channel(fake, p["channel"])
     reference = b.get("message_reference")
-    if reference and int(reference.get("message_id", 0)) not in fake.all_messages:
-        if reference.get("fail_if_not_exists", True):
-            raise DiscordError(
-                400,
-                50035,
-                "Invalid Form Body",
-                errors={
-                    "message_reference": {
-                        "_errors": [
-                            {"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}
-                        ]
-                    }
-                },
-            )
+    missing = reference and int(reference.get("message_id", 0)) not in fake.all_messages
+    if missing and reference.get("fail_if_not_exists", True):
+        raise DiscordError(
+            400,
+            50035,
+            "Invalid Form Body",
+            errors={
+                "message_reference": {
+                    "_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]
+                }
+            },
+        )
     return fake.new_message(channel.id, b, f).payload()
 
 

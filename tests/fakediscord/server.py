@@ -169,7 +169,7 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ playing users
     async def slash(
-        self, user: User, channel: Channel, name: str, *subcommands: str, **options: Any
+        self, user: User, channel: Channel, name: str, /, *subcommands: str, **options: Any
     ) -> Interaction:
         """Run `/name [subcommand...] option:value...` as `user` in `channel`."""
         command = self._find_command(name, channel.guild_id)
@@ -452,6 +452,8 @@ class FakeDiscord:
             message.edited_timestamp = self.clock.iso()
         if "content" in body:
             message.content = body["content"] or ""
+        if "allowed_mentions" in body:
+            message.allowed_mentions = body["allowed_mentions"]
         if "embeds" in body:
             message.embeds = body["embeds"] or []
         if "components" in body:

@@ -1,0 +1,84 @@
+"""End-to-end harness: the real bot (discord.py, SQLite, tiny model) against the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import ImagineBot
+from bot.settings import Settings
+from tests.fakediscord import Channel, FakeDiscord, Guild, User
+
+MANAGE_MESSAGES = 1 << 13
+
+
+@dataclass
+class World:
+    fake: FakeDiscord
+    guild: Guild
+    channel: Channel
+    alice: User
+    bob: User
+    mod: User
+
+
+@pytest.fixture
+def world(fake: FakeDiscord) -> World:
+    guild = fake.add_guild("Test Server")
+    channel = fake.add_channel(guild, "art")
+    mods = fake.add_role(guild, "Mods", MANAGE_MESSAGES)
+    alice, bob, mod = fake.add_user("alice"), fake.add_user("bob"), fake.add_user("mod")
+    fake.add_member(guild, alice)
+    fake.add_member(guild, bob)
+    fake.add_member(guild, mod, roles=[mods])
+    return World(fake, guild, channel, alice, bob, mod)
+
+
+class BotRunner:
+    """Starts and stops real ImagineBot instances on one data directory (restarts keep it)."""
+
+    def __init__(self, world: World, data_dir: Path, models_dir: Path) -> None:
+        self.world = world
+        self.settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            token=world.fake.token,
+            model="tiny",
+            data_dir=data_dir,
+            models_dir=models_dir,
+            guild_ids=[world.guild.id],
+        )
+        self.running: list[tuple[ImagineBot, asyncio.Task[None]]] = []
+
+    async def start(self) -> ImagineBot:
+        bot = ImagineBot(self.settings)
+        task = asyncio.create_task(bot.start(self.world.fake.token))
+        self.running.append((bot, task))
+        fake = self.world.fake
+        await fake.wait_for(lambda: bot.is_ready() or task.done(), timeout=60)
+        if task.done():
+            task.result()
+        assert fake.commands(self.world.guild), "the bot synced no commands to the guild"
+        return bot
+
+    async def stop(self, bot: ImagineBot) -> None:
+        for running, task in list(self.running):
+            if running is bot:
+                await bot.close()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                self.running.remove((running, task))
+
+    async def stop_all(self) -> None:
+        for bot, _ in list(self.running):
+            await self.stop(bot)
+
+
+@pytest.fixture
+async def runner(world: World, tmp_path: Path, tiny_models_dir: Path):
+    runner = BotRunner(world, tmp_path / "data", tiny_models_dir)
+    yield runner
+    await runner.stop_all()

@@ -1,0 +1,188 @@
+"""/imagine to a grid, U/V/reroll, permissions, restarts and bad input, through real discord.py."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference.images import crop_from_grid
+from inference.presets import PRESETS, resolution
+
+PROMPT = "a red fox in snow --ar 3:2 --seed 42 --no people"
+TINY = PRESETS["tiny"]
+
+
+def _image(message) -> Image.Image:
+    assert len(message.attachments) == 1, message.attachments
+    return Image.open(io.BytesIO(message.attachments[0].data))
+
+
+async def _finished(fake, message):
+    """Wait until a job message carries its image and buttons."""
+    await fake.wait_for(lambda: message.attachments and message.components, timeout=60)
+    return message
+
+
+async def _imagine(world, user, prompt):
+    inter = await world.fake.slash(user, world.channel, "imagine", prompt=prompt)
+    assert await inter.wait_for_response() == 4
+    return inter
+
+
+async def test_imagine_posts_a_grid_and_u_v_reroll_make_children(world, runner):
+    fake, alice = world.fake, world.alice
+    bot = await runner.start()
+    inter = await _imagine(world, alice, PROMPT)
+    message = inter.original
+    assert not inter.ephemeral
+    assert message.content == f"**{PROMPT}** - <@{alice.id}> (Waiting to start)"
+    await _finished(fake, message)
+    assert message.content == f"**{PROMPT}** - <@{alice.id}>"
+    assert message.allowed_mentions["parse"] == [] and [
+        str(u) for u in message.allowed_mentions["users"]
+    ] == [str(alice.id)]
+    width, height = resolution(TINY, (3, 2))
+    grid = _image(message)
+    assert grid.size == (2 * width, 2 * height)
+    assert list(message.buttons()) == ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
+    [job] = await bot.jobs.for_user(alice.id)
+    assert job.seeds == [42, 43, 44, 45] and job.request["negative"] == ["people"]
+    assert job.message_id == message.id and len(job.images) == 5
+
+    upscale = await fake.click(alice, message, message.button("U2"))
+    assert await upscale.wait_for_response() == 4
+    await _finished(fake, upscale.original)
+    assert upscale.original.content == f"**{PROMPT}** - Image #2 <@{alice.id}>"
+    single = _image(upscale.original)
+    assert single.size == (width, height)
+    assert np.array_equal(
+        np.asarray(single.convert("RGB")), np.asarray(crop_from_grid(grid.convert("RGB"), 2))
+    )
+    assert list(upscale.original.buttons()) == ["Vary (Subtle)", "Vary (Strong)"]
+
+    variation = await fake.click(alice, message, message.button("V3"))
+    await variation.wait_for_response()
+    await _finished(fake, variation.original)
+    assert variation.original.content == f"**{PROMPT}** - Variations (Strong) by <@{alice.id}>"
+    assert _image(variation.original).size == grid.size
+    assert "U1" in variation.original.buttons()
+
+    reroll = await fake.click(alice, message, message.button("🔄"))
+    await reroll.wait_for_response()
+    await _finished(fake, reroll.original)
+    assert reroll.original.content == f"**{PROMPT}** - <@{alice.id}>"
+    assert reroll.original.attachments[0].data != message.attachments[0].data
+
+    # children work the same way: a button on the variation's grid
+    grandchild = await fake.click(alice, variation.original, variation.original.button("U1"))
+    await grandchild.wait_for_response()
+    await _finished(fake, grandchild.original)
+    assert "Image #1" in grandchild.original.content
+
+
+async def test_buttons_work_after_a_restart_and_only_for_their_owner(world, runner):
+    fake, alice, bob = world.fake, world.alice, world.bob
+    bot = await runner.start()
+    inter = await _imagine(world, alice, "a lighthouse --seed 7")
+    await _finished(fake, inter.original)
+    await runner.stop(bot)
+
+    await runner.start()
+    stranger = await fake.click(bob, inter.original, inter.original.button("U1"))
+    await stranger.wait_for_response()
+    assert stranger.ephemeral
+    assert stranger.original.embeds[0]["title"] == "Not your job"
+
+    after = await fake.click(alice, inter.original, inter.original.button("V1"))
+    await after.wait_for_response()
+    await _finished(fake, after.original)
+    assert "Variations" in after.original.content
+
+
+async def test_a_job_queued_before_a_restart_is_finished_by_the_next_process(world, runner):
+    fake, alice = world.fake, world.alice
+    bot = await runner.start()
+    bot.worker.poll_interval = 3600  # this process will not get to it
+    task = [t for t in bot._tasks if t.get_name() == "worker"][0]
+    task.cancel()
+    inter = await _imagine(world, alice, "a queued fox")
+    await runner.stop(bot)
+    assert not inter.original.attachments
+
+    await runner.start()
+    await _finished(fake, inter.original)
+    assert inter.original.content == f"**a queued fox** - <@{alice.id}>"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "title", "snippet"),
+    [
+        ("a fox --bogus 3", "Invalid parameter", "bogus"),
+        ("a fox --ar 3.5:2", "Invalid parameter", "aspect"),
+        ("a fox --seed -4", "Invalid parameter", "seed"),
+        ("a nude woman", "Banned prompt detected", "nude"),
+    ],
+    ids=["unknown-flag", "decimal-aspect", "negative-seed", "denied-term"],
+)
+async def test_bad_prompts_get_a_private_explanation_and_no_job(
+    world, runner, prompt, title, snippet
+):
+    bot = await runner.start()
+    inter = await _imagine(world, world.alice, prompt)
+    assert inter.ephemeral
+    embed = inter.original.embeds[0]
+    assert embed["title"] == title
+    assert snippet in embed["description"].lower()
+    if title == "Invalid parameter":
+        assert prompt in embed["fields"][0]["value"]
+    assert await bot.jobs.for_user(world.alice.id) == []
+
+
+async def test_moderators_ban_and_unban_and_others_cannot(world, runner):
+    fake, alice, bob, mod = world.fake, world.alice, world.bob, world.mod
+    await runner.start()
+    denied = await fake.slash(alice, world.channel, "mod", "ban", user=bob, reason="spam")
+    await denied.wait_for_response()
+    assert denied.ephemeral and denied.original.embeds[0]["title"] == "Moderators only"
+
+    ban = await fake.slash(mod, world.channel, "mod", "ban", user=bob, reason="spam")
+    await ban.wait_for_response()
+    assert ban.ephemeral and "Banned" in ban.original.content
+
+    refused = await _imagine(world, bob, "a cat")
+    assert refused.ephemeral and "spam" in refused.original.embeds[0]["description"]
+
+    unban = await fake.slash(mod, world.channel, "mod", "unban", user=bob)
+    await unban.wait_for_response()
+    allowed = await _imagine(world, bob, "a cat")
+    assert not allowed.ephemeral and "Waiting to start" in allowed.original.content
+
+
+async def test_everyone_in_a_prompt_pings_no_one(world, runner):
+    await runner.start()
+    inter = await _imagine(world, world.alice, "@everyone look at <@&123> this fox")
+    await _finished(world.fake, inter.original)
+    mentions = inter.original.allowed_mentions
+    assert mentions["parse"] == [] and mentions.get("roles", []) == []
+    assert [str(u) for u in mentions["users"]] == [str(world.alice.id)]
+
+
+async def test_large_permutation_asks_first_then_posts_one_message_per_job(world, runner):
+    fake, alice = world.fake, world.alice
+    await runner.start()
+    inter = await _imagine(world, alice, "a {red, blue, green} fox --repeat 2")
+    assert inter.ephemeral and "6 jobs" in inter.original.content
+    yes = await fake.click(alice, inter.original, inter.original.button("Yes"))
+    await yes.wait_for_response()
+    assert "Starting 6 jobs" in inter.original.content
+    await fake.wait_for(
+        lambda: len(yes.followups) == 6 and all(m.attachments for m in yes.followups), timeout=120
+    )
+    assert sorted(m.content.split("**")[1] for m in yes.followups) == sorted(
+        ["a red fox --repeat 2"] * 2
+        + ["a blue fox --repeat 2"] * 2
+        + ["a green fox --repeat 2"] * 2
+    )
