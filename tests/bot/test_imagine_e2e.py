@@ -104,10 +104,7 @@ async def test_buttons_work_after_a_restart_and_only_for_their_owner(world, runn
 
 async def test_a_job_queued_before_a_restart_is_finished_by_the_next_process(world, runner):
     fake, alice = world.fake, world.alice
-    bot = await runner.start()
-    bot.worker.poll_interval = 3600  # this process will not get to it
-    task = [t for t in bot._tasks if t.get_name() == "worker"][0]
-    task.cancel()
+    bot = await runner.start(run_worker=False)  # this process never renders the job
     inter = await _imagine(world, alice, "a queued fox")
     await runner.stop(bot)
     assert not inter.original.attachments
