@@ -9,7 +9,6 @@ from typing import Any
 
 import discord
 from discord import app_commands
-from inference.engine import Engine
 
 from bot import commands
 from bot.buttons import DYNAMIC_BUTTONS, confirm_view
@@ -30,6 +29,7 @@ from db import (
     upgrade_schema,
 )
 from db.jobs import token_expiry
+from inference.engine import Engine
 from inference.worker import Worker
 
 log = logging.getLogger(__name__)

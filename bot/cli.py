@@ -95,7 +95,6 @@ def _run(args: argparse.Namespace) -> int:
 def _imagine(args: argparse.Namespace) -> int:
     from inference.engine import Engine
     from inference.images import compose_grid
-
     from inference.prompt import PromptError, parse
     from inference.seeds import grid_seeds, random_seed
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from dataclasses import replace
 
 from db import JobRepository, JobState, NewJob, StoredImage

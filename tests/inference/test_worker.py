@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from inference.engine import Engine
 from PIL import Image
 
 from db import (
@@ -19,6 +18,7 @@ from db import (
     make_sessionmaker,
     upgrade_schema,
 )
+from inference.engine import Engine
 from inference.prompt import parse
 from inference.seeds import grid_seeds
 from inference.worker import Worker
