@@ -1,0 +1,151 @@
+"""The `imaginebot` command as a user runs it: separate processes, real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+IMAGINEBOT = str(Path(sys.executable).parent / "imaginebot")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGINEBOT_", "DISCORD_"))}
+    env.update(extra)
+    return env
+
+
+def _run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [IMAGINEBOT, *args], cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=120
+    )
+
+
+def test_missing_token_is_one_line_that_says_how_to_fix_it(tmp_path):
+    result = _run("run", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DISCORD_TOKEN is not set" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+async def test_wrong_token_is_one_line_and_never_echoes_the_token(fake, tmp_path):
+    process = await asyncio.create_subprocess_exec(
+        IMAGINEBOT,
+        "run",
+        cwd=tmp_path,
+        env=_env(
+            DISCORD_TOKEN="wrong-secret-123",
+            DISCORD_API_BASE=fake.api_base,
+            DISCORD_GATEWAY_URL=fake.gateway_url,
+            IMAGINEBOT_DATA_DIR=str(tmp_path / "d"),
+            IMAGINEBOT_MODEL="tiny",
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    text = err.decode()
+    assert process.returncode == 2, text
+    assert "Discord rejected DISCORD_TOKEN" in text.strip().splitlines()[-1]
+    assert "Traceback" not in text and "wrong-secret-123" not in text + out.decode()
+
+
+def test_parse_prints_the_contract_and_exit_codes(tmp_path):
+    ok = _run("parse", "a red fox --ar 1920:1080 --seed 42", cwd=tmp_path)
+    assert ok.returncode == 0
+    data = json.loads(ok.stdout)
+    assert data["aspect"] == "16:9" and data["seed"] == 42 and data["expansions"] == 1
+    bad = _run("parse", "a fox --chaos 150", cwd=tmp_path)
+    assert bad.returncode == 1
+    error = json.loads(bad.stdout)
+    assert error["code"] == "chaos_range" and "chaos" in error["error"]
+
+
+def test_moderate_prints_the_verdict(tmp_path):
+    result = _run("moderate", "a beach --no people, nudity", cwd=tmp_path)
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["allowed"] is True
+    blocked = json.loads(_run("moderate", "a {cat, nude woman}", cwd=tmp_path).stdout)
+    assert blocked["allowed"] is False and blocked["category"] == "sexual"
+
+
+def test_imagine_renders_locally_without_discord(tmp_path, tiny_models_dir):
+    result = _run(
+        "imagine",
+        "a fox --ar 2:1 --seed 5",
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        "tiny",
+        cwd=tmp_path,
+        IMAGINEBOT_MODELS_DIR=str(tiny_models_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    sidecar = json.loads((tmp_path / "out" / "job.json").read_text())
+    assert sidecar["seeds"] == [5, 6, 7, 8]
+    with Image.open(tmp_path / "out" / "grid.png") as grid:
+        assert grid.width == 2 * grid.height
+    assert len(list((tmp_path / "out").glob("image_*_seed_*.png"))) == 4
+
+
+@pytest.mark.slow
+async def test_bot_as_a_separate_process_serves_imagine_and_survives_a_kill(
+    fake, tmp_path, tiny_models_dir
+):
+    guild = fake.add_guild("Process Server")
+    channel = fake.add_channel(guild)
+    alice = fake.add_user("alice")
+    fake.add_member(guild, alice)
+    env = _env(
+        DISCORD_TOKEN=fake.token,
+        DISCORD_API_BASE=fake.api_base,
+        DISCORD_GATEWAY_URL=fake.gateway_url,
+        IMAGINEBOT_MODEL="tiny",
+        IMAGINEBOT_DATA_DIR=str(tmp_path / "data"),
+        IMAGINEBOT_MODELS_DIR=str(tiny_models_dir),
+        IMAGINEBOT_GUILD_IDS=str(guild.id),
+    )
+
+    async def start() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            IMAGINEBOT,
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await fake.wait_for(lambda: fake.commands(guild), timeout=120)
+        await fake.wait_until_ready(timeout=120)
+        return process
+
+    process = await start()
+    try:
+        inter = await fake.slash(alice, channel, "imagine", prompt="a fox in a process --seed 3")
+        assert await inter.wait_for_response() == 4
+        await fake.wait_for(lambda: inter.original.attachments, timeout=120)
+        grid = Image.open(io.BytesIO(inter.original.attachments[0].data))
+        assert grid.size[0] > 0
+
+        process.send_signal(signal.SIGKILL)  # no clean shutdown: the next start must cope
+        await process.wait()
+        fake.global_commands.clear()
+        fake.guild_commands.clear()
+        process = await start()
+        click = await fake.click(alice, inter.original, inter.original.button("U4"))
+        assert await click.wait_for_response(timeout=30) == 4
+        await fake.wait_for(lambda: click.original.attachments, timeout=120)
+        assert "Image #4" in click.original.content
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
