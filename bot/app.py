@@ -15,6 +15,7 @@ from bot.buttons import DYNAMIC_BUTTONS, confirm_view
 from bot.delivery import Delivery
 from bot.errors import UserFacingError
 from bot.permissions import is_moderator
+from bot.preferences import SettingSelect
 from bot.render import error_embed, job_content, mentions_for, unexpected_error_embed
 from bot.service import JobService, Origin
 from bot.settings import Settings
@@ -24,6 +25,7 @@ from db import (
     Job,
     JobRepository,
     JobState,
+    PrefsRepository,
     make_engine,
     make_sessionmaker,
     upgrade_schema,
@@ -52,8 +54,11 @@ class ImagineBot(discord.Client):
         sessions = make_sessionmaker(self.db_engine)
         self.jobs = JobRepository(sessions)
         self.bans = BanRepository(sessions)
+        self.prefs = PrefsRepository(sessions)
         self.store = ImageStore(settings.images_dir)
-        self.service = JobService(self.jobs, self.bans, settings.model, settings.max_active_jobs)
+        self.service = JobService(
+            self.jobs, self.bans, self.prefs, settings.model, settings.max_active_jobs
+        )
         self.delivery = Delivery(self, self.jobs, self.store)
         self.worker: Worker | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -61,7 +66,7 @@ class ImagineBot(discord.Client):
     async def setup_hook(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await upgrade_schema(self.db_engine)
-        self.add_dynamic_items(*DYNAMIC_BUTTONS)
+        self.add_dynamic_items(*DYNAMIC_BUTTONS, SettingSelect)
         commands.register(self.tree)
         await self._sync_commands()
         if self.run_worker:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot import preferences
 from bot.errors import NotModerator
 from bot.permissions import is_moderator
 
@@ -64,3 +65,4 @@ async def unban(interaction: Interaction, user: discord.User, reason: str = "") 
 def register(tree: app_commands.CommandTree[ImagineBot]) -> None:
     tree.add_command(imagine)
     tree.add_command(mod)
+    preferences.register(tree)

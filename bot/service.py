@@ -15,12 +15,13 @@ from bot.errors import (
     UserBanned,
 )
 from bot.moderate import verdict_for
-from db import BanRepository, Job, JobAction, JobRepository, JobState, NewJob
+from db import BanRepository, Job, JobAction, JobRepository, JobState, NewJob, PrefsRepository
 from db.jobs import token_expiry
 from inference.prompt import (
     CONFIRM_ABOVE,
     MAX_JOBS,
     GenerationRequest,
+    PromptDefaults,
     PromptError,
     expand,
     parse_jobs,
@@ -57,12 +58,14 @@ class JobService:
         self,
         jobs: JobRepository,
         bans: BanRepository,
+        prefs: PrefsRepository,
         model: str,
         max_active_jobs: int,
         policy: moderation.Policy | None = None,
     ) -> None:
         self.jobs = jobs
         self.bans = bans
+        self.prefs = prefs
         self.model = model
         self.max_active_jobs = max_active_jobs
         self.policy = policy
@@ -74,7 +77,7 @@ class JobService:
         user confirms them (see `confirm`).
         """
         try:
-            requests = parse_jobs(prompt)
+            requests = parse_jobs(prompt, await self.defaults(origin.user_id))
         except PromptError as exc:
             raise InvalidParameter(exc.message, exc.code, prompt) from exc
         await self._check_ban(origin)
@@ -99,6 +102,11 @@ class JobService:
             for n, (text, request, seed) in enumerate(plan)
         ]
         return [job for job, _ in await self.jobs.create_many(batch, state)]
+
+    async def defaults(self, user_id: int) -> PromptDefaults:
+        """The user's /settings, /prefer suffix and options, validated (PromptError if stale)."""
+        prefs = await self.prefs.get(user_id)
+        return PromptDefaults(settings=prefs.settings, suffix=prefs.suffix, options=prefs.options)
 
     async def confirm(self, job_id: int, origin: Origin, start: bool) -> list[Job]:
         """Start (or drop) the held batch that job `job_id` belongs to."""

@@ -4,6 +4,7 @@ from db.bans import BanRepository
 from db.imagestore import ImageStore
 from db.jobs import JobRepository, NewJob, StoredImage
 from db.models import Job, JobAction, JobImage, JobState
+from db.prefs import Prefs, PrefsRepository
 from db.schema import upgrade as upgrade_schema
 from db.session import make_engine, make_sessionmaker
 
@@ -16,6 +17,8 @@ __all__ = [
     "JobRepository",
     "JobState",
     "NewJob",
+    "Prefs",
+    "PrefsRepository",
     "StoredImage",
     "make_engine",
     "make_sessionmaker",

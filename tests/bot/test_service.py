@@ -20,6 +20,7 @@ from db import (
     JobAction,
     JobRepository,
     JobState,
+    PrefsRepository,
     StoredImage,
     make_engine,
     make_sessionmaker,
@@ -32,7 +33,13 @@ async def service(database_url):
     engine = make_engine(database_url)
     await upgrade_schema(engine)
     sessions = make_sessionmaker(engine)
-    yield JobService(JobRepository(sessions), BanRepository(sessions), "tiny", max_active_jobs=2)
+    yield JobService(
+        JobRepository(sessions),
+        BanRepository(sessions),
+        PrefsRepository(sessions),
+        "tiny",
+        max_active_jobs=2,
+    )
     await engine.dispose()
 
 
@@ -149,3 +156,22 @@ async def test_a_blocked_permutation_blocks_the_whole_prompt(service):
 async def test_over_forty_jobs_in_total_is_an_error_naming_the_limit(service):
     with pytest.raises(InvalidParameter, match="40"):
         await service.imagine("a {a,b,c,d,e} fox --repeat 9", _origin())
+
+
+async def test_user_defaults_apply_in_order_and_prompt_flags_win(service):
+    await service.prefs.set_setting(1, "stylize", 250)
+    await service.prefs.set_suffix(1, "--ar 16:9 --s 500")
+    await service.prefs.set_option(1, "mine", "--chaos 20 --ar 2:3")
+    [suffix_only] = await service.imagine("a fox", _origin())
+    assert suffix_only.request["stylize"] == 500 and suffix_only.request["aspect"] == "16:9"
+    [with_option] = await service.imagine("a fox --mine", _origin())
+    assert with_option.request["aspect"] == "2:3" and with_option.request["chaos"] == 20
+    for done in (suffix_only, with_option):  # make room under the cap of 2
+        await service.jobs.fail(done.id, "finished for the test")
+    [explicit] = await service.imagine("a fox --mine --ar 1:1 --s 50", _origin())
+    assert explicit.request["aspect"] == "1:1" and explicit.request["stylize"] == 50
+
+
+async def test_an_unknown_option_name_is_an_unknown_parameter(service):
+    with pytest.raises(InvalidParameter, match="--theirs"):
+        await service.imagine("a fox --theirs", _origin())

@@ -238,11 +238,22 @@ class Message:
             "flags": self.flags,
         }
 
+    def selects(self) -> dict[str, dict[str, Any]]:
+        """Select menus by custom_id."""
+        return {
+            c["custom_id"]: c
+            for row in self.components
+            for c in row.get("components", [])
+            if c.get("type") == 3
+        }
+
     def buttons(self) -> dict[str, str]:
         """Button label (or emoji name) -> custom_id."""
         out: dict[str, str] = {}
         for row in self.components:
             for button in row.get("components", []):
+                if button.get("type") != 2:
+                    continue
                 key = button.get("label") or (button.get("emoji") or {}).get("name", "")
                 out[key] = button.get("custom_id", "")
         return out

@@ -197,6 +197,20 @@ class FakeDiscord:
         channel = self.channels[message.channel_id]
         return await self._interact(user, channel, 3, data, message=message)
 
+    async def select(
+        self, user: User, message: Message, custom_id: str, values: list[str]
+    ) -> Interaction:
+        """Pick `values` in the select menu `custom_id` on `message` as `user`."""
+        menu = message.selects().get(custom_id)
+        if menu is None:
+            raise KeyError(f"message {message.id} has no select menu {custom_id!r}")
+        offered = {option["value"] for option in menu.get("options", [])}
+        if not set(values) <= offered:
+            raise ValueError(f"{values} are not all among the options {sorted(offered)}")
+        data = {"custom_id": custom_id, "component_type": 3, "values": values}
+        channel = self.channels[message.channel_id]
+        return await self._interact(user, channel, 3, data, message=message)
+
     async def submit_modal(
         self, user: User, opened_by: Interaction, values: dict[str, str]
     ) -> Interaction:

@@ -107,10 +107,16 @@ def _validate_components(rows: list[dict[str, Any]]) -> None:
                 "BASE_TYPE_BAD_LENGTH",
                 "Must be between 1 and 5 in length.",
             )
-        for b, button in enumerate(buttons):
+        if any(c.get("type") == 3 for c in buttons) and len(buttons) != 1:
+            raise invalid_form(
+                f"components.{r}.components",
+                "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                "A select menu fills a whole row",
+            )
+        for b, component in enumerate(buttons):
             where = f"components.{r}.components.{b}"
-            custom_id = button.get("custom_id")
-            if button.get("style") != 5:  # link buttons carry a url instead
+            custom_id = component.get("custom_id")
+            if component.get("style") != 5:  # link buttons carry a url instead
                 if not custom_id or len(custom_id) > MAX_CUSTOM_ID:
                     raise invalid_form(
                         f"{where}.custom_id",
@@ -124,11 +130,19 @@ def _validate_components(rows: list[dict[str, Any]]) -> None:
                         "Component custom id cannot be duplicated",
                     )
                 seen.add(custom_id)
-            if len(button.get("label") or "") > MAX_LABEL:
+            if component.get("type") == 3:
+                if not 1 <= len(component.get("options") or []) <= 25:
+                    raise invalid_form(
+                        f"{where}.options",
+                        "BASE_TYPE_BAD_LENGTH",
+                        "Must be between 1 and 25 in length.",
+                    )
+                continue
+            if len(component.get("label") or "") > MAX_LABEL:
                 raise invalid_form(
                     f"{where}.label", "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length."
                 )
-            if not button.get("label") and not button.get("emoji"):
+            if not component.get("label") and not component.get("emoji"):
                 raise invalid_form(
                     f"{where}",
                     "BUTTON_LABEL_OR_EMOJI_REQUIRED",

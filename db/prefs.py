@@ -1,0 +1,73 @@
+"""Per-user prompt defaults (/settings, /prefer suffix, /prefer option)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import UserPrefs
+
+
+@dataclass(frozen=True)
+class Prefs:
+    """A snapshot of one user's defaults; empty for a user who never set any."""
+
+    settings: dict[str, Any] = field(default_factory=dict)
+    suffix: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class PrefsRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def get(self, user_id: int) -> Prefs:
+        async with self.sessions() as session:
+            row = await session.get(UserPrefs, user_id)
+            if row is None:
+                return Prefs()
+            return Prefs(dict(row.settings), row.suffix, dict(row.options))
+
+    async def set_setting(self, user_id: int, name: str, value: Any) -> Prefs:
+        """Set one /settings value; None removes it (back to the built-in default)."""
+
+        def change(row: UserPrefs) -> None:
+            settings = dict(row.settings)
+            if value is None:
+                settings.pop(name, None)
+            else:
+                settings[name] = value
+            row.settings = settings
+
+        return await self._change(user_id, change)
+
+    async def reset_settings(self, user_id: int) -> Prefs:
+        return await self._change(user_id, lambda row: setattr(row, "settings", {}))
+
+    async def set_suffix(self, user_id: int, suffix: str) -> Prefs:
+        return await self._change(user_id, lambda row: setattr(row, "suffix", suffix))
+
+    async def set_option(self, user_id: int, name: str, flags: str) -> Prefs:
+        return await self._change(
+            user_id, lambda row: setattr(row, "options", {**row.options, name: flags})
+        )
+
+    async def delete_option(self, user_id: int, name: str) -> bool:
+        existed = name in (await self.get(user_id)).options
+
+        def change(row: UserPrefs) -> None:
+            row.options = {k: v for k, v in row.options.items() if k != name}
+
+        await self._change(user_id, change)
+        return existed
+
+    async def _change(self, user_id: int, change: Any) -> Prefs:
+        async with self.sessions() as session, session.begin():
+            row = await session.get(UserPrefs, user_id)
+            if row is None:
+                row = UserPrefs(user_id=user_id, settings={}, suffix="", options={})
+                session.add(row)
+            change(row)
+            return Prefs(dict(row.settings), row.suffix, dict(row.options))
