@@ -13,6 +13,8 @@ def is_moderator(interaction: discord.Interaction[Any], mod_role_ids: Collection
     member = interaction.user
     if not isinstance(member, discord.Member):
         return False  # DMs: nobody moderates there
-    if member.guild_permissions.manage_messages:
+    # The interaction carries the member's resolved permissions (roles, admin, overwrites), so
+    # this does not depend on the guild cache being complete.
+    if interaction.permissions.manage_messages:
         return True
     return any(role.id in mod_role_ids for role in member.roles)

@@ -183,3 +183,15 @@ async def test_large_permutation_asks_first_then_posts_one_message_per_job(world
         + ["a blue fox --repeat 2"] * 2
         + ["a green fox --repeat 2"] * 2
     )
+
+
+async def test_a_configured_moderator_role_counts_without_manage_messages(world, runner):
+    fake = world.fake
+    helpers = fake.add_role(world.guild, "Helpers", 0)
+    carol = fake.add_user("carol")
+    fake.add_member(world.guild, carol, roles=[helpers])
+    runner.settings.mod_role_ids = [helpers.id]
+    await runner.start()
+    ban = await fake.slash(carol, world.channel, "mod", "ban", user=world.bob, reason="spam")
+    await ban.wait_for_response()
+    assert "Banned" in ban.original.content
