@@ -140,9 +140,12 @@ class JobService:
         request = GenerationRequest.from_json(parent.request)
         # An upscale shows an existing image; everything else draws with new seeds.
         seed = None if action == JobAction.UPSCALE else random_seed()
-        if action == JobAction.REROLL:
-            return await self._create(origin, parent.prompt, request, action, seed, parent.id)
-        return await self._create(origin, parent.prompt, request, action, seed, parent.id, index)
+        parent_index = None if action == JobAction.REROLL else index
+        new = self._new_job(
+            origin, 0, parent.prompt, request, action, seed, parent.id, parent_index
+        )
+        job, _ = await self.jobs.create(new)
+        return job
 
     async def _check_blocked(self, request: GenerationRequest, prompt: str, origin: Origin) -> None:
         verdict = verdict_for(request, self.policy)
@@ -167,20 +170,6 @@ class JobService:
         active = await self.jobs.count_active(origin.user_id)
         if active >= self.max_active_jobs:
             raise QueueFull(active, self.max_active_jobs)
-
-    async def _create(
-        self,
-        origin: Origin,
-        prompt: str,
-        request: GenerationRequest,
-        action: JobAction,
-        seed: int | None,
-        parent_id: int | None = None,
-        parent_index: int | None = None,
-    ) -> Job:
-        new = self._new_job(origin, 0, prompt, request, action, seed, parent_id, parent_index)
-        job, _ = await self.jobs.create(new)
-        return job
 
     def _new_job(
         self,
