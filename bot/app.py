@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot import commands
-from bot.buttons import DYNAMIC_BUTTONS, confirm_view
+from bot.buttons import DYNAMIC_BUTTONS, confirm_view, waiting_view
 from bot.delivery import Delivery
 from bot.errors import UserFacingError
 from bot.permissions import is_moderator
@@ -132,12 +132,15 @@ class ImagineBot(discord.Client):
             try:
                 if not interaction.response.is_done():
                     response = await interaction.response.send_message(
-                        job_content(job), allowed_mentions=mentions_for(job)
+                        job_content(job), allowed_mentions=mentions_for(job), view=waiting_view(job)
                     )
                     message_id = response.message_id or (await interaction.original_response()).id
                 else:
                     message = await interaction.followup.send(
-                        job_content(job), allowed_mentions=mentions_for(job), wait=True
+                        job_content(job),
+                        allowed_mentions=mentions_for(job),
+                        view=waiting_view(job),
+                        wait=True,
                     )
                     message_id = message.id
             except discord.HTTPException as exc:
@@ -155,6 +158,11 @@ class ImagineBot(discord.Client):
         """A job button was clicked (any message, any age): make the child job(s)."""
         origin = self.origin(interaction)
         try:
+            if action == "x":
+                await self.service.cancel(job_id, origin)
+                await interaction.response.defer()  # the delivery loop updates the message
+                self.delivery.notify()
+                return
             if action in ("ok", "no"):
                 jobs = await self.service.confirm(job_id, origin, start=action == "ok")
             else:

@@ -75,6 +75,10 @@ class VaryStrongButton(JobButton, DynamicItem[Button[View]], template=_template(
     action = "vt"
 
 
+class CancelButton(JobButton, DynamicItem[Button[View]], template=_template("x")):
+    action = "x"
+
+
 class ConfirmButton(JobButton, DynamicItem[Button[View]], template=_template("ok")):
     action = "ok"
 
@@ -89,6 +93,7 @@ DYNAMIC_BUTTONS = (
     RerollButton,
     VarySubtleButton,
     VaryStrongButton,
+    CancelButton,
     ConfirmButton,
     DeclineButton,
 )
@@ -101,6 +106,15 @@ def confirm_view(job: Job) -> View:
     yes.item.style = discord.ButtonStyle.success
     view.add_item(yes)
     view.add_item(DeclineButton(0, job.id, label="No"))
+    return view
+
+
+def waiting_view(job: Job) -> View:
+    """A Cancel button while the job waits or runs."""
+    view = View(timeout=None)
+    cancel = CancelButton(0, job.id, label="Cancel")
+    cancel.item.style = discord.ButtonStyle.danger
+    view.add_item(cancel)
     return view
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.buttons import job_view
+from bot.buttons import job_view, waiting_view
 from bot.render import failure_embed, job_content, mentions_for
 from bot.throttle import EditBudget
 from db import ImageStore, Job, JobRepository, JobState
@@ -69,7 +69,7 @@ class Delivery:
         assert job.message_id is not None
         if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
             return  # shown by a later sweep, with whatever progress is newest then
-        await self._edit(job)
+        await self._edit(job, view=waiting_view(job))
         await self.jobs.mark_shown(job.id, job.progress)
 
     async def _show_result(self, job: Job) -> None:
@@ -81,6 +81,8 @@ class Delivery:
             data = await asyncio.to_thread(self.store.get, shown.sha256, shown.format)
             upload = Upload(data, f"imaginebot_{job.id}.{shown.format}")
             message_id = await self._edit(job, upload=upload, view=job_view(job), embed=None)
+        elif job.state == JobState.CANCELLED:
+            message_id = await self._edit(job, view=None)
         else:
             message_id = await self._edit(job, embed=failure_embed(job), view=None)
         await self.jobs.mark_delivered(job.id, message_id)

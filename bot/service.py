@@ -147,6 +147,21 @@ class JobService:
         job, _ = await self.jobs.create(new)
         return job
 
+    async def cancel(self, job_id: int, origin: Origin) -> Job:
+        """Stop a waiting or running job: its owner or a moderator may."""
+        job = await self.jobs.get(job_id)
+        if job is None:
+            raise JobUnavailable("That job no longer exists.")
+        if job.user_id != origin.user_id and not origin.is_moderator:
+            raise NotYourJob()
+        if not await self.jobs.cancel(job_id):
+            raise JobUnavailable("That job has already finished, so it cannot be cancelled.")
+        if origin.user_id != job.user_id:  # a moderator stopped someone's job: keep a record
+            await self.bans.record(
+                origin.guild_id, origin.user_id, job.user_id, "job_cancelled", "", {"job": job_id}
+            )
+        return job
+
     async def _check_blocked(self, request: GenerationRequest, prompt: str, origin: Origin) -> None:
         verdict = verdict_for(request, self.policy)
         if verdict.allowed:

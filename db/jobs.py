@@ -178,13 +178,25 @@ class JobRepository:
             {user: int(count) for user, count in running.all()},
         )
 
-    async def set_progress(self, job_id: int, percent: int) -> None:
+    async def set_progress(self, job_id: int, percent: int) -> bool:
+        """Record progress; False when the job is no longer running (cancelled meanwhile)."""
         async with self.sessions() as session, session.begin():
-            await session.execute(
+            result = await session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.state == JobState.RUNNING)
                 .values(progress=percent)
             )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def cancel(self, job_id: int) -> bool:
+        """Cancel a waiting or running job; False if it had already ended."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state.in_((JobState.HELD, *ACTIVE_STATES)))
+                .values(state=JobState.CANCELLED, finished_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def finish(
         self, job_id: int, images: Sequence[StoredImage], seeds: list[int], gpu_seconds: float

@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 
 from db import ImageStore, Job, JobAction, JobRepository, StoredImage
-from inference.engine import VARY_STRONG, VARY_SUBTLE, Engine
+from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine
 from inference.images import compose_grid, encode_png
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
@@ -99,11 +100,14 @@ class Worker:
     async def process(self, job: Job) -> None:
         self.on_change()
         started = time.monotonic()
+        cancel = threading.Event()
         try:
             source = await self._source(job)
             images, seeds = await asyncio.to_thread(
-                self._render, job, source, self._progress_reporter(job.id)
+                self._render, job, source, self._progress_reporter(job.id, cancel), cancel
             )
+        except Cancelled:
+            log.info("job %s was cancelled while rendering", job.id)
         except Exception as exc:
             log.exception("job %s failed", job.id)
             await self.jobs.fail(job.id, f"{type(exc).__name__}: {exc}")
@@ -121,8 +125,10 @@ class Worker:
             raise LookupError(f"job {job.parent_id} has no image #{index} to start from")
         return Source(image.sha256, image.format, image.seed)
 
-    def _progress_reporter(self, job_id: int) -> Callable[[float], None]:
-        """A thread-side callback that forwards progress to the database at most twice a second."""
+    def _progress_reporter(self, job_id: int, cancel: threading.Event) -> Callable[[float], None]:
+        """A thread-side callback that forwards progress to the database at most twice a second;
+        when the row says the job is no longer running (cancelled), it sets `cancel`, which the
+        engine checks at every denoising step."""
         loop = asyncio.get_running_loop()
         last = [0.0]
         lock = threading.Lock()
@@ -136,12 +142,21 @@ class Worker:
             future = asyncio.run_coroutine_threadsafe(
                 self.jobs.set_progress(job_id, int(fraction * 100)), loop
             )
-            future.add_done_callback(lambda _: loop.call_soon_threadsafe(self.on_change))
+            future.add_done_callback(lambda done: _after_report(done, cancel))
+
+        def _after_report(done: Any, cancel: threading.Event) -> None:
+            if not done.cancelled() and done.exception() is None and not done.result():
+                cancel.set()
+            loop.call_soon_threadsafe(self.on_change)
 
         return report
 
     def _render(
-        self, job: Job, source: Source | None, progress: Callable[[float], None]
+        self,
+        job: Job,
+        source: Source | None,
+        progress: Callable[[float], None],
+        cancel: threading.Event,
     ) -> tuple[list[StoredImage], list[int]]:
         """Blocking: model call, encoding and file writes. Runs in a worker thread."""
         request = GenerationRequest.from_json(job.request)
@@ -156,9 +171,10 @@ class Worker:
             assert source is not None
             with Image.open(self.store.path(source.sha256, source.format)) as img:
                 start = img.convert("RGB")
-            images = self.engine.vary(request, start, seed, _STRENGTH[job.action], progress)
+            strength = _STRENGTH[JobAction(job.action)]
+            images = self.engine.vary(request, start, seed, strength, progress, cancel)
         else:
-            images = self.engine.grid(request, seed, progress)
+            images = self.engine.grid(request, seed, progress, cancel)
         seeds = grid_seeds(seed)
         stored = [self._store(compose_grid(images), job, 0, None)]
         stored += [

@@ -195,3 +195,19 @@ async def test_a_configured_moderator_role_counts_without_manage_messages(world,
     ban = await fake.slash(carol, world.channel, "mod", "ban", user=world.bob, reason="spam")
     await ban.wait_for_response()
     assert "Banned" in ban.original.content
+
+
+async def test_cancel_button_stops_a_waiting_job_for_its_owner_only(world, runner):
+    fake, alice = world.fake, world.alice
+    bot = await runner.start(run_worker=False)
+    inter = await _imagine(world, alice, "a fox that waits")
+    message = inter.original
+    assert list(message.buttons()) == ["Cancel"]
+    stranger = await fake.click(world.bob, message, message.button("Cancel"))
+    await stranger.wait_for_response()
+    assert stranger.original.embeds[0]["title"] == "Not your job"
+    click = await fake.click(alice, message, message.button("Cancel"))
+    assert await click.wait_for_response() == 6
+    await fake.wait_for(lambda: message.content.endswith("(Cancelled)") and not message.components)
+    [job] = await bot.jobs.for_user(alice.id)
+    assert job.state == "cancelled"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from db import (
     upgrade_schema,
 )
 from inference.engine import Engine
+from inference.presets import PRESETS
 from inference.prompt import parse
 from inference.seeds import grid_seeds
 from inference.worker import Worker
@@ -128,3 +130,21 @@ async def test_run_loop_recovers_a_job_left_running_and_renders_it(worker, repo)
         assert current.state == JobState.DONE and current.attempts == 2
     finally:
         task.cancel()
+
+
+async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
+    repo, tmp_path, tiny_models_dir
+):
+    steps = 30
+    engine = Engine(replace(PRESETS["tiny"], default_steps=steps), tiny_models_dir)
+    engine.load()
+    unet_calls = []
+    engine._pipe.unet.register_forward_hook(lambda *args: unet_calls.append(1))
+    worker = Worker(repo, ImageStore(tmp_path / "images"), engine, "w")
+    job, _ = await repo.create(_job("a fox --seed 1"))
+    claimed = await repo.claim_next("w")
+    assert await repo.cancel(job.id)  # the cancel lands while the worker holds the job
+    await worker.process(claimed)
+    stopped = await repo.get(job.id)
+    assert stopped.state == JobState.CANCELLED and stopped.images == []
+    assert 0 < len(unet_calls) < steps
