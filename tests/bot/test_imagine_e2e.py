@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+from itertools import pairwise
+import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -211,3 +214,19 @@ async def test_cancel_button_stops_a_waiting_job_for_its_owner_only(world, runne
     await fake.wait_for(lambda: message.content.endswith("(Cancelled)") and not message.components)
     [job] = await bot.jobs.for_user(alice.id)
     assert job.state == "cancelled"
+
+
+async def test_progress_is_shown_as_percent_edits_within_the_edit_budget(
+    world, runner, monkeypatch
+):
+    # A longer render than the tests' usual two steps, so progress has time to show.
+    monkeypatch.setitem(PRESETS, "tiny", replace(TINY, default_steps=60))
+    await runner.start()
+    inter = await _imagine(world, world.alice, "a slow fox --seed 1")
+    message = await _finished(world.fake, inter.original)
+    shown = [edit["content"] for edit in message.edits]
+    percents = [int(m[1]) for c in shown if (m := re.search(r"\((\d+)%\)$", c))]
+    assert percents, shown
+    assert percents == sorted(percents) and all(0 <= p < 100 for p in percents)
+    progress_edits = [r for r in world.fake.requests if r.method == "PATCH"][:-1]  # not the result
+    assert all(b.time - a.time >= 0.9 for a, b in pairwise(progress_edits))  # about 1 edit/s
