@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from itertools import pairwise
 import re
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import pytest
