@@ -10,27 +10,32 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot import commands
-from bot.buttons import DYNAMIC_BUTTONS, confirm_view, waiting_view
+from bot import commands, moderator
+from bot.buttons import DYNAMIC_BUTTONS, appeal_view, confirm_view, waiting_view
 from bot.delivery import Delivery
-from bot.errors import UserFacingError
+from bot.errors import BannedPrompt, UserFacingError
+from bot.escalation import parse_ladder
 from bot.permissions import is_moderator
 from bot.preferences import SettingSelect
 from bot.render import error_embed, job_content, mentions_for, unexpected_error_embed
+from bot.review import ReviewService
 from bot.service import JobService, Origin
 from bot.settings import Settings
 from db import (
+    Appeal,
     BanRepository,
     ImageStore,
     Job,
     JobRepository,
     JobState,
+    ModerationRepository,
     PrefsRepository,
     make_engine,
     make_sessionmaker,
     upgrade_schema,
 )
 from db.jobs import token_expiry
+from db.models import utcnow
 from inference.engine import Engine
 from inference.worker import Worker
 
@@ -55,9 +60,18 @@ class ImagineBot(discord.Client):
         self.jobs = JobRepository(sessions)
         self.bans = BanRepository(sessions)
         self.prefs = PrefsRepository(sessions)
+        self.moderation = ModerationRepository(sessions)
+        self.review = ReviewService(
+            self.bans, self.moderation, parse_ladder(settings.strike_ladder)
+        )
         self.store = ImageStore(settings.images_dir)
         self.service = JobService(
-            self.jobs, self.bans, self.prefs, settings.model, settings.max_active_jobs
+            self.jobs,
+            self.bans,
+            self.prefs,
+            self.moderation,
+            settings.model,
+            settings.max_active_jobs,
         )
         self.delivery = Delivery(self, self.jobs, self.store)
         self.worker: Worker | None = None
@@ -153,40 +167,71 @@ class ImagineBot(discord.Client):
         self.delivery.notify()
 
     async def press(
-        self, interaction: discord.Interaction[Any], action: str, index: int, job_id: int
+        self, interaction: discord.Interaction[Any], action: str, index: int, item_id: int
     ) -> None:
-        """A job button was clicked (any message, any age): make the child job(s)."""
-        origin = self.origin(interaction)
+        """A button was clicked (any message, any age). `item_id` is a job, an appeal or an
+        audit record, depending on the action."""
         try:
-            if action == "x":
-                await self.service.cancel(job_id, origin)
-                await interaction.response.defer()  # the delivery loop updates the message
-                self.delivery.notify()
-                return
-            if action in ("ok", "no"):
-                jobs = await self.service.confirm(job_id, origin, start=action == "ok")
-            else:
-                jobs = [await self.service.child(action, index, job_id, origin)]
+            await self._press(interaction, action, index, item_id)
         except UserFacingError as error:
             await interaction.response.send_message(embed=error_embed(error), ephemeral=True)
-            return
-        if action == "no":
-            await interaction.response.edit_message(
-                content=f"Cancelled {len(jobs)} jobs.", view=None
-            )
-        elif action == "ok":
-            await interaction.response.edit_message(
-                content=f"Starting {len(jobs)} jobs.", view=None
-            )
-            await self._post_jobs(interaction, jobs)
+
+    async def _press(
+        self, interaction: discord.Interaction[Any], action: str, index: int, item_id: int
+    ) -> None:
+        origin = self.origin(interaction)
+        if action == "ap":
+            await moderator.appeal_pressed(self, interaction, item_id)
+        elif action in moderator.OUTCOMES:
+            await moderator.review_pressed(self, interaction, action, item_id)
+        elif action == "x":
+            await self.service.cancel(item_id, origin)
+            await interaction.response.defer()  # the delivery loop updates the message
+            self.delivery.notify()
+        elif action in ("ok", "no"):
+            jobs = await self.service.confirm(item_id, origin, start=action == "ok")
+            verb = "Starting" if action == "ok" else "Cancelled"
+            await interaction.response.edit_message(content=f"{verb} {len(jobs)} jobs.", view=None)
+            if action == "ok":
+                await self._post_jobs(interaction, jobs)
         else:
-            await self._post_jobs(interaction, jobs)
+            await self._post_jobs(
+                interaction, [await self.service.child(action, index, item_id, origin)]
+            )
+
+    async def run_approved(self, appeal: Appeal) -> None:
+        """A moderator approved an appeal: run the prompt for its author, in their channel."""
+        origin = Origin(
+            user_id=appeal.user_id,
+            channel_id=appeal.channel_id,
+            guild_id=appeal.guild_id,
+            interaction_id=-appeal.id,  # no interaction of the user's: key the jobs by the appeal
+            application_id=self.application_id or 0,
+            interaction_token="",
+            created_at=utcnow(),
+        )
+        jobs = await self.service.imagine(appeal.prompt, origin, approved=True)
+        channel = self.get_partial_messageable(appeal.channel_id, guild_id=appeal.guild_id)
+        for job in jobs:
+            message = await channel.send(job_content(job), allowed_mentions=mentions_for(job))
+            await self.jobs.attach_message(job.id, message.id, "", utcnow())
+        if self.worker is not None:
+            self.worker.wake()
+        self.delivery.notify()
 
     async def on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
         """The one handler: our errors become ephemeral embeds, anything else an error id."""
         original = getattr(error, "original", error)
+        view: discord.ui.View | None = None
+        if isinstance(original, BannedPrompt):
+            if original.appealable:
+                view = appeal_view(original.audit_id)
+            else:
+                await moderator.alert_zero_tolerance(
+                    self, interaction.guild_id, interaction.user.id, original.description
+                )
         if isinstance(original, UserFacingError):
             embed = error_embed(original)
         elif isinstance(error, app_commands.CheckFailure):
@@ -195,10 +240,11 @@ class ImagineBot(discord.Client):
             error_id = secrets.token_hex(4)
             log.error("unexpected error %s in /%s", error_id, interaction.command, exc_info=error)
             embed = unexpected_error_embed(error_id)
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
         if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True)
+            await interaction.followup.send(embed=embed, ephemeral=True, **extra)
         else:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
+            await interaction.response.send_message(embed=embed, ephemeral=True, **extra)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("unhandled error in %s", event_method)

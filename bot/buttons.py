@@ -87,6 +87,22 @@ class DeclineButton(JobButton, DynamicItem[Button[View]], template=_template("no
     action = "no"
 
 
+class AppealButton(JobButton, DynamicItem[Button[View]], template=_template("ap")):
+    action = "ap"  # the id is the audit record of the blocked prompt
+
+
+class ApproveButton(JobButton, DynamicItem[Button[View]], template=_template("ra")):
+    action = "ra"  # the id is the appeal
+
+
+class UpholdButton(JobButton, DynamicItem[Button[View]], template=_template("ru")):
+    action = "ru"
+
+
+class BanButton(JobButton, DynamicItem[Button[View]], template=_template("rb")):
+    action = "rb"
+
+
 DYNAMIC_BUTTONS = (
     UpscaleButton,
     VariationButton,
@@ -96,7 +112,30 @@ DYNAMIC_BUTTONS = (
     CancelButton,
     ConfirmButton,
     DeclineButton,
+    AppealButton,
+    ApproveButton,
+    UpholdButton,
+    BanButton,
 )
+
+
+def appeal_view(audit_id: int) -> View:
+    view = View(timeout=None)
+    view.add_item(AppealButton(0, audit_id, label="Appeal"))
+    return view
+
+
+def review_view(appeal_id: int) -> View:
+    """Approve / Uphold / Ban for a moderator reviewing an appeal."""
+    view = View(timeout=None)
+    for button, style in (
+        (ApproveButton(0, appeal_id, label="Approve"), discord.ButtonStyle.success),
+        (UpholdButton(0, appeal_id, label="Uphold"), discord.ButtonStyle.secondary),
+        (BanButton(0, appeal_id, label="Ban"), discord.ButtonStyle.danger),
+    ):
+        button.item.style = style
+        view.add_item(button)
+    return view
 
 
 def confirm_view(job: Job) -> View:

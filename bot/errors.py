@@ -26,10 +26,22 @@ class InvalidParameter(UserFacingError):
 class BannedPrompt(UserFacingError):
     title = "Banned prompt detected"
 
-    def __init__(self, description: str, category: str | None, matched: tuple[str, ...]) -> None:
-        super().__init__(description, hint="Rephrase your prompt and try again.")
+    def __init__(
+        self,
+        description: str,
+        category: str | None,
+        matched: tuple[str, ...],
+        audit_id: int,
+        appealable: bool,
+    ) -> None:
+        hint = "Rephrase your prompt and try again."
+        if appealable:
+            hint += " If you think this is a mistake, press Appeal and a moderator will review it."
+        super().__init__(description, hint=hint)
         self.category = category
         self.matched = matched
+        self.audit_id = audit_id
+        self.appealable = appealable
 
 
 class UserBanned(UserFacingError):

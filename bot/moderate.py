@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 import moderation
+from db import ModerationRepository
 from inference.prompt import GenerationRequest, PromptError, expand, parse
+
+
+async def guild_policy(mod: ModerationRepository, guild_id: int | None) -> moderation.Policy:
+    """The built-in policy plus a guild's own blocked and allowed terms (/mod terms)."""
+    extra: dict[str, set[str]] = {}
+    allowed: set[str] = set()
+    for term in await mod.terms(guild_id):
+        if term.category == "allow":
+            allowed.add(term.term)
+        else:
+            extra.setdefault(term.category, set()).add(term.term)
+    return moderation.Policy(
+        extra_terms={k: frozenset(v) for k, v in extra.items()}, allow_terms=frozenset(allowed)
+    )
 
 
 def verdict_for(request: GenerationRequest, policy: moderation.Policy | None) -> moderation.Verdict:

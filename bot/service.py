@@ -14,8 +14,17 @@ from bot.errors import (
     QueueFull,
     UserBanned,
 )
-from bot.moderate import verdict_for
-from db import BanRepository, Job, JobAction, JobRepository, JobState, NewJob, PrefsRepository
+from bot.moderate import guild_policy, verdict_for
+from db import (
+    BanRepository,
+    Job,
+    JobAction,
+    JobRepository,
+    JobState,
+    ModerationRepository,
+    NewJob,
+    PrefsRepository,
+)
 from db.jobs import token_expiry
 from inference.prompt import (
     CONFIRM_ABOVE,
@@ -59,30 +68,32 @@ class JobService:
         jobs: JobRepository,
         bans: BanRepository,
         prefs: PrefsRepository,
+        mod: ModerationRepository,
         model: str,
         max_active_jobs: int,
-        policy: moderation.Policy | None = None,
     ) -> None:
         self.jobs = jobs
         self.bans = bans
         self.prefs = prefs
+        self.mod = mod
         self.model = model
         self.max_active_jobs = max_active_jobs
-        self.policy = policy
 
-    async def imagine(self, prompt: str, origin: Origin) -> list[Job]:
+    async def imagine(self, prompt: str, origin: Origin, *, approved: bool = False) -> list[Job]:
         """Parse and moderate a prompt, then record its jobs (one per permutation and repeat).
 
         Raises a UserFacingError if refused. More than CONFIRM_ABOVE jobs are held until the
-        user confirms them (see `confirm`).
+        user confirms them (see `confirm`); an `approved` appeal runs at once, unchecked.
         """
         try:
             requests = parse_jobs(prompt, await self.defaults(origin.user_id))
         except PromptError as exc:
             raise InvalidParameter(exc.message, exc.code, prompt) from exc
         await self._check_ban(origin)
-        for request in requests:  # blocked if any permutation is blocked
-            await self._check_blocked(request, prompt, origin)
+        if not approved:  # a moderator approved this prompt on appeal: it is not checked again
+            policy = await guild_policy(self.mod, origin.guild_id)
+            for request in requests:  # blocked if any permutation is blocked
+                await self._check_blocked(request, prompt, origin, policy)
         plan = [
             (text, request, _repeat_seed(request.seed, k))
             for text, request in zip(expand(prompt), requests, strict=True)
@@ -96,7 +107,8 @@ class JobService:
                 prompt,
             )
         await self._admit(origin)
-        state = JobState.HELD if len(plan) > CONFIRM_ABOVE else JobState.QUEUED
+        held = len(plan) > CONFIRM_ABOVE and not approved
+        state = JobState.HELD if held else JobState.QUEUED
         batch = [
             self._new_job(origin, n, text, request, JobAction.IMAGINE, seed)
             for n, (text, request, seed) in enumerate(plan)
@@ -162,19 +174,25 @@ class JobService:
             )
         return job
 
-    async def _check_blocked(self, request: GenerationRequest, prompt: str, origin: Origin) -> None:
-        verdict = verdict_for(request, self.policy)
+    async def _check_blocked(
+        self, request: GenerationRequest, prompt: str, origin: Origin, policy: moderation.Policy
+    ) -> None:
+        verdict = verdict_for(request, policy)
         if verdict.allowed:
             return
-        await self.bans.record(
-            origin.guild_id,
-            None,
-            origin.user_id,
-            "prompt_blocked",
-            verdict.reason,
-            {"prompt": prompt, "category": verdict.category, "matched": list(verdict.matched)},
+        details = {
+            "prompt": prompt,
+            "category": verdict.category,
+            "matched": list(verdict.matched),
+            "appealable": verdict.appealable,
+            "channel_id": origin.channel_id,
+        }
+        audit_id = await self.bans.record(
+            origin.guild_id, None, origin.user_id, "prompt_blocked", verdict.reason, details
         )
-        raise BannedPrompt(verdict.reason, verdict.category, verdict.matched)
+        raise BannedPrompt(
+            verdict.reason, verdict.category, verdict.matched, audit_id, verdict.appealable
+        )
 
     async def _check_ban(self, origin: Origin) -> None:
         ban = await self.bans.active_ban(origin.guild_id, origin.user_id)

@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.escalation import DEFAULT_LADDER, parse_ladder
+
 
 class Settings(BaseSettings):
     """Every knob a server owner can turn; see the README's settings table."""
@@ -28,6 +30,7 @@ class Settings(BaseSettings):
     mod_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     max_active_jobs: int = 10
     max_attempts: int = 3
+    strike_ladder: str = DEFAULT_LADDER
     api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_API_BASE", "IMAGINEBOT_API_BASE")
     )
@@ -45,6 +48,12 @@ class Settings(BaseSettings):
                 return [int(part) for part in value.replace(" ", "").split(",") if part]
             except ValueError:
                 raise ValueError(f"expected comma-separated numeric ids, got {value!r}") from None
+        return value
+
+    @field_validator("strike_ladder")
+    @classmethod
+    def _ladder(cls, value: str) -> str:
+        parse_ladder(value)  # raises with the accepted form
         return value
 
     @property

@@ -3,12 +3,15 @@
 from db.bans import BanRepository
 from db.imagestore import ImageStore
 from db.jobs import JobRepository, NewJob, StoredImage
-from db.models import Job, JobAction, JobImage, JobState
+from db.models import Appeal, AppealState, Job, JobAction, JobImage, JobState
+from db.moderation import ModerationRepository
 from db.prefs import Prefs, PrefsRepository
 from db.schema import upgrade as upgrade_schema
 from db.session import make_engine, make_sessionmaker
 
 __all__ = [
+    "Appeal",
+    "AppealState",
     "BanRepository",
     "ImageStore",
     "Job",
@@ -16,6 +19,7 @@ __all__ = [
     "JobImage",
     "JobRepository",
     "JobState",
+    "ModerationRepository",
     "NewJob",
     "Prefs",
     "PrefsRepository",

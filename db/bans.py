@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import AuditRecord, Ban
+from db.models import AuditRecord, Ban, utcnow
 
 EVERYWHERE = 0
 
@@ -16,20 +17,32 @@ class BanRepository:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def ban(self, guild_id: int, user_id: int, reason: str, moderator_id: int) -> bool:
-        """Ban a user in a guild and audit it; False if they were already banned there."""
+    async def ban(
+        self,
+        guild_id: int,
+        user_id: int,
+        reason: str,
+        moderator_id: int,
+        expires_at: datetime | None = None,
+    ) -> bool:
+        """Ban a user in a guild (until `expires_at`, or until lifted) and audit it.
+
+        False if a ban already applied there; it is then replaced by this one.
+        """
         async with self.sessions() as session, session.begin():
             found = await session.scalar(
                 select(Ban).where(Ban.guild_id == guild_id, Ban.user_id == user_id)
             )
+            was_active = found is not None and _in_force(found)
             if found is None:
-                session.add(
-                    Ban(
-                        guild_id=guild_id, user_id=user_id, reason=reason, moderator_id=moderator_id
-                    )
-                )
-            session.add(_audit(guild_id, moderator_id, user_id, "ban", reason))
-            return found is None
+                found = Ban(guild_id=guild_id, user_id=user_id)
+                session.add(found)
+            found.reason, found.moderator_id, found.expires_at = reason, moderator_id, expires_at
+            found.created_at = utcnow()
+            action = "ban" if expires_at is None else "timeout"
+            details = {} if expires_at is None else {"until": expires_at.isoformat()}
+            session.add(_audit(guild_id, moderator_id, user_id, action, reason, details))
+            return not was_active
 
     async def unban(self, guild_id: int, user_id: int, moderator_id: int, reason: str = "") -> bool:
         async with self.sessions() as session, session.begin():
@@ -43,9 +56,10 @@ class BanRepository:
         """The ban that applies to this user here (a guild ban or a global one)."""
         guilds = {EVERYWHERE} if guild_id is None else {EVERYWHERE, guild_id}
         async with self.sessions() as session:
-            return await session.scalar(
-                select(Ban).where(Ban.user_id == user_id, Ban.guild_id.in_(guilds)).limit(1)
+            bans = await session.scalars(
+                select(Ban).where(Ban.user_id == user_id, Ban.guild_id.in_(guilds))
             )
+            return next((ban for ban in bans if _in_force(ban)), None)
 
     async def record(
         self,
@@ -55,9 +69,32 @@ class BanRepository:
         action: str,
         reason: str = "",
         details: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> int:
+        """Add an audit record; returns its id."""
         async with self.sessions() as session, session.begin():
-            session.add(_audit(guild_id, actor_id, target_user_id, action, reason, details))
+            record = _audit(guild_id, actor_id, target_user_id, action, reason, details)
+            session.add(record)
+            await session.flush()
+            return record.id
+
+    async def audit_record(self, record_id: int) -> AuditRecord | None:
+        async with self.sessions() as session:
+            return await session.get(AuditRecord, record_id)
+
+    async def count(self, guild_id: int | None, user_id: int, action: str) -> int:
+        async with self.sessions() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(AuditRecord)
+                    .where(
+                        AuditRecord.guild_id == guild_id,
+                        AuditRecord.target_user_id == user_id,
+                        AuditRecord.action == action,
+                    )
+                )
+                or 0
+            )
 
     async def audit_for(self, guild_id: int | None, user_id: int) -> list[AuditRecord]:
         async with self.sessions() as session:
@@ -67,6 +104,10 @@ class BanRepository:
                 .order_by(AuditRecord.id)
             )
             return list(rows)
+
+
+def _in_force(ban: Ban) -> bool:
+    return ban.expires_at is None or ban.expires_at > utcnow()
 
 
 def _audit(

@@ -148,6 +148,8 @@ class Ban(Base):
     reason: Mapped[str] = mapped_column(Text)
     moderator_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # None: until lifted. A time-out is a ban that ends by itself.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditRecord(Base):
@@ -176,3 +178,53 @@ class UserPrefs(Base):
     suffix: Mapped[str] = mapped_column(Text, default="")
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class GuildSettings(Base):
+    """Per-guild moderation configuration."""
+
+    __tablename__ = "guild_settings"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    review_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class GuildTerm(Base):
+    """A moderator-managed term: blocked in a category, or allowed (category "allow")."""
+
+    __tablename__ = "guild_terms"
+    __table_args__ = (UniqueConstraint("guild_id", "term", "category"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    term: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(32))
+    added_by: Mapped[int] = mapped_column(BigInteger)
+
+
+class AppealState(enum.StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    UPHELD = "upheld"
+    BANNED = "banned"
+
+
+class Appeal(Base):
+    """A user's request that a moderator review a blocked prompt."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"), unique=True)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    prompt: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(32))
+    matched: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default=AppealState.OPEN)
+    review_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-async def _run(world, user, *path, **options):
+async def _run(world, user, /, *path, **options):
     inter = await world.fake.slash(user, world.channel, *path, **options)
     await inter.wait_for_response()
     return inter

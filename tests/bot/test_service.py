@@ -20,6 +20,7 @@ from db import (
     JobAction,
     JobRepository,
     JobState,
+    ModerationRepository,
     PrefsRepository,
     StoredImage,
     make_engine,
@@ -37,6 +38,7 @@ async def service(database_url):
         JobRepository(sessions),
         BanRepository(sessions),
         PrefsRepository(sessions),
+        ModerationRepository(sessions),
         "tiny",
         max_active_jobs=2,
     )

@@ -19,3 +19,27 @@ async def test_global_ban_applies_everywhere_including_dms(sessions):
     await bans.ban(0, 42, "abuse", moderator_id=7)
     assert await bans.active_ban(5, 42) is not None
     assert await bans.active_ban(None, 42) is not None
+
+
+async def test_a_time_out_ends_by_itself_and_a_new_ban_replaces_it(sessions):
+    from datetime import timedelta
+
+    from db.models import utcnow
+
+    bans = BanRepository(sessions)
+    assert await bans.ban(1, 42, "cool off", 7, expires_at=utcnow() + timedelta(hours=1))
+    assert (await bans.active_ban(1, 42)).expires_at is not None
+    await bans.ban(1, 43, "was", 7, expires_at=utcnow() - timedelta(seconds=1))
+    assert await bans.active_ban(1, 43) is None  # expired
+    assert await bans.ban(1, 43, "again", 7) is True  # the expired one did not count
+    assert (await bans.active_ban(1, 43)).reason == "again"
+    actions = [r.action for r in await bans.audit_for(1, 43)]
+    assert actions == ["timeout", "ban"]
+
+
+async def test_records_are_counted_and_read_back(sessions):
+    bans = BanRepository(sessions)
+    first = await bans.record(1, 7, 42, "strike", "upheld", {"appeal": 1})
+    await bans.record(1, 7, 42, "strike", "upheld")
+    assert await bans.count(1, 42, "strike") == 2
+    assert (await bans.audit_record(first)).details == {"appeal": 1}

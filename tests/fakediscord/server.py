@@ -359,6 +359,10 @@ class FakeDiscord:
                 member["permissions"] = str(guild.permissions_of(value.id))
                 resolved.setdefault("members", {})[str(value.id)] = member
             return {"name": name, "type": 6, "value": str(value.id)}
+        if isinstance(value, Channel):
+            data = {**value.payload(), "permissions": str((1 << 53) - 1)}
+            resolved.setdefault("channels", {})[str(value.id)] = data
+            return {"name": name, "type": 7, "value": str(value.id)}
         if isinstance(value, bool):
             return {"name": name, "type": 5, "value": value}
         if isinstance(value, int):

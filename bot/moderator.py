@@ -1,0 +1,260 @@
+"""Moderator tools in Discord: /mod commands, appeals and the review queue.
+
+Discord's default permissions only hide /mod from members; every command and review button
+checks moderator rights again here (Manage Messages, or a configured moderator role).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+
+from bot.buttons import review_view
+from bot.errors import NotModerator, UserFacingError
+from bot.escalation import format_duration, parse_duration
+from bot.permissions import is_moderator
+from db import Appeal, AppealState
+from db.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.app import ImagineBot
+
+Interaction = discord.Interaction["ImagineBot"]
+Category = Literal["sexual", "minors", "violence", "hate", "public_figure", "self_harm", "illegal"]
+OUTCOMES = {"ra": AppealState.APPROVED, "ru": AppealState.UPHELD, "rb": AppealState.BANNED}
+
+mod = app_commands.Group(
+    name="mod",
+    description="Moderator tools",
+    guild_only=True,
+    default_permissions=discord.Permissions(manage_messages=True),
+)
+terms = app_commands.Group(
+    name="terms", description="This server's blocked and allowed terms", parent=mod
+)
+
+
+def _require_moderator(interaction: Interaction) -> int:
+    if interaction.guild_id is None or not is_moderator(
+        interaction, interaction.client.settings.mod_role_ids
+    ):
+        raise NotModerator()
+    return interaction.guild_id
+
+
+async def _reply(interaction: Interaction, text: str) -> None:
+    await interaction.response.send_message(text, ephemeral=True)
+
+
+@mod.command(name="ban", description="Stop a member from generating images here")
+@app_commands.describe(user="Who to ban", reason="Why (kept in the audit log)")
+async def ban(interaction: Interaction, user: discord.User, reason: str) -> None:
+    guild_id = _require_moderator(interaction)
+    created = await interaction.client.bans.ban(guild_id, user.id, reason, interaction.user.id)
+    await _reply(
+        interaction,
+        f"Banned {user.mention}: {reason}"
+        if created
+        else f"{user.mention} was already banned; the ban now says: {reason}",
+    )
+
+
+@mod.command(name="unban", description="Let a banned or timed-out member generate again")
+@app_commands.describe(user="Who to unban", reason="Why (kept in the audit log)")
+async def unban(interaction: Interaction, user: discord.User, reason: str = "") -> None:
+    guild_id = _require_moderator(interaction)
+    lifted = await interaction.client.bans.unban(guild_id, user.id, interaction.user.id, reason)
+    await _reply(
+        interaction, f"Unbanned {user.mention}." if lifted else f"{user.mention} was not banned."
+    )
+
+
+@mod.command(name="timeout", description="Stop a member from generating for a while")
+@app_commands.describe(
+    user="Who", duration="e.g. 30m, 1h, 7d", reason="Why (kept in the audit log)"
+)
+async def timeout(interaction: Interaction, user: discord.User, duration: str, reason: str) -> None:
+    guild_id = _require_moderator(interaction)
+    try:
+        length = parse_duration(duration)
+    except ValueError as error:
+        raise UserFacingError(str(error).capitalize() + ".") from error
+    until = utcnow() + length
+    await interaction.client.bans.ban(guild_id, user.id, reason, interaction.user.id, until)
+    await _reply(interaction, f"Timed out {user.mention} for {format_duration(length)}: {reason}")
+
+
+@mod.command(name="strikes", description="How many upheld violations a member has")
+async def strikes(interaction: Interaction, user: discord.User) -> None:
+    guild_id = _require_moderator(interaction)
+    count = await interaction.client.bans.count(guild_id, user.id, "strike")
+    ban = await interaction.client.bans.active_ban(guild_id, user.id)
+    status = "not restricted"
+    if ban is not None:
+        status = (
+            "banned"
+            if ban.expires_at is None
+            else f"timed out until {discord.utils.format_dt(ban.expires_at)}"
+        )
+    await _reply(interaction, f"{user.mention} has {count} strike(s) and is {status}.")
+
+
+@mod.command(name="audit", description="Recent moderation records for a member")
+async def audit(interaction: Interaction, user: discord.User) -> None:
+    guild_id = _require_moderator(interaction)
+    records = (await interaction.client.bans.audit_for(guild_id, user.id))[-15:]
+    lines = [
+        f"`{r.created_at:%Y-%m-%d %H:%M}` **{r.action}** by "
+        + (f"<@{r.actor_id}>" if r.actor_id else "the bot")
+        + (f": {r.reason[:120]}" if r.reason else "")
+        for r in records
+    ]
+    await _reply(interaction, "\n".join(lines) or f"No records for {user.mention}.")
+
+
+@mod.command(name="review", description="Open appeals waiting for a decision")
+async def review(interaction: Interaction) -> None:
+    guild_id = _require_moderator(interaction)
+    appeals = await interaction.client.moderation.open_appeals(guild_id)
+    lines = [f"#{a.id} <@{a.user_id}> `{a.prompt[:80]}` ({a.category})" for a in appeals]
+    await _reply(interaction, "\n".join(lines) or "No open appeals.")
+
+
+@mod.command(name="setup", description="Where appeals and zero-tolerance alerts are posted")
+async def setup(interaction: Interaction, review_channel: discord.TextChannel) -> None:
+    guild_id = _require_moderator(interaction)
+    await interaction.client.moderation.set_review_channel(guild_id, review_channel.id)
+    await interaction.client.bans.record(
+        guild_id, interaction.user.id, None, "setup", "", {"review_channel": review_channel.id}
+    )
+    await _reply(interaction, f"Appeals will be posted in {review_channel.mention}.")
+
+
+@terms.command(name="add", description="Block a term on this server")
+async def terms_add(interaction: Interaction, term: str, category: Category) -> None:
+    guild_id = _require_moderator(interaction)
+    await _change_term(interaction, guild_id, term, category)
+
+
+@terms.command(name="allow", description="Allow a term the built-in lists would block")
+async def terms_allow(interaction: Interaction, term: str) -> None:
+    guild_id = _require_moderator(interaction)
+    await _change_term(interaction, guild_id, term, "allow")
+
+
+async def _change_term(interaction: Interaction, guild_id: int, term: str, category: str) -> None:
+    normalized = " ".join(term.lower().split())
+    if not normalized or len(normalized) > 100:
+        raise UserFacingError("A term must be 1-100 characters.")
+    added = await interaction.client.moderation.add_term(
+        guild_id, normalized, category, interaction.user.id
+    )
+    await interaction.client.bans.record(
+        guild_id, interaction.user.id, None, f"term_{category}", normalized
+    )
+    verb = "Allowed" if category == "allow" else f"Blocked ({category})"
+    await _reply(
+        interaction, f"{verb}: `{normalized}`." if added else f"`{normalized}` was already listed."
+    )
+
+
+@terms.command(name="remove", description="Remove a term you added")
+async def terms_remove(interaction: Interaction, term: str) -> None:
+    guild_id = _require_moderator(interaction)
+    normalized = " ".join(term.lower().split())
+    removed = await interaction.client.moderation.remove_term(guild_id, normalized)
+    await interaction.client.bans.record(
+        guild_id, interaction.user.id, None, "term_removed", normalized
+    )
+    await _reply(
+        interaction, f"Removed `{normalized}`." if removed else f"`{normalized}` was not listed."
+    )
+
+
+@terms.command(name="list", description="This server's own terms")
+async def terms_list(interaction: Interaction) -> None:
+    guild_id = _require_moderator(interaction)
+    rows = await interaction.client.moderation.terms(guild_id)
+    await _reply(
+        interaction, "\n".join(f"`{t.term}` ({t.category})" for t in rows) or "No server terms yet."
+    )
+
+
+def review_embed(appeal: Appeal, outcome: str | None = None) -> discord.Embed:
+    embed = discord.Embed(
+        title=f"Appeal #{appeal.id}" + (f": {outcome}" if outcome else ""),
+        description=f"<@{appeal.user_id}> asks for a review of a blocked prompt.",
+        colour=discord.Colour.orange() if outcome is None else discord.Colour.dark_grey(),
+    )
+    embed.add_field(name="Prompt", value=f"```\n{appeal.prompt[:1000]}```", inline=False)
+    embed.add_field(name="Rule", value=appeal.category or "unknown")
+    embed.add_field(name="Matched", value=", ".join(appeal.matched) or "-")
+    return embed
+
+
+async def appeal_pressed(
+    bot: ImagineBot, interaction: discord.Interaction[Any], audit_id: int
+) -> None:
+    appeal, channel_id = await bot.review.appeal(
+        audit_id, interaction.user.id, interaction.channel_id or 0
+    )
+    channel = bot.get_partial_messageable(channel_id, guild_id=appeal.guild_id)
+    posted = await channel.send(
+        embed=review_embed(appeal),
+        view=review_view(appeal.id),
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
+    await bot.moderation.set_review_message(appeal.id, posted.id)
+    await interaction.response.send_message(
+        "Your appeal was sent to the moderators. You will hear back here.", ephemeral=True
+    )
+
+
+async def review_pressed(
+    bot: ImagineBot, interaction: discord.Interaction[Any], action: str, appeal_id: int
+) -> None:
+    moderator = is_moderator(interaction, bot.settings.mod_role_ids)
+    decision = await bot.review.decide(appeal_id, OUTCOMES[action], interaction.user.id, moderator)
+    outcome = f"{decision.outcome} by {interaction.user.display_name}"
+    await interaction.response.edit_message(embed=review_embed(decision.appeal, outcome), view=None)
+    appeal = decision.appeal
+    if decision.outcome == AppealState.APPROVED:
+        await bot.run_approved(appeal)
+    await notify(
+        bot, appeal.user_id, appeal.channel_id, appeal.guild_id, decision.message_for_user()
+    )
+
+
+async def notify(
+    bot: ImagineBot, user_id: int, channel_id: int, guild_id: int | None, text: str
+) -> None:
+    """Tell a user about a decision: by DM, or in the channel they used if DMs are closed."""
+    mention = discord.AllowedMentions(users=[discord.Object(user_id)], everyone=False, roles=False)
+    try:
+        user = bot.get_user(user_id) or await bot.fetch_user(user_id)
+        await user.send(text)
+    except discord.HTTPException:
+        channel = bot.get_partial_messageable(channel_id, guild_id=guild_id)
+        await channel.send(f"<@{user_id}> {text}", allowed_mentions=mention)
+
+
+async def alert_zero_tolerance(
+    bot: ImagineBot, guild_id: int | None, user_id: int, reason: str
+) -> None:
+    """A zero-tolerance block goes straight to the review channel (no appeal exists for it)."""
+    channel_id = await bot.moderation.review_channel(guild_id)
+    if channel_id is None:
+        return
+    embed = discord.Embed(
+        title="Zero-tolerance prompt blocked",
+        colour=discord.Colour.dark_red(),
+        description=f"<@{user_id}>: {reason}",
+    )
+    channel = bot.get_partial_messageable(channel_id, guild_id=guild_id)
+    await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
+
+
+def register(tree: app_commands.CommandTree[ImagineBot]) -> None:
+    tree.add_command(mod)

@@ -1,0 +1,130 @@
+"""Moderator configuration and the appeal queue: review channel, guild terms, appeals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import Appeal, AppealState, AuditRecord, GuildSettings, GuildTerm, utcnow
+
+APPEAL_WINDOW = timedelta(hours=24)
+
+
+class ModerationRepository:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def review_channel(self, guild_id: int | None) -> int | None:
+        if guild_id is None:
+            return None
+        async with self.sessions() as session:
+            row = await session.get(GuildSettings, guild_id)
+            return row.review_channel_id if row else None
+
+    async def set_review_channel(self, guild_id: int, channel_id: int) -> None:
+        async with self.sessions() as session, session.begin():
+            row = await session.get(GuildSettings, guild_id)
+            if row is None:
+                session.add(GuildSettings(guild_id=guild_id, review_channel_id=channel_id))
+            else:
+                row.review_channel_id = channel_id
+
+    async def terms(self, guild_id: int | None) -> Sequence[GuildTerm]:
+        if guild_id is None:
+            return []
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(GuildTerm)
+                .where(GuildTerm.guild_id == guild_id)
+                .order_by(GuildTerm.category, GuildTerm.term)
+            )
+            return rows.all()
+
+    async def add_term(self, guild_id: int, term: str, category: str, moderator_id: int) -> bool:
+        async with self.sessions() as session, session.begin():
+            exists = await session.scalar(
+                select(GuildTerm).where(
+                    GuildTerm.guild_id == guild_id,
+                    GuildTerm.term == term,
+                    GuildTerm.category == category,
+                )
+            )
+            if exists is None:
+                session.add(
+                    GuildTerm(
+                        guild_id=guild_id, term=term, category=category, added_by=moderator_id
+                    )
+                )
+            return exists is None
+
+    async def remove_term(self, guild_id: int, term: str) -> int:
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(GuildTerm).where(GuildTerm.guild_id == guild_id, GuildTerm.term == term)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def appeals_since(self, user_id: int) -> int:
+        """Appeals this user filed in the last 24 hours (the rate limit counts these)."""
+        since = utcnow() - APPEAL_WINDOW
+        async with self.sessions() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Appeal)
+                    .where(Appeal.user_id == user_id, Appeal.created_at >= since)
+                )
+                or 0
+            )
+
+    async def appeal_for_record(self, audit_id: int) -> Appeal | None:
+        async with self.sessions() as session:
+            return await session.scalar(select(Appeal).where(Appeal.audit_id == audit_id))
+
+    async def file_appeal(self, record: AuditRecord, channel_id: int) -> Appeal:
+        details = record.details or {}
+        appeal = Appeal(
+            audit_id=record.id,
+            guild_id=record.guild_id,
+            channel_id=channel_id,
+            user_id=record.target_user_id,
+            prompt=str(details.get("prompt", "")),
+            category=details.get("category"),
+            matched=list(details.get("matched", [])),
+        )
+        async with self.sessions() as session, session.begin():
+            session.add(appeal)
+        return appeal
+
+    async def get_appeal(self, appeal_id: int) -> Appeal | None:
+        async with self.sessions() as session:
+            return await session.get(Appeal, appeal_id)
+
+    async def set_review_message(self, appeal_id: int, message_id: int) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Appeal).where(Appeal.id == appeal_id).values(review_message_id=message_id)
+            )
+
+    async def decide(self, appeal_id: int, state: AppealState, moderator_id: int) -> bool:
+        """Close an open appeal; False if someone already decided it."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Appeal)
+                .where(Appeal.id == appeal_id, Appeal.state == AppealState.OPEN)
+                .values(state=state, decided_by=moderator_id, decided_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def open_appeals(self, guild_id: int, limit: int = 20) -> Sequence[Appeal]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(Appeal)
+                .where(Appeal.guild_id == guild_id, Appeal.state == AppealState.OPEN)
+                .order_by(Appeal.id)
+                .limit(limit)
+            )
+            return rows.all()

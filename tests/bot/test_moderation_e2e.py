@@ -1,0 +1,161 @@
+"""Appeals, the review queue, strikes and moderator commands, through real discord.py."""
+
+from __future__ import annotations
+
+import pytest
+
+
+async def _run(world, user, /, *path, **options):
+    inter = await world.fake.slash(user, world.channel, *path, **options)
+    await inter.wait_for_response()
+    return inter
+
+
+@pytest.fixture
+def review(world):
+    return world.fake.add_channel(world.guild, "mod-review")
+
+
+async def _blocked(world, user, prompt="a nude woman"):
+    inter = await _run(world, user, "imagine", prompt=prompt)
+    assert inter.ephemeral and inter.original.embeds[0]["title"] == "Banned prompt detected"
+    return inter
+
+
+async def _appeal(world, user, review):
+    blocked = await _blocked(world, user)
+    click = await world.fake.click(user, blocked.original, blocked.original.button("Appeal"))
+    await click.wait_for_response()
+    assert click.ephemeral and "sent to the moderators" in click.original.content
+    return world.fake.messages(review)[-1]
+
+
+async def test_approved_appeal_runs_the_prompt_and_tells_the_user(world, runner, review):
+    fake, alice, mod = world.fake, world.alice, world.mod
+    bot = await runner.start()
+    await _run(world, mod, "mod", "setup", review_channel=review)
+    card = await _appeal(world, alice, review)
+    assert card.embeds[0]["title"].startswith("Appeal #")
+    assert "a nude woman" in card.embeds[0]["fields"][0]["value"]
+
+    outsider = await fake.click(world.bob, card, card.button("Approve"))
+    await outsider.wait_for_response()
+    assert outsider.original.embeds[0]["title"] == "Moderators only"
+
+    approve = await fake.click(mod, card, card.button("Approve"))
+    assert await approve.wait_for_response() == 7
+    assert "approved" in card.embeds[0]["title"] and not card.components
+    dm = fake.dm_channel(alice)
+    await fake.wait_for(lambda: fake.messages(dm))
+    assert "approved" in fake.messages(dm)[-1].content
+    job_message = await fake.wait_for(
+        lambda: next((m for m in fake.messages(world.channel) if m.attachments), None), timeout=60
+    )
+    assert job_message.content == f"**a nude woman** - <@{alice.id}>"
+    actions = [r.action for r in await bot.bans.audit_for(world.guild.id, alice.id)]
+    assert actions == ["prompt_blocked", "appeal_filed", "appeal_approved"]
+
+    again = await fake.click(mod, card, card.button("Approve")) if card.components else None
+    assert again is None  # decided appeals lose their buttons
+
+
+async def test_upheld_appeals_escalate_from_warning_to_time_out(world, runner, review):
+    fake, alice, mod = world.fake, world.alice, world.mod
+    await runner.start()
+    await _run(world, mod, "mod", "setup", review_channel=review)
+    dm = fake.dm_channel(alice)
+    for expected in (
+        "strike 1, which means a warning",
+        "strike 2, which means a time-out of 1 hour",
+    ):
+        card = await _appeal(world, alice, review)
+        uphold = await fake.click(mod, card, card.button("Uphold"))
+        await uphold.wait_for_response()
+        await fake.wait_for(
+            lambda expected=expected: any(expected in m.content for m in fake.messages(dm))
+        )
+    refused = await _run(world, alice, "imagine", prompt="a cat")
+    assert refused.original.embeds[0]["title"] == "You are banned from generating here"
+    strikes = await _run(world, mod, "mod", "strikes", user=alice)
+    assert "2 strike(s)" in strikes.original.content and "timed out" in strikes.original.content
+
+
+async def test_ban_from_review_and_unban(world, runner, review):
+    fake, alice, mod = world.fake, world.alice, world.mod
+    await runner.start()
+    await _run(world, mod, "mod", "setup", review_channel=review)
+    card = await _appeal(world, alice, review)
+    await (await fake.click(mod, card, card.button("Ban"))).wait_for_response()
+    refused = await _run(world, alice, "imagine", prompt="a cat")
+    assert refused.ephemeral
+    await _run(world, mod, "mod", "unban", user=alice)
+    allowed = await _run(world, alice, "imagine", prompt="a cat")
+    assert not allowed.ephemeral
+
+
+async def test_zero_tolerance_has_no_appeal_and_alerts_moderators(world, runner, review):
+    fake, alice, mod = world.fake, world.alice, world.mod
+    await runner.start()
+    await _run(world, mod, "mod", "setup", review_channel=review)
+    blocked = await _blocked(world, alice, "naked child")
+    assert blocked.original.buttons() == {}
+    alert = await fake.wait_for(lambda: fake.messages(review))
+    assert alert[-1].embeds[0]["title"] == "Zero-tolerance prompt blocked"
+
+
+async def test_appeal_without_a_review_channel_explains_what_to_do(world, runner):
+    await runner.start()
+    blocked = await _blocked(world, world.alice)
+    click = await world.fake.click(world.alice, blocked.original, blocked.original.button("Appeal"))
+    await click.wait_for_response()
+    embed = click.original.embeds[0]
+    assert embed["title"] == "Appeal not sent" and "/mod setup" in embed["fields"][0]["value"]
+
+
+async def test_guild_terms_block_and_allow(world, runner):
+    alice, mod = world.alice, world.mod
+    await runner.start()
+    await _run(world, mod, "mod", "terms", "add", term="pineapple pizza", category="illegal")
+    blocked = await _run(world, alice, "imagine", prompt="a pineapple pizza party")
+    assert blocked.original.embeds[0]["title"] == "Banned prompt detected"
+    await _run(world, mod, "mod", "terms", "allow", term="lingerie")
+    allowed = await _run(world, alice, "imagine", prompt="a lingerie shop window")
+    assert not allowed.ephemeral
+    listed = await _run(world, mod, "mod", "terms", "list")
+    assert "`pineapple pizza` (illegal)" in listed.original.content
+    await _run(world, mod, "mod", "terms", "remove", term="pineapple pizza")
+    after = await _run(world, alice, "imagine", prompt="a pineapple pizza party")
+    assert not after.ephemeral
+
+
+async def test_timeout_command_and_bad_duration(world, runner):
+    alice, mod = world.alice, world.mod
+    await runner.start()
+    bad = await _run(world, mod, "mod", "timeout", user=alice, duration="soon", reason="spam")
+    assert "30m, 1h or 7d" in bad.original.embeds[0]["description"]
+    ok = await _run(world, mod, "mod", "timeout", user=alice, duration="30m", reason="spam")
+    assert "30 minutes" in ok.original.content
+    refused = await _run(world, alice, "imagine", prompt="a cat")
+    assert refused.ephemeral
+    world.fake.advance(0)  # time-outs end by the bot's clock: covered in the repository tests
+
+
+@pytest.mark.parametrize(
+    ("path", "options"),
+    [
+        (("mod", "ban"), {"reason": "x"}),
+        (("mod", "unban"), {}),
+        (("mod", "timeout"), {"duration": "1h", "reason": "x"}),
+        (("mod", "strikes"), {}),
+        (("mod", "audit"), {}),
+        (("mod", "review"), None),
+        (("mod", "terms", "add"), {"term": "x", "category": "hate"}),
+        (("mod", "terms", "list"), None),
+    ],
+    ids=["ban", "unban", "timeout", "strikes", "audit", "review", "terms-add", "terms-list"],
+)
+async def test_members_without_the_permission_cannot_use_mod_commands(world, runner, path, options):
+    await runner.start()
+    kwargs = {} if options is None else {"user": world.bob, **options}
+    denied = await _run(world, world.alice, *path, **kwargs)
+    assert denied.ephemeral and denied.original.embeds[0]["title"] == "Moderators only"
