@@ -37,13 +37,20 @@ from db import (
 from db.jobs import token_expiry
 from db.models import utcnow
 from inference.engine import Engine
-from inference.worker import Worker
+from inference.worker import OutputFilter, Worker
+from moderation.images import load_output_filter
 
 log = logging.getLogger(__name__)
 
 
 class ImagineBot(discord.Client):
-    def __init__(self, settings: Settings, *, run_worker: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        run_worker: bool = True,
+        output_filter: OutputFilter | None = None,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -53,6 +60,7 @@ class ImagineBot(discord.Client):
         )
         self.settings = settings
         self.run_worker = run_worker
+        self.output_filter = output_filter or load_output_filter(settings.output_filter)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.db_engine = make_engine(settings.resolved_database_url)
@@ -93,6 +101,7 @@ class ImagineBot(discord.Client):
                 engine,
                 f"embedded-{secrets.token_hex(3)}",
                 max_attempts=self.settings.max_attempts,
+                output_filter=self.output_filter,
             )
             self.worker.on_change = self.delivery.notify
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
@@ -229,8 +238,11 @@ class ImagineBot(discord.Client):
             if original.appealable:
                 view = appeal_view(original.audit_id)
             else:
-                await moderator.alert_zero_tolerance(
-                    self, interaction.guild_id, interaction.user.id, original.description
+                await moderator.alert_moderators(
+                    self,
+                    interaction.guild_id,
+                    "Zero-tolerance prompt blocked",
+                    f"<@{interaction.user.id}>: {original.description}",
                 )
         if isinstance(original, UserFacingError):
             embed = error_embed(original)

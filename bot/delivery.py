@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot import moderator
 from bot.buttons import job_view, waiting_view
 from bot.render import failure_embed, job_content, mentions_for
 from bot.throttle import EditBudget
 from db import ImageStore, Job, JobRepository, JobState
 from db.models import utcnow
+from inference.worker import OUTPUT_FILTERED
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -85,7 +87,20 @@ class Delivery:
             message_id = await self._edit(job, view=None)
         else:
             message_id = await self._edit(job, embed=failure_embed(job), view=None)
-        await self.jobs.mark_delivered(job.id, message_id)
+        if await self.jobs.mark_delivered(job.id, message_id) and _withheld(job):
+            await self._report_withheld(job)
+
+    async def _report_withheld(self, job: Job) -> None:
+        """An output filter withheld a result: audit it and show the moderators."""
+        await self.client.bans.record(
+            job.guild_id, None, job.user_id, "output_filtered", job.error or "", {"job": job.id}
+        )
+        await moderator.alert_moderators(
+            self.client,
+            job.guild_id,
+            "Result withheld by output filters",
+            f"<@{job.user_id}>, job {job.id}: `{job.prompt[:500]}` ({job.error})",
+        )
 
     async def _edit(self, job: Job, upload: Upload | None = None, **fields: Any) -> int:
         """Edit the job's message by the best route still open; return the message id."""
@@ -122,6 +137,10 @@ class Upload:
 
     def file(self) -> discord.File:
         return discord.File(io.BytesIO(self.data), filename=self.filename)
+
+
+def _withheld(job: Job) -> bool:
+    return job.state == JobState.FAILED and (job.error or "").startswith(OUTPUT_FILTERED)
 
 
 def _attachments(upload: Upload | None) -> dict[str, Any]:

@@ -240,18 +240,13 @@ async def notify(
         await channel.send(f"<@{user_id}> {text}", allowed_mentions=mention)
 
 
-async def alert_zero_tolerance(
-    bot: ImagineBot, guild_id: int | None, user_id: int, reason: str
-) -> None:
-    """A zero-tolerance block goes straight to the review channel (no appeal exists for it)."""
+async def alert_moderators(bot: ImagineBot, guild_id: int | None, title: str, text: str) -> None:
+    """Post to the review channel, when the guild has one: what moderators must see without
+    anyone appealing (zero-tolerance blocks, results withheld by the output filter)."""
     channel_id = await bot.moderation.review_channel(guild_id)
     if channel_id is None:
         return
-    embed = discord.Embed(
-        title="Zero-tolerance prompt blocked",
-        colour=discord.Colour.dark_red(),
-        description=f"<@{user_id}>: {reason}",
-    )
+    embed = discord.Embed(title=title, colour=discord.Colour.dark_red(), description=text)
     channel = bot.get_partial_messageable(channel_id, guild_id=guild_id)
     await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
 

@@ -6,6 +6,7 @@ import discord
 
 from bot.errors import InvalidParameter, UserFacingError
 from db import Job, JobAction, JobState
+from inference.worker import OUTPUT_FILTERED
 
 MAX_CONTENT = 2000
 ERROR_COLOUR = discord.Colour.red()
@@ -53,11 +54,12 @@ def mentions_for(job: Job) -> discord.AllowedMentions:
 
 
 def failure_embed(job: Job) -> discord.Embed:
-    embed = discord.Embed(
-        title="Job failed",
-        description=f"The render stopped with an error: {job.error or 'unknown error'}",
-        colour=ERROR_COLOUR,
-    )
+    description = f"The render stopped with an error: {job.error or 'unknown error'}"
+    if (job.error or "").startswith(OUTPUT_FILTERED):
+        description = (
+            "Cancelled by output filters: the images were withheld and the moderators were told."
+        )
+    embed = discord.Embed(title="Job failed", description=description, colour=ERROR_COLOUR)
     embed.add_field(name="What to do", value="Press the buttons again or run /imagine again.")
     embed.set_footer(text=f"job {job.id}")
     return embed

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     max_active_jobs: int = 10
     max_attempts: int = 3
     strike_ladder: str = DEFAULT_LADDER
+    output_filter: str | None = None
     api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_API_BASE", "IMAGINEBOT_API_BASE")
     )

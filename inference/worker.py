@@ -34,6 +34,15 @@ _STRENGTH = {
 }
 
 
+OUTPUT_FILTERED = "Cancelled by output filters"
+# Looks at one result image; returns what it found (a label) to withhold the result, or None.
+OutputFilter = Callable[[Image.Image], str | None]
+
+
+class OutputFiltered(Exception):
+    """The output filter flagged an image of the result."""
+
+
 @dataclass(frozen=True)
 class Source:
     """The image a child job starts from: its file and the seed it was made with."""
@@ -54,6 +63,7 @@ class Worker:
         worker_id: str,
         max_attempts: int = 3,
         poll_interval: float = 0.5,
+        output_filter: OutputFilter | None = None,
     ) -> None:
         self.jobs = jobs
         self.store = store
@@ -61,6 +71,7 @@ class Worker:
         self.worker_id = worker_id
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
+        self.output_filter = output_filter
         self._wake = asyncio.Event()
         self.on_change: Callable[[], None] = lambda: None
 
@@ -108,6 +119,9 @@ class Worker:
             )
         except Cancelled:
             log.info("job %s was cancelled while rendering", job.id)
+        except OutputFiltered as filtered:
+            log.warning("job %s withheld by the output filter: %s", job.id, filtered)
+            await self.jobs.fail(job.id, f"{OUTPUT_FILTERED} ({filtered})")
         except Exception as exc:
             log.exception("job %s failed", job.id)
             await self.jobs.fail(job.id, f"{type(exc).__name__}: {exc}")
@@ -175,6 +189,7 @@ class Worker:
             images = self.engine.vary(request, start, seed, strength, progress, cancel)
         else:
             images = self.engine.grid(request, seed, progress, cancel)
+        self._check_output(images)
         seeds = grid_seeds(seed)
         stored = [self._store(compose_grid(images), job, 0, None)]
         stored += [
@@ -182,6 +197,15 @@ class Worker:
             for i, (img, s) in enumerate(zip(images, seeds, strict=True))
         ]
         return stored, seeds
+
+    def _check_output(self, images: list[Image.Image]) -> None:
+        """Withhold the whole result if the output filter flags any image (nothing is stored)."""
+        if self.output_filter is None:
+            return
+        for image in images:
+            label = self.output_filter(image)
+            if label:
+                raise OutputFiltered(label)
 
     def _store(self, image: Image.Image, job: Job, index: int, seed: int | None) -> StoredImage:
         metadata = {

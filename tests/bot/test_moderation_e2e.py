@@ -159,3 +159,21 @@ async def test_members_without_the_permission_cannot_use_mod_commands(world, run
     kwargs = {} if options is None else {"user": world.bob, **options}
     denied = await _run(world, world.alice, *path, **kwargs)
     assert denied.ephemeral and denied.original.embeds[0]["title"] == "Moderators only"
+
+
+async def test_results_flagged_by_the_output_filter_are_withheld_and_sent_to_review(
+    world, runner, review
+):
+    fake, alice, mod = world.fake, world.alice, world.mod
+    bot = await runner.start(output_filter=lambda image: "test-filter: flagged")
+    await _run(world, mod, "mod", "setup", review_channel=review)
+    inter = await _run(world, alice, "imagine", prompt="a harmless fox")
+    message = inter.original
+    await fake.wait_for(lambda: message.embeds, timeout=60)
+    assert message.embeds[0]["title"] == "Job failed"
+    assert "output filters" in message.embeds[0]["description"]
+    assert not message.attachments and not message.components
+    alert = await fake.wait_for(lambda: fake.messages(review))
+    assert alert[-1].embeds[0]["title"] == "Result withheld by output filters"
+    actions = [r.action for r in await bot.bans.audit_for(world.guild.id, alice.id)]
+    assert actions == ["output_filtered"]

@@ -23,7 +23,7 @@ from inference.engine import Engine
 from inference.presets import PRESETS
 from inference.prompt import parse
 from inference.seeds import grid_seeds
-from inference.worker import Worker
+from inference.worker import OUTPUT_FILTERED, Worker
 
 
 @pytest.fixture
@@ -148,3 +148,23 @@ async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
     stopped = await repo.get(job.id)
     assert stopped.state == JobState.CANCELLED and stopped.images == []
     assert 0 < len(unet_calls) < steps
+
+
+async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_models_dir):
+    engine = Engine("tiny", tiny_models_dir)
+    seen = []
+
+    def flag_everything(image):
+        seen.append(image.size)
+        return "test-filter: flagged"
+
+    worker = Worker(
+        repo, ImageStore(tmp_path / "images"), engine, "w", output_filter=flag_everything
+    )
+    job, _ = await repo.create(_job("a fox --seed 2"))
+    await worker.process(await repo.claim_next("w"))
+    withheld = await repo.get(job.id)
+    assert withheld.state == JobState.FAILED
+    assert withheld.error == f"{OUTPUT_FILTERED} (test-filter: flagged)"
+    assert withheld.images == [] and not list((tmp_path / "images").rglob("*.png"))
+    assert seen  # the filter looked at the rendered images
