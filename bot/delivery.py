@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 1.0
+# Discord's answers that mean "not this way" (expired token, no access, message gone).
+REFUSED = (401, 403, 404)
 
 
 class Delivery:
@@ -103,7 +105,12 @@ class Delivery:
         )
 
     async def _edit(self, job: Job, upload: Upload | None = None, **fields: Any) -> int:
-        """Edit the job's message by the best route still open; return the message id."""
+        """Edit the job's message by the best route still open; return the message id.
+
+        Within the token's life: the interaction webhook. After it (or if Discord refuses the
+        token): the channel, with the bot token. If the message is gone or cannot be edited,
+        a result is posted as a new message, never dropped; a progress edit is skipped.
+        """
         assert job.message_id is not None
         fields.update(content=job_content(job), allowed_mentions=mentions_for(job))
         if job.interaction_token and job.token_expires_at and utcnow() < job.token_expires_at:
@@ -112,17 +119,24 @@ class Delivery:
                 job.interaction_token,
                 client=self.client,
             )
-            with contextlib.suppress(discord.NotFound):  # deleted, or the token died early
+            try:
                 await webhook.edit_message(job.message_id, **fields, **_attachments(upload))
                 return job.message_id
+            except discord.HTTPException as error:
+                if error.status not in REFUSED:
+                    raise
+                log.info(
+                    "job %s: webhook edit refused (%s); using the channel", job.id, error.status
+                )
         channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
         try:
             await channel.get_partial_message(job.message_id).edit(**fields, **_attachments(upload))
             return job.message_id
-        except discord.NotFound:
-            if job.state in (JobState.QUEUED, JobState.RUNNING):
+        except discord.HTTPException as error:
+            if error.status not in REFUSED:
                 raise
-        # The original message is gone: the result still reaches the user as a new message.
+            if job.state in (JobState.QUEUED, JobState.RUNNING):
+                return job.message_id  # a lost progress edit is harmless; the result is not
         files = [upload.file()] if upload else []
         message = await channel.send(files=files, **fields)
         return message.id

@@ -230,3 +230,31 @@ async def test_progress_is_shown_as_percent_edits_within_the_edit_budget(
     assert percents == sorted(percents) and all(0 <= p < 100 for p in percents)
     progress_edits = [r for r in world.fake.requests if r.method == "PATCH"][:-1]  # not the result
     assert all(b.time - a.time >= 0.9 for a, b in pairwise(progress_edits))  # about 1 edit/s
+
+
+async def test_a_result_after_the_token_expired_is_delivered_through_the_channel(world, runner):
+    fake, alice = world.fake, world.alice
+    bot = await runner.start(run_worker=False)
+    inter = await _imagine(world, alice, "a patient fox --seed 4")
+    await runner.stop(bot)
+    fake.advance(16 * 60)  # the interaction token is dead now
+    since = fake.clock.now()
+    await runner.start()
+    await _finished(fake, inter.original)
+    assert inter.original.content == f"**a patient fox --seed 4** - <@{alice.id}>"
+    calls = [(r.method, r.path.split("/")[1], r.status) for r in fake.rest_calls(since)]
+    assert ("PATCH", "webhooks", 401) in calls and ("PATCH", "channels", 200) in calls
+
+
+async def test_a_deleted_job_message_gets_its_result_as_a_new_message(world, runner):
+    fake, alice = world.fake, world.alice
+    bot = await runner.start(run_worker=False)
+    inter = await _imagine(world, alice, "a vanishing fox")
+    inter.original.deleted = True  # someone deleted the bot's message meanwhile
+    await runner.stop(bot)
+    await runner.start()
+    reposted = await fake.wait_for(
+        lambda: next((m for m in fake.messages(world.channel) if m.attachments), None), timeout=60
+    )
+    assert reposted.id != inter.original.id and "a vanishing fox" in reposted.content
+    assert list(reposted.buttons())[:4] == ["U1", "U2", "U3", "U4"]
