@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from typing import Any
@@ -15,6 +16,7 @@ from bot.buttons import DYNAMIC_BUTTONS, appeal_view, confirm_view, waiting_view
 from bot.delivery import Delivery
 from bot.errors import BannedPrompt, UserFacingError
 from bot.escalation import parse_ladder
+from bot.history import HistoryPage, ShowButton
 from bot.permissions import is_moderator
 from bot.preferences import SettingSelect
 from bot.render import error_embed, job_content, mentions_for, unexpected_error_embed
@@ -88,7 +90,7 @@ class ImagineBot(discord.Client):
     async def setup_hook(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await upgrade_schema(self.db_engine)
-        self.add_dynamic_items(*DYNAMIC_BUTTONS, SettingSelect)
+        self.add_dynamic_items(*DYNAMIC_BUTTONS, SettingSelect, HistoryPage, ShowButton)
         commands.register(self.tree)
         await self._sync_commands()
         if self.run_worker:
@@ -183,6 +185,15 @@ class ImagineBot(discord.Client):
         try:
             await self._press(interaction, action, index, item_id)
         except UserFacingError as error:
+            await self.reply_error(interaction, error)
+
+    async def reply_error(
+        self, interaction: discord.Interaction[Any], error: UserFacingError
+    ) -> None:
+        """Tell only the person who pressed or typed what went wrong and what to do."""
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=error_embed(error), ephemeral=True)
+        else:
             await interaction.response.send_message(embed=error_embed(error), ephemeral=True)
 
     async def _press(
@@ -193,6 +204,21 @@ class ImagineBot(discord.Client):
             await moderator.appeal_pressed(self, interaction, item_id)
         elif action in moderator.OUTCOMES:
             await moderator.review_pressed(self, interaction, action, item_id)
+        elif action == "fav":
+            favourite = await self.service.toggle_favourite(item_id, origin)
+            text = (
+                "Added to your favourites (/history favourites:True)."
+                if favourite
+                else "Removed from your favourites."
+            )
+            await interaction.response.send_message(text, ephemeral=True)
+        elif action == "del":
+            job = await self.service.delete(item_id, origin)
+            await interaction.response.send_message(f"Deleted job #{job.id}.", ephemeral=True)
+            if job.message_id is not None:
+                channel = self.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+                with contextlib.suppress(discord.HTTPException):  # already gone is fine
+                    await channel.get_partial_message(job.message_id).delete()
         elif action == "x":
             await self.service.cancel(item_id, origin)
             await interaction.response.defer()  # the delivery loop updates the message

@@ -79,6 +79,14 @@ class CancelButton(JobButton, DynamicItem[Button[View]], template=_template("x")
     action = "x"
 
 
+class FavouriteButton(JobButton, DynamicItem[Button[View]], template=_template("fav")):
+    action = "fav"
+
+
+class DeleteButton(JobButton, DynamicItem[Button[View]], template=_template("del")):
+    action = "del"
+
+
 class ConfirmButton(JobButton, DynamicItem[Button[View]], template=_template("ok")):
     action = "ok"
 
@@ -110,6 +118,8 @@ DYNAMIC_BUTTONS = (
     VarySubtleButton,
     VaryStrongButton,
     CancelButton,
+    FavouriteButton,
+    DeleteButton,
     ConfirmButton,
     DeclineButton,
     AppealButton,
@@ -161,14 +171,16 @@ def job_view(job: Job) -> View:
     """Buttons for a finished job: U1-U4 + reroll and V1-V4 on grids, Vary on single images."""
     view = View(timeout=None)
     if job.action == JobAction.UPSCALE:
-        view.add_item(VarySubtleButton(1, job.id, label="Vary (Subtle)", emoji="🪄"))
-        view.add_item(VaryStrongButton(1, job.id, label="Vary (Strong)", emoji="🪄"))
-        return view
-    for n in range(1, 5):
-        view.add_item(_row(UpscaleButton(n, job.id, label=f"U{n}"), 0))
-    view.add_item(_row(RerollButton(0, job.id, emoji="🔄"), 0))
-    for n in range(1, 5):
-        view.add_item(_row(VariationButton(n, job.id, label=f"V{n}"), 1))
+        view.add_item(_row(VarySubtleButton(1, job.id, label="Vary (Subtle)", emoji="🪄"), 0))
+        view.add_item(_row(VaryStrongButton(1, job.id, label="Vary (Strong)", emoji="🪄"), 0))
+    else:
+        for n in range(1, 5):
+            view.add_item(_row(UpscaleButton(n, job.id, label=f"U{n}"), 0))
+        view.add_item(_row(RerollButton(0, job.id, emoji="🔄"), 0))
+        for n in range(1, 5):
+            view.add_item(_row(VariationButton(n, job.id, label=f"V{n}"), 1))
+    view.add_item(_row(FavouriteButton(0, job.id, emoji="❤️"), 2))
+    view.add_item(_row(DeleteButton(0, job.id, emoji="🗑️"), 2))
     return view
 
 

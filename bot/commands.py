@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot import moderator, preferences
+from bot import history, moderator, preferences
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -28,4 +28,5 @@ async def imagine(interaction: Interaction, prompt: str) -> None:
 def register(tree: app_commands.CommandTree[ImagineBot]) -> None:
     tree.add_command(imagine)
     moderator.register(tree)
+    history.register(tree)
     preferences.register(tree)

@@ -174,6 +174,30 @@ class JobService:
             )
         return job
 
+    async def toggle_favourite(self, job_id: int, origin: Origin) -> bool:
+        job = await self._own(job_id, origin)
+        await self.jobs.set_favourite(job.id, not job.favourite)
+        return not job.favourite
+
+    async def delete(self, job_id: int, origin: Origin) -> Job:
+        """Delete one's own finished job (moderators may delete any); audit records stay."""
+        job = await self._own(job_id, origin, moderators_too=True)
+        if not await self.jobs.delete(job.id):
+            raise JobUnavailable("Only a finished job can be deleted; cancel it first.")
+        if origin.user_id != job.user_id:
+            await self.bans.record(
+                origin.guild_id, origin.user_id, job.user_id, "job_deleted", "", {"job": job.id}
+            )
+        return job
+
+    async def _own(self, job_id: int, origin: Origin, moderators_too: bool = False) -> Job:
+        job = await self.jobs.get(job_id)
+        if job is None or job.deleted_at is not None:
+            raise JobUnavailable("That job no longer exists.")
+        if job.user_id != origin.user_id and not (moderators_too and origin.is_moderator):
+            raise NotYourJob()
+        return job
+
     async def _check_blocked(
         self, request: GenerationRequest, prompt: str, origin: Origin, policy: moderation.Policy
     ) -> None:

@@ -292,16 +292,60 @@ class JobRepository:
                 or 0
             )
 
-    async def for_user(self, user_id: int, limit: int = 25) -> Sequence[Job]:
+    async def for_user(
+        self, user_id: int, limit: int = 25, offset: int = 0, favourites: bool = False
+    ) -> Sequence[Job]:
+        """A user's jobs, newest first (deleted ones never), optionally favourites only."""
+        conditions = [Job.user_id == user_id, Job.deleted_at.is_(None)]
+        if favourites:
+            conditions.append(Job.favourite.is_(True))
         async with self.sessions() as session:
             return (
                 await session.scalars(
                     select(Job)
-                    .where(Job.user_id == user_id)
+                    .where(*conditions)
                     .order_by(Job.created_at.desc(), Job.id.desc())
+                    .offset(offset)
                     .limit(limit)
                 )
             ).all()
+
+    async def count_for_user(self, user_id: int, favourites: bool = False) -> int:
+        conditions = [Job.user_id == user_id, Job.deleted_at.is_(None)]
+        if favourites:
+            conditions.append(Job.favourite.is_(True))
+        async with self.sessions() as session:
+            return int(
+                await session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
+            )
+
+    async def usage(self, user_id: int, since: datetime) -> tuple[float, dict[str, int]]:
+        """GPU seconds used since `since`, and how many jobs are in each active state."""
+        async with self.sessions() as session:
+            seconds = await session.scalar(
+                select(func.coalesce(func.sum(Job.gpu_seconds), 0.0)).where(
+                    Job.user_id == user_id, Job.finished_at >= since
+                )
+            )
+            counts = await session.execute(
+                select(Job.state, func.count())
+                .where(Job.user_id == user_id, Job.state.in_(ACTIVE_STATES))
+                .group_by(Job.state)
+            )
+            return float(seconds or 0.0), {state: int(n) for state, n in counts.all()}
+
+    async def set_favourite(self, job_id: int, favourite: bool) -> None:
+        await self._update(job_id, favourite=favourite)
+
+    async def delete(self, job_id: int) -> bool:
+        """Hide a job from every command at once (its files are purged later)."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.deleted_at.is_(None), Job.state.in_(ENDED_STATES))
+                .values(deleted_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def _update(self, job_id: int, **values: Any) -> None:
         async with self.sessions() as session, session.begin():

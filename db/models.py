@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -109,6 +110,9 @@ class Job(Base):
     result_message_id: Mapped[int | None] = mapped_column(BigInteger)
     shown_progress: Mapped[int] = mapped_column(Integer, default=-1)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    favourite: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Deleted by its owner: hidden everywhere at once; its files go after a grace period.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -17,12 +17,19 @@ def test_grid_has_u1_to_u4_and_reroll_then_v1_to_v4():
     rows: dict[int, list[str]] = {}
     for item in view.children:
         rows.setdefault(item.row, []).append(item.item.label or str(item.item.emoji))
-    assert rows == {0: ["U1", "U2", "U3", "U4", "🔄"], 1: ["V1", "V2", "V3", "V4"]}
+    assert rows == {
+        0: ["U1", "U2", "U3", "U4", "🔄"],
+        1: ["V1", "V2", "V3", "V4"],
+        2: ["❤️", "🗑️"],
+    }
 
 
 def test_upscaled_image_offers_subtle_and_strong_variations():
-    labels = [item.item.label for item in job_view(_job(JobAction.UPSCALE)).children]
-    assert labels == ["Vary (Subtle)", "Vary (Strong)"]
+    labels = [
+        item.item.label or str(item.item.emoji)
+        for item in job_view(_job(JobAction.UPSCALE)).children
+    ]
+    assert labels == ["Vary (Subtle)", "Vary (Strong)", "❤️", "🗑️"]
 
 
 @pytest.mark.parametrize("action", [JobAction.IMAGINE, JobAction.UPSCALE, JobAction.VARIATION])

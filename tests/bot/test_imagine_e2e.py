@@ -50,7 +50,19 @@ async def test_imagine_posts_a_grid_and_u_v_reroll_make_children(world, runner):
     width, height = resolution(TINY, (3, 2))
     grid = _image(message)
     assert grid.size == (2 * width, 2 * height)
-    assert list(message.buttons()) == ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]
+    assert list(message.buttons()) == [
+        "U1",
+        "U2",
+        "U3",
+        "U4",
+        "🔄",
+        "V1",
+        "V2",
+        "V3",
+        "V4",
+        "❤️",
+        "🗑️",
+    ]
     [job] = await bot.jobs.for_user(alice.id)
     assert job.seeds == [42, 43, 44, 45] and job.request["negative"] == ["people"]
     assert job.message_id == message.id and len(job.images) == 5
@@ -64,7 +76,7 @@ async def test_imagine_posts_a_grid_and_u_v_reroll_make_children(world, runner):
     assert np.array_equal(
         np.asarray(single.convert("RGB")), np.asarray(crop_from_grid(grid.convert("RGB"), 2))
     )
-    assert list(upscale.original.buttons()) == ["Vary (Subtle)", "Vary (Strong)"]
+    assert list(upscale.original.buttons()) == ["Vary (Subtle)", "Vary (Strong)", "❤️", "🗑️"]
 
     variation = await fake.click(alice, message, message.button("V3"))
     await variation.wait_for_response()
