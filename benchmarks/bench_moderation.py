@@ -1,0 +1,78 @@
+"""Moderation benchmark: throughput, worst case on adversarial input, recall and false positives.
+
+Run: python benchmarks/bench_moderation.py
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from moderation import check_prompt
+from tests.moderation.redteam import must_allow, must_block
+
+TYPICAL = [
+    "a red fox in snow, cinematic lighting, 35mm",
+    "portrait of an old fisherman, dramatic light, highly detailed",
+    "a cyberpunk street at night with neon signs and rain",
+    "an astronaut riding a horse on mars, oil painting",
+    "a cozy cabin in the woods, autumn, watercolor",
+    "a knight fighting a dragon, epic fantasy art",
+    "a bowl of ramen, food photography, top view",
+    "a lighthouse in a storm, waves crashing, moody",
+]
+
+
+def adversarial(rng: random.Random) -> list[str]:
+    letters = "n u d e " * 750
+    return [
+        letters[:6000],
+        ("a" * 5999) + "!",
+        ("n.s.f.w." * 750)[:6000],
+        " ".join("p0rn" for _ in range(1200))[:6000],
+        "".join(rng.choice("абвгдеёжзиклмнопрстуфхцчшщъыьэюя \u200b*-.") for _ in range(6000)),
+        ("x*" * 3000),
+        ("{a, b} " * 850)[:6000],
+        ("pornographc " * 545)[:6000],
+    ]
+
+
+def main() -> None:
+    check_prompt(["warm up"])
+    start = time.perf_counter()
+    n = 0
+    while time.perf_counter() - start < 2.0:
+        for prompt in TYPICAL:
+            check_prompt([prompt])
+            n += 1
+    rate = n / (time.perf_counter() - start)
+    worst = 0.0
+    for text in adversarial(random.Random(7)):
+        t0 = time.perf_counter()
+        check_prompt([text], [text[:1000]])
+        worst = max(worst, time.perf_counter() - t0)
+    block = must_block()
+    allow = must_allow()
+    caught = sum(not check_prompt([t], neg).allowed for _, t, neg, _ in block)
+    minors = [(t, neg) for _, t, neg, c in block if c == "minors"]
+    minors_caught = sum(not check_prompt([t], neg).allowed for t, neg in minors)
+    false_pos = sum(not check_prompt([t], neg).allowed for _, t, neg in allow)
+    print(f"typical prompts/s (one core): {rate:,.0f}   (goal >= 5,000)")
+    print(f"worst adversarial 6000-char input: {worst * 1000:.2f} ms   (goal < 5 ms)")
+    print(
+        f"recall on must-block: {caught}/{len(block)} = {caught / len(block):.1%}   (goal >= 95%)"
+    )
+    print(
+        f"minors recall: {minors_caught}/{len(minors)} = {minors_caught / len(minors):.1%}   (goal 100%)"
+    )
+    print(
+        f"false positives on must-allow: {false_pos}/{len(allow)} = {false_pos / len(allow):.1%}   (goal <= 3%)"
+    )
+
+
+if __name__ == "__main__":
+    main()
