@@ -63,15 +63,13 @@ def main() -> None:
     false_pos = sum(not check_prompt([t], neg).allowed for _, t, neg in allow)
     print(f"typical prompts/s (one core): {rate:,.0f}   (goal >= 5,000)")
     print(f"worst adversarial 6000-char input: {worst * 1000:.2f} ms   (goal < 5 ms)")
-    print(
-        f"recall on must-block: {caught}/{len(block)} = {caught / len(block):.1%}   (goal >= 95%)"
-    )
-    print(
-        f"minors recall: {minors_caught}/{len(minors)} = {minors_caught / len(minors):.1%}   (goal 100%)"
-    )
-    print(
-        f"false positives on must-allow: {false_pos}/{len(allow)} = {false_pos / len(allow):.1%}   (goal <= 3%)"
-    )
+    report("recall on must-block", caught, len(block), "goal >= 95%")
+    report("minors recall", minors_caught, len(minors), "goal 100%")
+    report("false positives on must-allow", false_pos, len(allow), "goal <= 3%")
+
+
+def report(what: str, count: int, total: int, goal: str) -> None:
+    print(f"{what}: {count}/{total} = {count / total:.1%}   ({goal})")
 
 
 if __name__ == "__main__":
