@@ -102,6 +102,7 @@ class TermList:
     shown: Mapping[str, str] = field(default_factory=dict, hash=False)  # matching form -> as listed
     fuzzy_by_first: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
     fuzzy_by_last: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
+    by_length: Mapping[int, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def _fuzzy_candidates(self, word: str) -> frozenset[str]:
         """One edit leaves the first or the last letter in place: only those terms can match."""
@@ -134,6 +135,7 @@ class TermList:
             shown,
             {k: frozenset(v) for k, v in by_first.items()},
             {k: frozenset(v) for k, v in by_last.items()},
+            {n: tuple(w for w in words if len(w) == n) for n in {len(w) for w in words}},
         )
 
     def hits(self, text: Text, allowed: frozenset[str]) -> list[str]:
@@ -141,7 +143,9 @@ class TermList:
         found += [p for p in self.phrases if f" {p} " in text.joined]
         found += [t for t in self.words if any(t in run for run in text.runs)]
         found += [p for p in self.phrases if any(p.replace(" ", "") in r for r in text.runs)]
-        found += [t for t in self.words for m in text.masked if _wildcard_match(m, t)]
+        found += [
+            t for m in text.masked for t in self.by_length.get(len(m), ()) if _wildcard_match(m, t)
+        ]
         if self.fuzzy:
             found += [
                 t
@@ -314,7 +318,7 @@ def _read_terms(text: str) -> list[str]:
 
 def _wildcard_match(masked: str, term: str) -> bool:
     """`n*de` matches `nude`: each * stands for one letter; at least two letters must agree."""
-    if len(masked) != len(term) or masked.count("*") > len(term) // 2:
+    if masked.count("*") > len(term) // 2:
         return False
     return all(m == "*" or m == t for m, t in zip(masked, term, strict=True))
 
