@@ -5,9 +5,10 @@ Blocking and GPU/CPU-heavy: call it from a worker thread, never on the event loo
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +79,17 @@ class Engine:
         """Four images from one batched call; image i is seeded with seed + i."""
         self.load()
         width, height = resolution(self.preset, request.aspect)
-        steps = self.preset.default_steps
-        result = self._pipe(
-            **self._conditioning(request),
-            width=width,
-            height=height,
-            num_inference_steps=steps,
-            guidance_scale=self.preset.guidance_scale,
-            generator=self._generators(seed),
-            callback_on_step_end=_step_callback(steps, progress, cancel),
-        )
+        steps = steps_for(self.preset, request.quality)
+        with _tiling(self._pipe, request.tile):
+            result = self._pipe(
+                **self._conditioning(request),
+                width=width,
+                height=height,
+                num_inference_steps=steps,
+                guidance_scale=guidance_for(self.preset, request.stylize),
+                generator=self._generators(seed),
+                callback_on_step_end=_step_callback(steps, request.stop, progress, cancel),
+            )
         return list(result.images)
 
     def vary(
@@ -102,17 +104,18 @@ class Engine:
         """Four variations of `source` (img2img at `strength`), the size of the source."""
         self.load()
         # img2img runs only strength x steps; keep at least one real step.
-        steps = max(self.preset.default_steps, math.ceil(1 / strength))
+        steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
         actual = max(1, int(steps * strength))
-        result = self._img2img(
-            **self._conditioning(request),
-            image=source.convert("RGB"),
-            strength=strength,
-            num_inference_steps=steps,
-            guidance_scale=self.preset.guidance_scale,
-            generator=self._generators(seed),
-            callback_on_step_end=_step_callback(actual, progress, cancel),
-        )
+        with _tiling(self._img2img, request.tile):
+            result = self._img2img(
+                **self._conditioning(request),
+                image=source.convert("RGB"),
+                strength=strength,
+                num_inference_steps=steps,
+                guidance_scale=guidance_for(self.preset, request.stylize),
+                generator=self._generators(seed),
+                callback_on_step_end=_step_callback(actual, request.stop, progress, cancel),
+            )
         return [image.resize(source.size) for image in result.images]
 
     def _generators(self, seed: int) -> list[torch.Generator]:
@@ -139,14 +142,54 @@ class Engine:
         return embeds
 
 
+def steps_for(preset: Preset, quality: float) -> int:
+    """--quality scales the preset's steps (.25, .5, 1, 2): compute, not resolution."""
+    return max(1, round(preset.default_steps * quality))
+
+
+def guidance_for(preset: Preset, stylize: int) -> float:
+    """--stylize moves guidance around the preset's own: 0 -> 8/9 of it, 100 (default) -> it,
+    1000 -> twice it. Presets without guidance (the turbo models, 0.0) ignore --stylize."""
+    return preset.guidance_scale * (1 + (stylize - 100) / 900)
+
+
 def _step_callback(
-    total_steps: int, progress: Progress | None, cancel: threading.Event | None
+    total_steps: int, stop: int, progress: Progress | None, cancel: threading.Event | None
 ) -> Callable[..., dict[str, Any]]:
+    """Progress, cancellation and --stop: past `stop` % of the steps the loop is interrupted
+    and diffusers decodes the partly denoised latents."""
+    last_step = max(1, math.ceil(total_steps * stop / 100))
+
     def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if cancel is not None and cancel.is_set():
             raise Cancelled()
+        if step + 1 >= last_step:
+            pipe._interrupt = True  # diffusers' own early exit: remaining steps are skipped
         if progress is not None:
-            progress(min(1.0, (step + 1) / max(1, total_steps)))
+            progress(min(1.0, (step + 1) / last_step))
         return kwargs
 
     return on_step_end
+
+
+@contextlib.contextmanager
+def _tiling(pipe: Any, tile: bool) -> Iterator[None]:
+    """--tile: circular padding in every convolution makes the image wrap at its edges.
+    The pipeline is shared, so the padding mode is restored afterwards."""
+    if not tile:
+        yield
+        return
+    convs = [
+        m
+        for part in (pipe.unet, pipe.vae)
+        for m in part.modules()
+        if isinstance(m, torch.nn.Conv2d)
+    ]
+    before = [m.padding_mode for m in convs]
+    for m in convs:
+        m.padding_mode = "circular"
+    try:
+        yield
+    finally:
+        for m, mode in zip(convs, before, strict=True):
+            m.padding_mode = mode

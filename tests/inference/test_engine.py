@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from inference.engine import VARY_STRONG, Cancelled, Engine
+from inference.engine import VARY_STRONG, Cancelled, Engine, guidance_for, steps_for
 from inference.images import compose_grid, crop_from_grid
 from inference.presets import PRESETS, get_preset, resolution
 from inference.prompt import parse
@@ -88,3 +89,58 @@ def test_sd_turbo_buckets_keep_the_native_area_in_multiples_of_64(aspect, expect
 def test_unknown_preset_lists_the_valid_ones():
     with pytest.raises(ValueError, match="sd-turbo"):
         get_preset("dalle")
+
+
+def _unet_calls(engine, request, seed=1):
+    calls = []
+    handle = engine._pipe.unet.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        images = engine.grid(request, seed)
+    finally:
+        handle.remove()
+    return len(calls), images
+
+
+@pytest.mark.parametrize(("quality", "steps"), [(0.25, 1), (0.5, 2), (1, 4), (2, 8)])
+def test_quality_scales_the_steps(quality, steps):
+    preset = replace(PRESETS["tiny"], default_steps=4)
+    assert steps_for(preset, quality) == steps
+
+
+def test_quality_changes_the_number_of_unet_calls(engine):
+    low, _ = _unet_calls(engine, parse("a fox --q .5"))
+    high, _ = _unet_calls(engine, parse("a fox --q 2"))
+    assert high == 4 * low  # one batched call per step (CFG in the same batch)
+
+
+def test_stop_exits_early_and_still_returns_decoded_images(engine):
+    full, _ = _unet_calls(engine, parse("a fox --q 2"))
+    early, images = _unet_calls(engine, parse("a fox --q 2 --stop 50"))
+    assert early == full // 2 and len(images) == 4
+    assert images[0].size == resolution(engine.preset, (1, 1))
+
+
+def test_stylize_moves_guidance_and_changes_the_image(engine):
+    base = PRESETS["tiny"]
+    assert guidance_for(base, 100) == base.guidance_scale
+    assert guidance_for(base, 1000) == 2 * base.guidance_scale
+    assert guidance_for(PRESETS["sd-turbo"], 750) == 0.0
+    plain = np.asarray(engine.grid(parse("a fox"), seed=3)[0])
+    styled = np.asarray(engine.grid(parse("a fox --s 1000"), seed=3)[0])
+    assert not np.array_equal(plain, styled)
+
+
+def _wrap_gap(image):
+    """How different the left and right edges are, relative to neighbouring columns."""
+    a = np.asarray(image, dtype=float)
+    wrap = np.abs(a[:, 0] - a[:, -1]).mean()
+    inner = np.abs(a[:, 1:] - a[:, :-1]).mean()
+    return wrap / inner
+
+
+def test_tile_makes_opposite_edges_meet_and_leaves_the_pipeline_as_it_was(engine):
+    tiled = [_wrap_gap(img) for img in engine.grid(parse("a fox --tile"), seed=5)]
+    plain = [_wrap_gap(img) for img in engine.grid(parse("a fox"), seed=5)]
+    assert np.mean(tiled) < np.mean(plain)
+    modes = {m.padding_mode for m in engine._pipe.unet.modules() if hasattr(m, "padding_mode")}
+    assert modes == {"zeros"}
