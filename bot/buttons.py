@@ -8,6 +8,7 @@ from the database and re-checks who may press it.
 from __future__ import annotations
 
 import re
+import types
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
@@ -51,65 +52,33 @@ class JobButton:
         await interaction.client.press(interaction, self.action, self.index, self.job_id)
 
 
-def _template(action: str) -> str:
-    return rf"ib:{action}:(?P<index>[0-4]):(?P<job>[0-9]+)"
+def _button(action: str, name: str) -> Any:
+    """The DynamicItem class for one action (discord.py wants a template on each subclass)."""
+    template = rf"ib:{action}:(?P<index>[0-4]):(?P<job>[0-9]+)"
+    return types.new_class(
+        name,
+        (JobButton, DynamicItem[Button[View]]),
+        {"template": template},
+        lambda namespace: namespace.update(action=action, __module__=__name__),
+    )
 
 
-class UpscaleButton(JobButton, DynamicItem[Button[View]], template=_template("u")):
-    action = "u"
-
-
-class VariationButton(JobButton, DynamicItem[Button[View]], template=_template("v")):
-    action = "v"
-
-
-class RerollButton(JobButton, DynamicItem[Button[View]], template=_template("r")):
-    action = "r"
-
-
-class VarySubtleButton(JobButton, DynamicItem[Button[View]], template=_template("vs")):
-    action = "vs"
-
-
-class VaryStrongButton(JobButton, DynamicItem[Button[View]], template=_template("vt")):
-    action = "vt"
-
-
-class CancelButton(JobButton, DynamicItem[Button[View]], template=_template("x")):
-    action = "x"
-
-
-class FavouriteButton(JobButton, DynamicItem[Button[View]], template=_template("fav")):
-    action = "fav"
-
-
-class DeleteButton(JobButton, DynamicItem[Button[View]], template=_template("del")):
-    action = "del"
-
-
-class ConfirmButton(JobButton, DynamicItem[Button[View]], template=_template("ok")):
-    action = "ok"
-
-
-class DeclineButton(JobButton, DynamicItem[Button[View]], template=_template("no")):
-    action = "no"
-
-
-class AppealButton(JobButton, DynamicItem[Button[View]], template=_template("ap")):
-    action = "ap"  # the id is the audit record of the blocked prompt
-
-
-class ApproveButton(JobButton, DynamicItem[Button[View]], template=_template("ra")):
-    action = "ra"  # the id is the appeal
-
-
-class UpholdButton(JobButton, DynamicItem[Button[View]], template=_template("ru")):
-    action = "ru"
-
-
-class BanButton(JobButton, DynamicItem[Button[View]], template=_template("rb")):
-    action = "rb"
-
+# The id in the custom_id is a job, except for Appeal (an audit record) and the review
+# buttons Approve / Uphold / Ban (an appeal).
+UpscaleButton = _button("u", "UpscaleButton")
+VariationButton = _button("v", "VariationButton")
+RerollButton = _button("r", "RerollButton")
+VarySubtleButton = _button("vs", "VarySubtleButton")
+VaryStrongButton = _button("vt", "VaryStrongButton")
+CancelButton = _button("x", "CancelButton")
+FavouriteButton = _button("fav", "FavouriteButton")
+DeleteButton = _button("del", "DeleteButton")
+ConfirmButton = _button("ok", "ConfirmButton")
+DeclineButton = _button("no", "DeclineButton")
+AppealButton = _button("ap", "AppealButton")
+ApproveButton = _button("ra", "ApproveButton")
+UpholdButton = _button("ru", "UpholdButton")
+BanButton = _button("rb", "BanButton")
 
 DYNAMIC_BUTTONS = (
     UpscaleButton,
