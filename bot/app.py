@@ -17,6 +17,7 @@ from bot.delivery import Delivery
 from bot.errors import BannedPrompt, UserFacingError
 from bot.escalation import parse_ladder
 from bot.history import HistoryPage, ShowButton
+from bot.moderate import deployment_policy
 from bot.permissions import is_moderator
 from bot.preferences import SettingSelect
 from bot.render import error_embed, job_content, mentions_for, unexpected_error_embed
@@ -41,6 +42,7 @@ from db.models import utcnow
 from inference.engine import Engine
 from inference.worker import OutputFilter, Worker
 from moderation.images import load_output_filter
+from moderation.semantic import SemanticCheck
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ class ImagineBot(discord.Client):
             self.moderation,
             settings.model,
             settings.max_active_jobs,
+            deployment_policy(settings.lexicon_file),
+            SemanticCheck() if settings.semantic_moderation else None,
         )
         self.delivery = Delivery(self, self.jobs, self.store)
         self.worker: Worker | None = None

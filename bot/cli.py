@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parse.add_argument("prompt")
     moderate = sub.add_parser("moderate", help="print the moderation verdict for a prompt")
     moderate.add_argument("prompt")
+    moderate.add_argument(
+        "--semantic", action="store_true", help="also run the optional semantic layer"
+    )
     database = sub.add_parser("db", help="database maintenance")
     database.add_argument("action", choices=["upgrade"], help="apply schema migrations")
     database.add_argument("--database-url", help="overrides IMAGINEBOT_DATABASE_URL")
@@ -137,9 +140,15 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _moderate(args: argparse.Namespace) -> int:
-    from bot.moderate import moderate_prompt
+    from bot.moderate import deployment_policy, moderate_prompt
+    from moderation.semantic import SemanticCheck
 
-    print(json.dumps(moderate_prompt(args.prompt).to_json(), ensure_ascii=False))
+    try:
+        semantic = SemanticCheck() if args.semantic else None
+        policy = deployment_policy(_settings().lexicon_file)
+    except (RuntimeError, ValidationError, OSError) as exc:
+        return _fail(str(exc))
+    print(json.dumps(moderate_prompt(args.prompt, policy, semantic).to_json(), ensure_ascii=False))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +37,7 @@ from inference.prompt import (
     parse_jobs,
 )
 from inference.seeds import SEED_SPACE, random_seed
+from moderation.semantic import SemanticCheck
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class JobService:
         mod: ModerationRepository,
         model: str,
         max_active_jobs: int,
+        policy: moderation.Policy | None = None,
+        semantic: SemanticCheck | None = None,
     ) -> None:
         self.jobs = jobs
         self.bans = bans
@@ -78,6 +82,8 @@ class JobService:
         self.mod = mod
         self.model = model
         self.max_active_jobs = max_active_jobs
+        self.policy = policy
+        self.semantic = semantic
 
     async def imagine(self, prompt: str, origin: Origin, *, approved: bool = False) -> list[Job]:
         """Parse and moderate a prompt, then record its jobs (one per permutation and repeat).
@@ -91,7 +97,7 @@ class JobService:
             raise InvalidParameter(exc.message, exc.code, prompt) from exc
         await self._check_ban(origin)
         if not approved:  # a moderator approved this prompt on appeal: it is not checked again
-            policy = await guild_policy(self.mod, origin.guild_id)
+            policy = await guild_policy(self.mod, origin.guild_id, self.policy)
             for request in requests:  # blocked if any permutation is blocked
                 await self._check_blocked(request, prompt, origin, policy)
         plan = [
@@ -202,6 +208,9 @@ class JobService:
         self, request: GenerationRequest, prompt: str, origin: Origin, policy: moderation.Policy
     ) -> None:
         verdict = verdict_for(request, policy)
+        if verdict.allowed and self.semantic is not None:
+            positive = [p.text for p in request.prompts if p.weight > 0]
+            verdict = await asyncio.to_thread(self.semantic.check, positive) or verdict
         if verdict.allowed:
             return
         details = {

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     max_attempts: int = 3
     strike_ladder: str = DEFAULT_LADDER
     output_filter: str | None = None
+    lexicon_file: Path | None = None
+    semantic_moderation: bool = False
     api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_API_BASE", "IMAGINEBOT_API_BASE")
     )

@@ -177,3 +177,29 @@ async def test_user_defaults_apply_in_order_and_prompt_flags_win(service):
 async def test_an_unknown_option_name_is_an_unknown_parameter(service):
     with pytest.raises(InvalidParameter, match="--theirs"):
         await service.imagine("a fox --theirs", _origin())
+
+
+@pytest.fixture(scope="module")
+def semantic():
+    from moderation.semantic import SemanticCheck
+
+    return SemanticCheck()
+
+
+async def test_semantic_layer_and_private_lexicon_block_through_the_service(
+    service, semantic, tmp_path
+):
+    from bot.moderate import deployment_policy
+
+    lexicon = tmp_path / "private.txt"
+    lexicon.write_text("# deployment-private\nzorblax\n")
+    service.policy = deployment_policy(lexicon)
+    with pytest.raises(BannedPrompt) as private:
+        await service.imagine("a zorblax on a hill", _origin())
+    assert private.value.category == "hate" and private.value.matched == ("zorblax",)
+    [allowed] = await service.imagine("a lady without a single thread of clothing", _origin())
+    await service.jobs.fail(allowed.id, "done")
+    service.semantic = semantic
+    with pytest.raises(BannedPrompt) as paraphrase:
+        await service.imagine("a lady without a single thread of clothing", _origin())
+    assert paraphrase.value.category == "sexual"
