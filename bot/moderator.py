@@ -6,6 +6,7 @@ checks moderator rights again here (Manage Messages, or a configured moderator r
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import discord
@@ -16,7 +17,7 @@ from bot.errors import NotModerator, UserFacingError
 from bot.escalation import format_duration, parse_duration
 from bot.permissions import is_moderator
 from db import Appeal, AppealState
-from db.models import utcnow
+from db.models import AuditRecord, utcnow
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -49,16 +50,34 @@ async def _reply(interaction: Interaction, text: str) -> None:
 
 
 @mod.command(name="ban", description="Stop a member from generating images here")
-@app_commands.describe(user="Who to ban", reason="Why (kept in the audit log)")
-async def ban(interaction: Interaction, user: discord.User, reason: str) -> None:
+@app_commands.describe(
+    user="Who to ban",
+    reason="Why (kept in the audit log)",
+    duration="How long, e.g. 30m, 1h, 7d (leave empty for a ban until lifted)",
+)
+async def ban(
+    interaction: Interaction, user: discord.User, reason: str, duration: str = ""
+) -> None:
     guild_id = _require_moderator(interaction)
-    created = await interaction.client.bans.ban(guild_id, user.id, reason, interaction.user.id)
+    length = _duration(duration) if duration else None
+    until = utcnow() + length if length else None
+    created = await interaction.client.bans.ban(
+        guild_id, user.id, reason, interaction.user.id, until
+    )
+    span = f" for {format_duration(length)}" if length else ""
     await _reply(
         interaction,
-        f"Banned {user.mention}: {reason}"
+        f"Banned {user.mention}{span}: {reason}"
         if created
-        else f"{user.mention} was already banned; the ban now says: {reason}",
+        else f"{user.mention} was already banned; the ban now says{span}: {reason}",
     )
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise UserFacingError(str(error).capitalize() + ".") from error
 
 
 @mod.command(name="unban", description="Let a banned or timed-out member generate again")
@@ -77,10 +96,7 @@ async def unban(interaction: Interaction, user: discord.User, reason: str = "") 
 )
 async def timeout(interaction: Interaction, user: discord.User, duration: str, reason: str) -> None:
     guild_id = _require_moderator(interaction)
-    try:
-        length = parse_duration(duration)
-    except ValueError as error:
-        raise UserFacingError(str(error).capitalize() + ".") from error
+    length = _duration(duration)
     until = utcnow() + length
     await interaction.client.bans.ban(guild_id, user.id, reason, interaction.user.id, until)
     await _reply(interaction, f"Timed out {user.mention} for {format_duration(length)}: {reason}")
@@ -101,17 +117,34 @@ async def strikes(interaction: Interaction, user: discord.User) -> None:
     await _reply(interaction, f"{user.mention} has {count} strike(s) and is {status}.")
 
 
-@mod.command(name="audit", description="Recent moderation records for a member")
-async def audit(interaction: Interaction, user: discord.User) -> None:
+@mod.command(name="audit", description="Moderation records for a member or a job")
+@app_commands.describe(
+    user="A member's records", job_id="A job's records (from its buttons or /history)"
+)
+async def audit(
+    interaction: Interaction, user: discord.User | None = None, job_id: int | None = None
+) -> None:
     guild_id = _require_moderator(interaction)
-    records = (await interaction.client.bans.audit_for(guild_id, user.id))[-15:]
-    lines = [
-        f"`{r.created_at:%Y-%m-%d %H:%M}` **{r.action}** by "
-        + (f"<@{r.actor_id}>" if r.actor_id else "the bot")
-        + (f": {r.reason[:120]}" if r.reason else "")
-        for r in records
-    ]
-    await _reply(interaction, "\n".join(lines) or f"No records for {user.mention}.")
+    bot = interaction.client
+    if job_id is not None:
+        job = await bot.jobs.get(job_id)
+        if job is None or job.guild_id != guild_id:
+            raise UserFacingError(f"There is no job {job_id} on this server.")
+        header = f"Job #{job.id} by <@{job.user_id}>: `{job.prompt[:200]}` ({job.state})"
+        records = await bot.bans.audit_for_job(guild_id, job_id)
+    elif user is not None:
+        header = f"Records for {user.mention}:"
+        records = await bot.bans.audit_for(guild_id, user.id)
+    else:
+        raise UserFacingError("Give a user or a job_id to audit.")
+    lines = [header] + [_record_line(r) for r in records[-15:]]
+    await _reply(interaction, "\n".join(lines) if records else f"{header}\nNo records.")
+
+
+def _record_line(r: AuditRecord) -> str:
+    who = f"<@{r.actor_id}>" if r.actor_id else "the bot"
+    reason = f": {r.reason[:120]}" if r.reason else ""
+    return f"`{r.created_at:%Y-%m-%d %H:%M}` **{r.action}** by {who}{reason}"
 
 
 @mod.command(name="review", description="Open appeals waiting for a decision")

@@ -105,6 +105,17 @@ class BanRepository:
             )
             return list(rows)
 
+    async def audit_for_job(self, guild_id: int | None, job_id: int) -> list[AuditRecord]:
+        """Records about one job (moderator cancels and deletes, withheld results)."""
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.guild_id == guild_id)
+                .order_by(AuditRecord.id.desc())
+                .limit(2000)
+            )
+            return [r for r in reversed(list(rows)) if (r.details or {}).get("job") == job_id]
+
 
 def _in_force(ban: Ban) -> bool:
     return ban.expires_at is None or ban.expires_at > utcnow()

@@ -135,6 +135,8 @@ async def test_timeout_command_and_bad_duration(world, runner):
     assert "30m, 1h or 7d" in bad.original.embeds[0]["description"]
     ok = await _run(world, mod, "mod", "timeout", user=alice, duration="30m", reason="spam")
     assert "30 minutes" in ok.original.content
+    banned = await _run(world, mod, "mod", "ban", user=world.bob, reason="spam", duration="2d")
+    assert "for 2 days" in banned.original.content
     refused = await _run(world, alice, "imagine", prompt="a cat")
     assert refused.ephemeral
     world.fake.advance(0)  # time-outs end by the bot's clock: covered in the repository tests
@@ -177,3 +179,8 @@ async def test_results_flagged_by_the_output_filter_are_withheld_and_sent_to_rev
     assert alert[-1].embeds[0]["title"] == "Result withheld by output filters"
     actions = [r.action for r in await bot.bans.audit_for(world.guild.id, alice.id)]
     assert actions == ["output_filtered"]
+    [job] = await bot.jobs.for_user(alice.id)
+    audit = await _run(world, mod, "mod", "audit", job_id=job.id)
+    assert (
+        f"Job #{job.id}" in audit.original.content and "output_filtered" in audit.original.content
+    )
