@@ -23,7 +23,7 @@ from bot.render import failure_embed, job_content, mentions_for
 from bot.throttle import EditBudget
 from db import ImageStore, Job, JobRepository, JobState
 from db.models import utcnow
-from inference.worker import OUTPUT_FILTERED
+from inference.outcomes import OUTPUT_FILTERED
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot

@@ -6,7 +6,7 @@ import discord
 
 from bot.errors import InvalidParameter, UserFacingError
 from db import Job, JobAction, JobState
-from inference.worker import OUTPUT_FILTERED
+from inference.outcomes import OUTPUT_FILTERED
 
 MAX_CONTENT = 2000
 ERROR_COLOUR = discord.Colour.red()

@@ -21,6 +21,7 @@ from PIL import Image
 from db import ImageStore, Job, JobAction, JobRepository, StoredImage
 from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine
 from inference.images import compose_grid, encode_png
+from inference.outcomes import OUTPUT_FILTERED
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
 
@@ -34,7 +35,6 @@ _STRENGTH = {
 }
 
 
-OUTPUT_FILTERED = "Cancelled by output filters"
 # Looks at one result image; returns what it found (a label) to withhold the result, or None.
 OutputFilter = Callable[[Image.Image], str | None]
 

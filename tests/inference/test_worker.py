@@ -20,10 +20,11 @@ from db import (
     upgrade_schema,
 )
 from inference.engine import Engine
+from inference.outcomes import OUTPUT_FILTERED
 from inference.presets import PRESETS
 from inference.prompt import parse
 from inference.seeds import grid_seeds
-from inference.worker import OUTPUT_FILTERED, Worker
+from inference.worker import Worker
 
 
 @pytest.fixture
