@@ -23,6 +23,7 @@ from bot.render import failure_embed, job_content, mentions_for
 from bot.throttle import EditBudget
 from db import ImageStore, Job, JobRepository, JobState
 from db.models import utcnow
+from inference.images import fit_upload
 from inference.outcomes import OUTPUT_FILTERED
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 1.0
+UPLOAD_LIMIT = 10 * 1024 * 1024 - 64 * 1024  # Discord's 10 MiB, less room for the form
 # Discord's answers that mean "not this way" (expired token, no access, message gone).
 REFUSED = (401, 403, 404)
 
@@ -82,8 +84,8 @@ class Delivery:
         self.budget.count(job.channel_id, time.monotonic())
         if job.state == JobState.DONE:
             shown = next(i for i in job.images if i.index == (0 if len(job.images) > 1 else 1))
-            data = await asyncio.to_thread(self.store.get, shown.sha256, shown.format)
-            upload = Upload(data, f"imaginebot_{job.id}.{shown.format}")
+            data, ext = await asyncio.to_thread(self.upload_bytes, shown.sha256, shown.format)
+            upload = Upload(data, f"imaginebot_{job.id}.{ext}")
             message_id = await self._edit(job, upload=upload, view=job_view(job), embed=None)
         elif job.state == JobState.CANCELLED:
             message_id = await self._edit(job, view=None)
@@ -103,6 +105,10 @@ class Delivery:
             "Result withheld by output filters",
             f"<@{job.user_id}>, job {job.id}: `{job.prompt[:500]}` ({job.error})",
         )
+
+    def upload_bytes(self, digest: str, fmt: str) -> tuple[bytes, str]:
+        """The stored file, re-encoded if it is over Discord's upload limit (never dropped)."""
+        return fit_upload(self.store.get(digest, fmt), UPLOAD_LIMIT)
 
     async def _edit(self, job: Job, upload: Upload | None = None, **fields: Any) -> int:
         """Edit the job's message by the best route still open; return the message id.

@@ -119,8 +119,8 @@ async def show_job(interaction: Interaction, job_id: int) -> None:
         await interaction.response.send_message(job_content(job), ephemeral=True)
         return
     shown = next(i for i in job.images if i.index == (0 if len(job.images) > 1 else 1))
-    data = await asyncio.to_thread(bot.store.get, shown.sha256, shown.format)
-    upload = Upload(data, f"imaginebot_{job.id}.{shown.format}")
+    data, ext = await asyncio.to_thread(bot.delivery.upload_bytes, shown.sha256, shown.format)
+    upload = Upload(data, f"imaginebot_{job.id}.{ext}")
     await interaction.response.send_message(
         job_content(job), file=upload.file(), view=job_view(job), allowed_mentions=mentions_for(job)
     )

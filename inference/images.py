@@ -51,3 +51,23 @@ def _provenance() -> dict[str, str]:
     except PackageNotFoundError:
         software = "imaginebot"
     return {"Software": software, "DigitalSourceType": DIGITAL_SOURCE_TYPE}
+
+
+def fit_upload(data: bytes, limit: int) -> tuple[bytes, str]:
+    """Bytes that fit Discord's upload limit: the PNG as it is, else high-quality WebP, else
+    JPEG, else the same downscaled step by step. The full-size file stays in the image store.
+    CPU-heavy: call it off the event loop."""
+    if len(data) <= limit:
+        return data, "png"
+    with Image.open(io.BytesIO(data)) as opened:
+        image = opened.convert("RGB")
+    while True:
+        for fmt, ext, options in (
+            ("WEBP", "webp", {"quality": 90, "method": 0}),
+            ("JPEG", "jpg", {"quality": 90}),
+        ):
+            out = io.BytesIO()
+            image.save(out, format=fmt, **options)
+            if out.tell() <= limit:
+                return out.getvalue(), ext
+        image = image.resize((max(1, image.width * 3 // 4), max(1, image.height * 3 // 4)))

@@ -270,3 +270,29 @@ async def test_a_deleted_job_message_gets_its_result_as_a_new_message(world, run
     )
     assert reposted.id != inter.original.id and "a vanishing fox" in reposted.content
     assert list(reposted.buttons())[:4] == ["U1", "U2", "U3", "U4"]
+
+
+async def test_a_result_over_the_upload_limit_is_re_encoded_not_dropped(world, runner):
+    import numpy as np
+
+    from db import StoredImage
+    from inference.images import encode_png
+
+    fake, alice = world.fake, world.alice
+    bot = await runner.start(run_worker=False)
+    inter = await _imagine(world, alice, "a very detailed fox")
+    pixels = np.random.default_rng(2).integers(0, 256, (2048, 2048, 3), dtype=np.uint8)
+    big = encode_png(Image.fromarray(pixels), {"prompt": "a very detailed fox"})
+    assert len(big) > 10 * 1024 * 1024
+    digest = bot.store.put(big, "png")
+    [job] = await bot.jobs.for_user(alice.id)
+    await bot.jobs.claim_next("test")
+    images = [StoredImage(i, digest, 2048, 2048, None) for i in range(5)]
+    await bot.jobs.finish(job.id, images, [1, 2, 3, 4], 1.0)
+    bot.delivery.notify()
+    await _finished(fake, inter.original)
+    attachment = inter.original.attachments[0]
+    assert (
+        attachment.filename.endswith((".webp", ".jpg")) and len(attachment.data) <= 10 * 1024 * 1024
+    )
+    assert bot.store.path(digest, "png").stat().st_size == len(big)  # the full file is kept
