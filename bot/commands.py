@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot import history, moderator, preferences
+from bot import guide, history, moderator, preferences
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -29,4 +29,5 @@ def register(tree: app_commands.CommandTree[ImagineBot]) -> None:
     tree.add_command(imagine)
     moderator.register(tree)
     history.register(tree)
+    guide.register(tree)
     preferences.register(tree)

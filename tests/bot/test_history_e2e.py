@@ -79,3 +79,11 @@ async def test_info_shows_queue_and_usage(world, runner):
     assert info.ephemeral
     assert "Running:** 0" in info.original.content and "Jobs kept:** 1" in info.original.content
     assert "GPU time today" in info.original.content
+
+
+async def test_help_is_a_private_guide_within_embed_limits(world, runner):
+    await runner.start()
+    guide = await _run(world, world.alice, "help")
+    assert guide.ephemeral
+    names = [f["name"] for f in guide.original.embeds[0]["fields"]]
+    assert names == ["Prompts", "Buttons", "Your things", "Rules"]
