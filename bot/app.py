@@ -69,7 +69,7 @@ class ImagineBot(discord.Client):
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.db_engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(self.db_engine)
-        self.jobs = JobRepository(sessions)
+        self.jobs = JobRepository(sessions, settings.max_running_jobs)
         self.bans = BanRepository(sessions)
         self.prefs = PrefsRepository(sessions)
         self.moderation = ModerationRepository(sessions)
@@ -83,7 +83,7 @@ class ImagineBot(discord.Client):
             self.prefs,
             self.moderation,
             settings.model,
-            settings.max_active_jobs,
+            settings.max_queued_jobs,
             deployment_policy(settings.lexicon_file),
             SemanticCheck() if settings.semantic_moderation else None,
         )

@@ -57,10 +57,10 @@ class UserBanned(UserFacingError):
 class QueueFull(UserFacingError):
     title = "Queue full"
 
-    def __init__(self, active: int, limit: int) -> None:
+    def __init__(self, queued: int, running: int, limit: int) -> None:
         super().__init__(
-            f"You already have {active} jobs waiting or running (the limit is {limit}).",
-            hint="Wait for one to finish, then try again.",
+            f"You already have {queued} jobs waiting (the limit is {limit}) and {running} running.",
+            hint="Wait for some to start or finish, then try again.",
         )
 
 

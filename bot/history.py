@@ -148,8 +148,8 @@ async def info(interaction: Interaction) -> None:
     lane = prefs.settings.get("lane") or "fast"
     running, queued = counts.get(JobState.RUNNING, 0), counts.get(JobState.QUEUED, 0)
     lines = [
-        f"**Running:** {running} · **Queued:** {queued}"
-        f" (limit {bot.settings.max_active_jobs} at once)",
+        f"**Running:** {running} (at most {bot.settings.max_running_jobs} at once) · "
+        f"**Queued:** {queued} (at most {bot.settings.max_queued_jobs})",
         f"**GPU time today:** {timedelta(seconds=round(seconds))}",
         f"**Mode:** {lane}",
         f"**Jobs kept:** {await bot.jobs.count_for_user(interaction.user.id)}",

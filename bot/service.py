@@ -72,7 +72,7 @@ class JobService:
         prefs: PrefsRepository,
         mod: ModerationRepository,
         model: str,
-        max_active_jobs: int,
+        max_queued_jobs: int,
         policy: moderation.Policy | None = None,
         semantic: SemanticCheck | None = None,
     ) -> None:
@@ -81,7 +81,7 @@ class JobService:
         self.prefs = prefs
         self.mod = mod
         self.model = model
-        self.max_active_jobs = max_active_jobs
+        self.max_queued_jobs = max_queued_jobs
         self.policy = policy
         self.semantic = semantic
 
@@ -233,9 +233,10 @@ class JobService:
             raise UserBanned(ban.reason)
 
     async def _admit(self, origin: Origin) -> None:
-        active = await self.jobs.count_active(origin.user_id)
-        if active >= self.max_active_jobs:
-            raise QueueFull(active, self.max_active_jobs)
+        counts = await self.jobs.active_counts(origin.user_id)
+        queued = counts.get(JobState.QUEUED, 0) + counts.get(JobState.HELD, 0)
+        if queued >= self.max_queued_jobs:
+            raise QueueFull(queued, counts.get(JobState.RUNNING, 0), self.max_queued_jobs)
 
     def _new_job(
         self,

@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     device: str | None = None
     guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     mod_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    max_active_jobs: int = 10
+    max_running_jobs: int = 3
+    max_queued_jobs: int = 7
     max_attempts: int = 3
     strike_ladder: str = DEFAULT_LADDER
     output_filter: str | None = None

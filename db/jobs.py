@@ -59,8 +59,11 @@ class StoredImage:
 
 
 class JobRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], max_running_per_user: int = 3
+    ) -> None:
         self.sessions = sessions
+        self.max_running_per_user = max_running_per_user
 
     async def create(self, new: NewJob, state: JobState = JobState.QUEUED) -> tuple[Job, bool]:
         """Insert a job; if its idempotency key is taken, return the existing row (False)."""
@@ -172,10 +175,15 @@ class JobRepository:
             .where(Job.user_id.in_(users), Job.state == JobState.RUNNING)
             .group_by(Job.user_id)
         )
+        running_by_user = {user: int(count) for user, count in running.all()}
         return pick_next(
-            [Candidate(r.id, r.user_id, r.created_at, r.lane) for r in rows],
+            [
+                Candidate(r.id, r.user_id, r.created_at, r.lane)
+                for r in rows
+                if running_by_user.get(r.user_id, 0) < self.max_running_per_user
+            ],
             {user: float(seconds or 0) for user, seconds in usage.all()},
-            {user: int(count) for user, count in running.all()},
+            running_by_user,
         )
 
     async def set_progress(self, job_id: int, percent: int) -> bool:
@@ -281,16 +289,15 @@ class JobRepository:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def count_active(self, user_id: int) -> int:
+    async def active_counts(self, user_id: int) -> dict[str, int]:
+        """How many of a user's jobs are held, queued and running."""
         async with self.sessions() as session:
-            return int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(Job)
-                    .where(Job.user_id == user_id, Job.state.in_(ACTIVE_STATES))
-                )
-                or 0
+            rows = await session.execute(
+                select(Job.state, func.count())
+                .where(Job.user_id == user_id, Job.state.in_((JobState.HELD, *ACTIVE_STATES)))
+                .group_by(Job.state)
             )
+            return {state: int(count) for state, count in rows.all()}
 
     async def for_user(
         self, user_id: int, limit: int = 25, offset: int = 0, favourites: bool = False
@@ -327,12 +334,7 @@ class JobRepository:
                     Job.user_id == user_id, Job.finished_at >= since
                 )
             )
-            counts = await session.execute(
-                select(Job.state, func.count())
-                .where(Job.user_id == user_id, Job.state.in_(ACTIVE_STATES))
-                .group_by(Job.state)
-            )
-            return float(seconds or 0.0), {state: int(n) for state, n in counts.all()}
+        return float(seconds or 0.0), await self.active_counts(user_id)
 
     async def set_favourite(self, job_id: int, favourite: bool) -> None:
         await self._update(job_id, favourite=favourite)

@@ -68,4 +68,5 @@ def test_invalid_parameter_embed_shows_the_prompt_to_copy_and_what_to_do():
 
 
 def test_queue_full_says_the_counts():
-    assert "3 jobs" in error_embed(QueueFull(3, 3)).description
+    text = error_embed(QueueFull(7, 3, 7)).description
+    assert "7 jobs waiting (the limit is 7) and 3 running" in text

@@ -40,7 +40,7 @@ async def service(database_url):
         PrefsRepository(sessions),
         ModerationRepository(sessions),
         "tiny",
-        max_active_jobs=2,
+        max_queued_jobs=2,
     )
     await engine.dispose()
 

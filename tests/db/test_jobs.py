@@ -103,7 +103,7 @@ async def test_concurrent_writers_do_not_lock_each_other_out(sessions):
     repo = JobRepository(sessions)
     results = await asyncio.gather(*(repo.create(_new(user=i, interaction=i)) for i in range(30)))
     assert len({job.id for job, _ in results}) == 30
-    assert await repo.count_active(7) == 1
+    assert await repo.active_counts(7) == {"queued": 1}
 
 
 async def test_history_is_per_user_newest_first(sessions):
@@ -136,12 +136,23 @@ async def test_recent_gpu_time_orders_users(sessions):
 
 
 async def test_concurrent_claims_never_hand_out_a_job_twice(sessions):
-    repo = JobRepository(sessions)
+    repo = JobRepository(sessions, max_running_per_user=12)
     for i in range(12):
         await repo.create(_new(user=i % 3, interaction=i))
     claimed = await asyncio.gather(*(repo.claim_next(f"w{i}") for i in range(16)))
     ids = [job.id for job in claimed if job is not None]
     assert len(ids) == 12 == len(set(ids))
+
+
+async def test_a_user_at_the_running_cap_waits_while_others_run(sessions):
+    repo = JobRepository(sessions, max_running_per_user=2)
+    for i in range(4):
+        await repo.create(_new(user=1, interaction=i))
+    first = [await repo.claim_next("w") for _ in range(3)]
+    assert [j.user_id if j else None for j in first] == [1, 1, None]
+    other, _ = await repo.create(_new(user=2, interaction=9))
+    assert (await repo.claim_next("w")).id == other.id
+    assert await repo.active_counts(1) == {"running": 2, "queued": 2}
 
 
 async def test_a_batch_is_created_once_even_when_the_interaction_is_retried(sessions):
