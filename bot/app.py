@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 import discord
@@ -20,6 +21,7 @@ from bot.history import HistoryPage, ShowButton
 from bot.moderate import deployment_policy
 from bot.permissions import is_moderator
 from bot.preferences import SettingSelect
+from bot.privacy import EraseButton
 from bot.render import error_embed, job_content, mentions_for, unexpected_error_embed
 from bot.review import ReviewService
 from bot.service import JobService, Origin
@@ -45,6 +47,7 @@ from moderation.images import load_output_filter
 from moderation.semantic import SemanticCheck
 
 log = logging.getLogger(__name__)
+PURGE_INTERVAL_S = 3600
 
 
 class ImagineBot(discord.Client):
@@ -94,7 +97,9 @@ class ImagineBot(discord.Client):
     async def setup_hook(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await upgrade_schema(self.db_engine)
-        self.add_dynamic_items(*DYNAMIC_BUTTONS, SettingSelect, HistoryPage, ShowButton)
+        self.add_dynamic_items(
+            *DYNAMIC_BUTTONS, SettingSelect, HistoryPage, ShowButton, EraseButton
+        )
         commands.register(self.tree)
         await self._sync_commands()
         if self.run_worker:
@@ -112,6 +117,23 @@ class ImagineBot(discord.Client):
             self.worker.on_change = self.delivery.notify
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+        self._tasks.append(asyncio.create_task(self._purge_forever(), name="purge"))
+
+    async def _purge_forever(self) -> None:
+        """Deleted jobs' image files go once their grace period is over (hourly check)."""
+        grace = timedelta(hours=self.settings.delete_grace_hours)
+        while True:
+            try:
+                await self.purge_deleted(utcnow() - grace)
+            except Exception:
+                log.exception("purging deleted images failed; trying again later")
+            await asyncio.sleep(PURGE_INTERVAL_S)
+
+    async def purge_deleted(self, deleted_before: datetime) -> int:
+        files = await self.jobs.purge_deleted(deleted_before)
+        for digest, fmt in files:
+            await asyncio.to_thread(self.store.delete, digest, fmt)
+        return len(files)
 
     async def _sync_commands(self) -> None:
         if not self.settings.guild_ids:

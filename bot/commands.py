@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot import guide, history, moderator, preferences
+from bot import guide, history, moderator, preferences, privacy
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -30,4 +30,5 @@ def register(tree: app_commands.CommandTree[ImagineBot]) -> None:
     moderator.register(tree)
     history.register(tree)
     guide.register(tree)
+    privacy.register(tree)
     preferences.register(tree)

@@ -31,6 +31,9 @@ class ImageStore:
     def get(self, digest: str, ext: str) -> bytes:
         return self.path(digest, ext).read_bytes()
 
+    def delete(self, digest: str, ext: str) -> None:
+        self.path(digest, ext).unlink(missing_ok=True)
+
     def path(self, digest: str, ext: str) -> Path:
         if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
             raise ValueError(f"not a SHA-256 hex digest: {digest!r}")

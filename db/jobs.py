@@ -336,6 +336,46 @@ class JobRepository:
             )
         return float(seconds or 0.0), await self.active_counts(user_id)
 
+    async def delete_all(self, user_id: int) -> int:
+        """Hide every ended job of a user (the /privacy delete); audit records are not touched."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(
+                    Job.user_id == user_id,
+                    Job.deleted_at.is_(None),
+                    Job.state.in_((JobState.HELD, *ENDED_STATES)),
+                )
+                .values(deleted_at=utcnow())
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def purge_deleted(self, deleted_before: datetime) -> list[tuple[str, str]]:
+        """Drop the image rows of jobs deleted before the cutoff; return the files that no
+        remaining job uses (content-addressed files can be shared, e.g. by an upscale)."""
+        async with self.sessions() as session, session.begin():
+            doomed = (
+                await session.scalars(
+                    select(JobImage)
+                    .join(Job, Job.id == JobImage.job_id)
+                    .where(Job.deleted_at.is_not(None), Job.deleted_at < deleted_before)
+                )
+            ).all()
+            files = {(image.sha256, image.format) for image in doomed}
+            for image in doomed:
+                await session.delete(image)
+            await session.flush()
+            still_used = set(
+                (
+                    await session.execute(
+                        select(JobImage.sha256, JobImage.format).where(
+                            JobImage.sha256.in_([sha for sha, _ in files])
+                        )
+                    )
+                ).all()
+            )
+            return sorted(files - {tuple(row) for row in still_used})
+
     async def set_favourite(self, job_id: int, favourite: bool) -> None:
         await self._update(job_id, favourite=favourite)
 

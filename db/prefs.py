@@ -63,6 +63,12 @@ class PrefsRepository:
         await self._change(user_id, change)
         return existed
 
+    async def forget(self, user_id: int) -> None:
+        async with self.sessions() as session, session.begin():
+            row = await session.get(UserPrefs, user_id)
+            if row is not None:
+                await session.delete(row)
+
     async def _change(self, user_id: int, change: Any) -> Prefs:
         async with self.sessions() as session, session.begin():
             row = await session.get(UserPrefs, user_id)

@@ -179,3 +179,26 @@ async def test_held_jobs_wait_for_confirmation_then_queue_or_cancel(sessions):
     cancelled = await repo.release_held(8, user_id=1, queue=False)
     assert {j.state for j in cancelled} == {JobState.CANCELLED}
     assert all(j.id not in {c.id for c in cancelled} for j in await repo.needing_delivery())
+
+
+async def test_purging_deleted_jobs_keeps_files_other_jobs_still_use(sessions):
+    from datetime import timedelta
+
+    from db.models import utcnow
+
+    repo = JobRepository(sessions)
+    grid, _ = await repo.create(_new(interaction=1))
+    await repo.claim_next("w")
+    await repo.finish(
+        grid.id, [StoredImage(0, "a" * 64, 8, 8, None), StoredImage(1, "b" * 64, 4, 4, 1)], [1], 0.1
+    )
+    upscale, _ = await repo.create(_new(interaction=2, action="upscale"))
+    await repo.claim_next("w")
+    await repo.finish(upscale.id, [StoredImage(1, "b" * 64, 4, 4, 1)], [1], 0.1)
+    assert await repo.delete(grid.id)
+    assert await repo.purge_deleted(utcnow() - timedelta(hours=1)) == []  # still in grace
+    assert await repo.purge_deleted(utcnow() + timedelta(seconds=1)) == [("a" * 64, "png")]
+    assert (await repo.get(grid.id)).images == []
+    assert len((await repo.get(upscale.id)).images) == 1
+    assert await repo.delete_all(1) == 1  # the upscale; the grid was already deleted
+    assert await repo.for_user(1) == []
