@@ -101,8 +101,8 @@ async def test_progress_shows_up_for_delivery_until_marked_shown(sessions):
 
 async def test_concurrent_writers_do_not_lock_each_other_out(sessions):
     repo = JobRepository(sessions)
-    results = await asyncio.gather(*(repo.create(_new(user=i, interaction=i)) for i in range(30)))
-    assert len({job.id for job, _ in results}) == 30
+    results = await asyncio.gather(*(repo.create(_new(user=i, interaction=i)) for i in range(50)))
+    assert len({job.id for job, _ in results}) == 50
     assert await repo.active_counts(7) == {"queued": 1}
 
 
