@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 
 from bot import guide, history, moderator, preferences, privacy
+from bot.errors import DirectMessagesOff
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -21,6 +22,8 @@ Interaction = discord.Interaction["ImagineBot"]
 )
 async def imagine(interaction: Interaction, prompt: str) -> None:
     bot = interaction.client
+    if interaction.guild_id is None and not bot.settings.allow_dms:
+        raise DirectMessagesOff()
     jobs = await bot.service.imagine(prompt, bot.origin(interaction))
     await bot.start_jobs(interaction, jobs)
 

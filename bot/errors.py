@@ -86,3 +86,13 @@ class NotModerator(UserFacingError):
             "This command needs the Manage Messages permission or a moderator role.",
             hint="Ask a server admin to configure moderator roles.",
         )
+
+
+class DirectMessagesOff(UserFacingError):
+    title = "Not available in DMs"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This bot's owner has turned off generating in direct messages.",
+            hint="Use /imagine in a server channel where the bot is.",
+        )

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     output_filter: str | None = None
     lexicon_file: Path | None = None
     delete_grace_hours: float = 24.0
+    allow_dms: bool = False
     semantic_moderation: bool = False
     api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_API_BASE", "IMAGINEBOT_API_BASE")

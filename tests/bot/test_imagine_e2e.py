@@ -296,3 +296,24 @@ async def test_a_result_over_the_upload_limit_is_re_encoded_not_dropped(world, r
         attachment.filename.endswith((".webp", ".jpg")) and len(attachment.data) <= 10 * 1024 * 1024
     )
     assert bot.store.path(digest, "png").stat().st_size == len(big)  # the full file is kept
+
+
+async def test_direct_messages_follow_the_owners_setting(world, runner):
+    fake, alice = world.fake, world.alice
+    runner.settings.guild_ids = []  # global commands, as DMs need
+    dm = fake.dm_channel(alice)
+    bot = await runner.start()
+    refused = await fake.slash(alice, dm, "imagine", prompt="a fox in a dm")
+    await refused.wait_for_response()
+    assert refused.ephemeral and refused.original.embeds[0]["title"] == "Not available in DMs"
+    await runner.stop(bot)
+
+    runner.settings.allow_dms = True
+    await runner.start()
+    blocked = await fake.slash(alice, dm, "imagine", prompt="a nude woman")
+    await blocked.wait_for_response()
+    assert blocked.original.embeds[0]["title"] == "Banned prompt detected"
+    allowed = await fake.slash(alice, dm, "imagine", prompt="a fox in a dm --seed 1")
+    await allowed.wait_for_response()
+    await _finished(fake, allowed.original)
+    assert allowed.original.channel_id == dm.id and "U1" in allowed.original.buttons()
