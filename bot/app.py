@@ -20,8 +20,9 @@ from bot.escalation import parse_ladder
 from bot.history import HistoryPage, ShowButton
 from bot.moderate import deployment_policy
 from bot.permissions import is_moderator
-from bot.preferences import SettingSelect
+from bot.preferences import SettingSelect, SettingToggle
 from bot.privacy import EraseButton
+from bot.remix import remix_form, remix_submission
 from bot.render import error_embed, job_content, mentions_for, unexpected_error_embed
 from bot.review import ReviewService
 from bot.service import JobService, Origin
@@ -41,7 +42,8 @@ from db import (
 )
 from db.jobs import token_expiry
 from db.models import utcnow
-from inference.engine import Engine
+from inference.engines import EnginePool
+from inference.presets import load_presets
 from inference.worker import OutputFilter, Worker
 from moderation.images import load_output_filter
 from moderation.semantic import SemanticCheck
@@ -80,12 +82,19 @@ class ImagineBot(discord.Client):
             self.bans, self.moderation, parse_ladder(settings.strike_ladder)
         )
         self.store = ImageStore(settings.images_dir)
+        # Validated here, so a typo in IMAGINEBOT_MODELS or the presets file stops the start.
+        self.engines = EnginePool(
+            load_presets(settings.presets_file),
+            settings.served_models,
+            settings.resolved_models_dir,
+            settings.device,
+        )
         self.service = JobService(
             self.jobs,
             self.bans,
             self.prefs,
             self.moderation,
-            settings.model,
+            self.engines.names,
             settings.max_queued_jobs,
             deployment_policy(settings.lexicon_file),
             SemanticCheck() if settings.semantic_moderation else None,
@@ -98,18 +107,15 @@ class ImagineBot(discord.Client):
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await upgrade_schema(self.db_engine)
         self.add_dynamic_items(
-            *DYNAMIC_BUTTONS, SettingSelect, HistoryPage, ShowButton, EraseButton
+            *DYNAMIC_BUTTONS, SettingSelect, SettingToggle, HistoryPage, ShowButton, EraseButton
         )
         commands.register(self.tree)
         await self._sync_commands()
         if self.run_worker:
-            engine = Engine(
-                self.settings.model, self.settings.resolved_models_dir, self.settings.device
-            )
             self.worker = Worker(
                 self.jobs,
                 self.store,
-                engine,
+                self.engines,
                 f"embedded-{secrets.token_hex(3)}",
                 max_attempts=self.settings.max_attempts,
                 output_filter=self.output_filter,
@@ -216,11 +222,33 @@ class ImagineBot(discord.Client):
     async def reply_error(
         self, interaction: discord.Interaction[Any], error: UserFacingError
     ) -> None:
-        """Tell only the person who pressed or typed what went wrong and what to do."""
+        """Tell only the person who pressed or typed what went wrong and what to do (with an
+        Appeal button for an appealable blocked prompt)."""
+        view = await self._blocked_prompt_view(interaction, error)
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
         if interaction.response.is_done():
-            await interaction.followup.send(embed=error_embed(error), ephemeral=True)
+            await interaction.followup.send(embed=error_embed(error), ephemeral=True, **extra)
         else:
-            await interaction.response.send_message(embed=error_embed(error), ephemeral=True)
+            await interaction.response.send_message(
+                embed=error_embed(error), ephemeral=True, **extra
+            )
+
+    async def _blocked_prompt_view(
+        self, interaction: discord.Interaction[Any], error: Exception
+    ) -> discord.ui.View | None:
+        """A blocked prompt: the Appeal button, or for a zero-tolerance one an alert to the
+        moderators (no appeal)."""
+        if not isinstance(error, BannedPrompt):
+            return None
+        if error.appealable:
+            return appeal_view(error.audit_id)
+        await moderator.alert_moderators(
+            self,
+            interaction.guild_id,
+            "Zero-tolerance prompt blocked",
+            f"<@{interaction.user.id}>: {error.description}",
+        )
+        return None
 
     async def _press(
         self, interaction: discord.Interaction[Any], action: str, index: int, item_id: int
@@ -256,9 +284,32 @@ class ImagineBot(discord.Client):
             if action == "ok":
                 await self._post_jobs(interaction, jobs)
         else:
+            remixed = await self.service.remixable(action, item_id, origin)
+            if remixed is not None:  # remix on: edit the prompt first (see on_interaction)
+                await interaction.response.send_modal(remix_form(action, index, remixed))
+                return
             await self._post_jobs(
                 interaction, [await self.service.child(action, index, item_id, origin)]
             )
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Remix forms: handled here rather than by the form object, so a form opened before
+        a restart still works."""
+        submitted = remix_submission(interaction)
+        if submitted is None:
+            return
+        try:
+            job = await self.service.child(
+                submitted.action,
+                submitted.index,
+                submitted.job_id,
+                self.origin(interaction),
+                remix_prompt=submitted.prompt,
+            )
+        except UserFacingError as error:
+            await self.reply_error(interaction, error)
+            return
+        await self._post_jobs(interaction, [job])
 
     async def run_approved(self, appeal: Appeal) -> None:
         """A moderator approved an appeal: run the prompt for its author, in their channel."""
@@ -285,30 +336,19 @@ class ImagineBot(discord.Client):
     ) -> None:
         """The one handler: our errors become ephemeral embeds, anything else an error id."""
         original = getattr(error, "original", error)
-        view: discord.ui.View | None = None
-        if isinstance(original, BannedPrompt):
-            if original.appealable:
-                view = appeal_view(original.audit_id)
-            else:
-                await moderator.alert_moderators(
-                    self,
-                    interaction.guild_id,
-                    "Zero-tolerance prompt blocked",
-                    f"<@{interaction.user.id}>: {original.description}",
-                )
         if isinstance(original, UserFacingError):
-            embed = error_embed(original)
-        elif isinstance(error, app_commands.CheckFailure):
+            await self.reply_error(interaction, original)
+            return
+        if isinstance(error, app_commands.CheckFailure):
             embed = error_embed(UserFacingError(str(error)))
         else:
             error_id = secrets.token_hex(4)
             log.error("unexpected error %s in /%s", error_id, interaction.command, exc_info=error)
             embed = unexpected_error_embed(error_id)
-        extra: dict[str, Any] = {"view": view} if view is not None else {}
         if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True, **extra)
+            await interaction.followup.send(embed=embed, ephemeral=True)
         else:
-            await interaction.response.send_message(embed=embed, ephemeral=True, **extra)
+            await interaction.response.send_message(embed=embed, ephemeral=True)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("unhandled error in %s", event_method)

@@ -77,7 +77,10 @@ def _run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     point_at(settings.api_base, settings.gateway_url)
-    bot = ImagineBot(settings)
+    try:
+        bot = ImagineBot(settings)
+    except ValueError as exc:  # an unknown preset or a bad presets file
+        return _fail(f"invalid setting: {exc}")
 
     async def serve() -> None:
         async with bot:
@@ -98,18 +101,22 @@ def _run(args: argparse.Namespace) -> int:
 def _imagine(args: argparse.Namespace) -> int:
     from inference.engine import Engine
     from inference.images import compose_grid
+    from inference.presets import get_preset, load_presets
     from inference.prompt import PromptError, parse
     from inference.seeds import grid_seeds, random_seed
 
     try:
         settings = _settings(model=args.model)
         request = parse(args.prompt)
+        preset = get_preset(settings.model, load_presets(settings.presets_file))
     except ValidationError as exc:
         return _fail(f"invalid setting: {_first_error(exc)}")
     except PromptError as exc:
         return _fail(f"{exc.message} [{exc.code}]")
+    except ValueError as exc:
+        return _fail(f"invalid setting: {exc}")
     seed = request.seed if request.seed is not None else random_seed()
-    engine = Engine(settings.model, settings.resolved_models_dir, settings.device)
+    engine = Engine(preset, settings.resolved_models_dir, settings.device)
     engine.load()
     images = engine.grid(request, seed)
     out = Path(args.output)

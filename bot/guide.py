@@ -27,8 +27,8 @@ GUIDE = [
     (
         "Your things",
         "`/history` your jobs · `/show job_id` bring one back · `/info` queue and usage · "
-        "`/settings` default stylize, quality, speed · `/prefer option set` named flag bundles "
-        "(`--name`) · `/prefer suffix` flags added to every prompt.",
+        "`/settings` model, stylize, quality, speed, remix, stealth · `/prefer option set` "
+        "named flag bundles (`--name`) · `/prefer suffix` flags added to every prompt.",
     ),
     (
         "Rules",

@@ -26,69 +26,96 @@ PAGE_SIZE = 5
 
 
 async def owned_job(bot: ImagineBot, job_id: int, user_id: int) -> Job:
-    """A job its owner may see; another member's (or a deleted) job is refused alike."""
+    """A job its owner may see; another member's job is refused, and a deleted one, or
+    another member's stealth job, is as unknown as one that never existed."""
     job = await bot.jobs.get(job_id)
-    if job is None or job.deleted_at is not None:
+    hidden = job is not None and job.stealth and job.user_id != user_id
+    if job is None or job.deleted_at is not None or hidden:
         raise JobUnavailable(f"There is no job {job_id}.", hint="Find your jobs with /history.")
     if job.user_id != user_id:
         raise NotYourJob()
     return job
 
 
-def _entry(job: Job) -> str:
+def _entry(job: Job, own: bool) -> str:
     prompt = job.prompt if len(job.prompt) <= 80 else job.prompt[:79] + "…"
-    heart = " ❤️" if job.favourite else ""
+    heart = " ❤️" if job.favourite and own else ""
     when = discord.utils.format_dt(job.created_at, "R")
-    return f"**#{job.id}** `{prompt}` {when} · {job.model} · {job.state}{heart}"
+    where = ""
+    if not own and job.guild_id is not None and job.result_message_id is not None:
+        where = f" · https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.result_message_id}"
+    return f"**#{job.id}** `{prompt}` {when} · {job.model} · {job.state}{heart}{where}"
 
 
 async def history_page(
-    bot: ImagineBot, user_id: int, page: int, favourites: bool
+    bot: ImagineBot, viewer_id: int, page: int, favourites: bool, owner_id: int | None = None
 ) -> tuple[str, View]:
-    total = await bot.jobs.count_for_user(user_id, favourites)
+    """A page of the viewer's own jobs or, for another member's, their public finished jobs
+    (stealth jobs are never listed to anyone but their owner)."""
+    owner = viewer_id if owner_id is None else owner_id
+    own = owner == viewer_id
+    total = await bot.jobs.count_for_user(owner, favourites, public_only=not own)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    jobs = await bot.jobs.for_user(user_id, PAGE_SIZE, page * PAGE_SIZE, favourites)
+    jobs = await bot.jobs.for_user(owner, PAGE_SIZE, page * PAGE_SIZE, favourites, not own)
     kind = "favourites" if favourites else "jobs"
+    whose = "Your" if own else f"<@{owner}>'s public"
     if not jobs:
-        return f"You have no {kind} yet. Make some with /imagine.", View()
-    lines = [f"**Your {kind}** (page {page + 1} of {pages}, newest first)"]
-    lines += [_entry(job) for job in jobs]
+        if own:
+            return f"You have no {kind} yet. Make some with /imagine.", View()
+        return f"<@{owner}> has no public {kind}.", View()
+    lines = [f"**{whose} {kind}** (page {page + 1} of {pages}, newest first)"]
+    lines += [_entry(job, own) for job in jobs]
     view = View(timeout=None)
-    for job in jobs:
-        view.add_item(ShowButton(job.id, label=f"#{job.id}"))
-    fav = int(favourites)
-    view.add_item(HistoryPage(page - 1, fav, user_id, "◀", disabled=page == 0))
-    view.add_item(HistoryPage(page + 1, fav, user_id, "▶", disabled=page >= pages - 1))
+    if own:
+        for job in jobs:
+            view.add_item(ShowButton(job.id, label=f"#{job.id}"))
+    fav, other = int(favourites), None if own else owner
+    view.add_item(HistoryPage(page - 1, fav, viewer_id, "◀", page == 0, other))
+    view.add_item(HistoryPage(page + 1, fav, viewer_id, "▶", page >= pages - 1, other))
     return "\n".join(lines), view
 
 
 class HistoryPage(
     DynamicItem[Button[View]],
-    template=r"ib:hp:(?P<page>-?[0-9]+):(?P<fav>[01]):(?P<user>[0-9]+)",
+    template=r"ib:hp:(?P<page>-?[0-9]+):(?P<fav>[01]):(?P<user>[0-9]+)(?::(?P<owner>[0-9]+))?",
 ):
-    def __init__(self, page: int, fav: int, user_id: int, emoji: str = "▶", disabled: bool = False):
+    """Paging; `user` may press it, `owner` (when not the user) is whose public jobs are shown."""
+
+    def __init__(
+        self,
+        page: int,
+        fav: int,
+        user_id: int,
+        emoji: str = "▶",
+        disabled: bool = False,
+        owner_id: int | None = None,
+    ):
+        owner = "" if owner_id is None else f":{owner_id}"
         super().__init__(
             Button(
                 emoji=emoji,
-                custom_id=f"ib:hp:{page}:{fav}:{user_id}",
+                custom_id=f"ib:hp:{page}:{fav}:{user_id}{owner}",
                 disabled=disabled,
                 row=1,
             )
         )
-        self.page, self.fav, self.user_id = page, fav, user_id
+        self.page, self.fav, self.user_id, self.owner_id = page, fav, user_id, owner_id
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
     ) -> HistoryPage:
-        return cls(int(match["page"]), int(match["fav"]), int(match["user"]))
+        owner = int(match["owner"]) if match["owner"] else None
+        return cls(int(match["page"]), int(match["fav"]), int(match["user"]), owner_id=owner)
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         if interaction.user.id != self.user_id:
             await interaction.client.reply_error(interaction, NotYourJob())
             return
-        text, view = await history_page(interaction.client, self.user_id, self.page, bool(self.fav))
+        text, view = await history_page(
+            interaction.client, self.user_id, self.page, bool(self.fav), self.owner_id
+        )
         await interaction.response.edit_message(content=text, view=view)
 
 
@@ -126,11 +153,25 @@ async def show_job(interaction: Interaction, job_id: int) -> None:
     )
 
 
-@app_commands.command(name="history", description="Your jobs, newest first")
-@app_commands.describe(page="Page number", favourites="Only jobs you marked with ❤️")
-async def history(interaction: Interaction, page: int = 1, favourites: bool = False) -> None:
-    text, view = await history_page(interaction.client, interaction.user.id, page - 1, favourites)
-    await interaction.response.send_message(text, view=view, ephemeral=True)
+@app_commands.command(name="history", description="Your jobs, or another member's public ones")
+@app_commands.describe(
+    page="Page number",
+    favourites="Only jobs marked with ❤️",
+    member="Whose public jobs to list (default: your own, all of them)",
+)
+async def history(
+    interaction: Interaction,
+    page: int = 1,
+    favourites: bool = False,
+    member: discord.User | None = None,
+) -> None:
+    owner = None if member is None or member.id == interaction.user.id else member.id
+    text, view = await history_page(
+        interaction.client, interaction.user.id, page - 1, favourites, owner
+    )
+    await interaction.response.send_message(
+        text, view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+    )
 
 
 @app_commands.command(name="show", description="Bring back one of your jobs, with its buttons")
@@ -151,7 +192,9 @@ async def info(interaction: Interaction) -> None:
         f"**Running:** {running} (at most {bot.settings.max_running_jobs} at once) · "
         f"**Queued:** {queued} (at most {bot.settings.max_queued_jobs})",
         f"**GPU time today:** {timedelta(seconds=round(seconds))}",
-        f"**Mode:** {lane}",
+        f"**Mode:** {lane} · **Model:** {prefs.model or bot.engines.names[0]} · "
+        f"**Remix:** {'on' if prefs.remix else 'off'} · "
+        f"**Visibility:** {'stealth' if prefs.stealth else 'public'}",
         f"**Jobs kept:** {await bot.jobs.count_for_user(interaction.user.id)}",
     ]
     await interaction.response.send_message("\n".join(lines), ephemeral=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ui import DynamicItem, Select, View
+from discord.ui import Button, DynamicItem, Select, View
 
 from bot.errors import InvalidParameter, NotYourJob, UserFacingError
 from bot.render import error_embed
@@ -42,27 +42,40 @@ MENUS: dict[str, tuple[str, list[tuple[str, Any]]]] = {
 }
 
 
-def settings_text(prefs: Prefs) -> str:
-    shown = ", ".join(f"{k} {v}" for k, v in sorted(prefs.settings.items())) or "built-in defaults"
-    return f"**Your settings:** {shown}. Flags typed in a prompt still win."
+def settings_text(prefs: Prefs, models: list[str]) -> str:
+    flags = ", ".join(f"{k} {v}" for k, v in sorted(prefs.settings.items())) or "built-in defaults"
+    return (
+        f"**Your settings:** model {prefs.model or models[0]}, {flags}; "
+        f"remix {'on' if prefs.remix else 'off'}; "
+        f"{'stealth' if prefs.stealth else 'public'}. Flags typed in a prompt still win."
+    )
 
 
-def settings_view(user_id: int, prefs: Prefs) -> View:
+def settings_view(user_id: int, prefs: Prefs, models: list[str]) -> View:
+    """Four menus (model, stylize, quality, speed) and a row of toggles: five rows in all."""
     view = View(timeout=None)
-    for field, (placeholder, choices) in MENUS.items():
+    current = prefs.model or models[0]
+    menus: list[tuple[str, str, list[tuple[str, Any]], Any]] = [
+        ("model", "Model", [(f"Model: {name}", name) for name in models], current)
+    ]
+    menus += [
+        (field, placeholder, choices, prefs.settings.get(field))
+        for field, (placeholder, choices) in MENUS.items()
+    ]
+    for field, placeholder, choices, chosen in menus:
         menu = SettingSelect(field, user_id)
         menu.item.placeholder = placeholder
         for label, value in choices:
-            menu.item.add_option(
-                label=label, value=str(value), default=prefs.settings.get(field) == value
-            )
+            menu.item.add_option(label=label, value=str(value), default=chosen == value)
         view.add_item(menu)
+    view.add_item(SettingToggle("remix", user_id, prefs.remix))
+    view.add_item(SettingToggle("stealth", user_id, prefs.stealth))
     return view
 
 
 class SettingSelect(
     DynamicItem[Select[View]],
-    template=r"ib:set:(?P<field>stylize|quality|lane):(?P<user>[0-9]+)",
+    template=r"ib:set:(?P<field>model|stylize|quality|lane):(?P<user>[0-9]+)",
 ):
     """One /settings menu; keeps working after restarts (state is in the custom_id and DB)."""
 
@@ -81,25 +94,78 @@ class SettingSelect(
         if interaction.user.id != self.user_id:
             await interaction.response.send_message(embed=error_embed(NotYourJob()), ephemeral=True)
             return
+        bot = interaction.client
         raw = (interaction.data or {}).get("values", [""])[0]  # type: ignore[union-attr]
-        choices = {str(value): value for _, value in MENUS[self.field][1]}
+        if self.field == "model":
+            choices: dict[str, Any] = {name: name for name in bot.engines.names}
+        else:
+            choices = {str(value): value for _, value in MENUS[self.field][1]}
         if raw not in choices:
             await interaction.response.send_message(
                 embed=error_embed(UserFacingError(f"{raw!r} is not a {self.field} choice.")),
                 ephemeral=True,
             )
             return
-        prefs = await interaction.client.prefs.set_setting(self.user_id, self.field, choices[raw])
-        await interaction.response.edit_message(
-            content=settings_text(prefs), view=settings_view(self.user_id, prefs)
+        if self.field == "model":
+            prefs = await bot.prefs.set_model(self.user_id, choices[raw])
+        else:
+            prefs = await bot.prefs.set_setting(self.user_id, self.field, choices[raw])
+        await _show_settings(interaction, prefs)
+
+
+# Each toggle: (label when off, label when on).
+TOGGLES = {"remix": ("Remix mode", "Remix mode ✓"), "stealth": ("Public mode", "Stealth mode")}
+
+
+class SettingToggle(
+    DynamicItem[Button[View]], template=r"ib:tog:(?P<field>remix|stealth):(?P<user>[0-9]+)"
+):
+    """Remix on/off and public/stealth; a click flips the stored value."""
+
+    def __init__(self, field: str, user_id: int, on: bool = False) -> None:
+        style = discord.ButtonStyle.success if on else discord.ButtonStyle.secondary
+        super().__init__(
+            Button(label=TOGGLES[field][on], style=style, custom_id=f"ib:tog:{field}:{user_id}")
         )
+        self.field = field
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SettingToggle:
+        return cls(match["field"], int(match["user"]))
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        if interaction.user.id != self.user_id:
+            await interaction.response.send_message(embed=error_embed(NotYourJob()), ephemeral=True)
+            return
+        prefs = interaction.client.prefs
+        current = await prefs.get(self.user_id)
+        if self.field == "remix":
+            changed = await prefs.set_remix(self.user_id, not current.remix)
+        else:
+            changed = await prefs.set_stealth(self.user_id, not current.stealth)
+        await _show_settings(interaction, changed)
 
 
-@app_commands.command(name="settings", description="Your default stylize, quality and speed")
+async def _show_settings(interaction: Interaction, prefs: Prefs) -> None:
+    models = interaction.client.engines.names
+    await interaction.response.edit_message(
+        content=settings_text(prefs, models), view=settings_view(interaction.user.id, prefs, models)
+    )
+
+
+@app_commands.command(
+    name="settings", description="Your model, stylize, quality, speed, remix and visibility"
+)
 async def settings(interaction: Interaction) -> None:
     prefs = await interaction.client.prefs.get(interaction.user.id)
+    models = interaction.client.engines.names
     await interaction.response.send_message(
-        settings_text(prefs), view=settings_view(interaction.user.id, prefs), ephemeral=True
+        settings_text(prefs, models),
+        view=settings_view(interaction.user.id, prefs, models),
+        ephemeral=True,
     )
 
 

@@ -24,6 +24,7 @@ from db import (
     JobState,
     ModerationRepository,
     NewJob,
+    Prefs,
     PrefsRepository,
 )
 from db.jobs import token_expiry
@@ -34,6 +35,7 @@ from inference.prompt import (
     PromptDefaults,
     PromptError,
     expand,
+    parse,
     parse_jobs,
 )
 from inference.seeds import SEED_SPACE, random_seed
@@ -62,6 +64,8 @@ CHILD_ACTIONS = {
     "vs": JobAction.VARY_SUBTLE,
     "vt": JobAction.VARY_STRONG,
 }
+# The buttons that open the remix form for a user with remix on.
+REMIX_ACTIONS = frozenset({"v", "r", "vs", "vt"})
 
 
 class JobService:
@@ -71,7 +75,7 @@ class JobService:
         bans: BanRepository,
         prefs: PrefsRepository,
         mod: ModerationRepository,
-        model: str,
+        models: list[str],
         max_queued_jobs: int,
         policy: moderation.Policy | None = None,
         semantic: SemanticCheck | None = None,
@@ -80,7 +84,7 @@ class JobService:
         self.bans = bans
         self.prefs = prefs
         self.mod = mod
-        self.model = model
+        self.models = models  # the presets offered; the first is the default
         self.max_queued_jobs = max_queued_jobs
         self.policy = policy
         self.semantic = semantic
@@ -91,10 +95,12 @@ class JobService:
         Raises a UserFacingError if refused. More than CONFIRM_ABOVE jobs are held until the
         user confirms them (see `confirm`); an `approved` appeal runs at once, unchecked.
         """
+        prefs = await self.prefs.get(origin.user_id)
         try:
-            requests = parse_jobs(prompt, await self.defaults(origin.user_id))
+            requests = parse_jobs(prompt, _defaults(prefs))
         except PromptError as exc:
             raise InvalidParameter(exc.message, exc.code, prompt) from exc
+        model = self._model_for(prefs, prompt)
         await self._check_ban(origin)
         if not approved:  # a moderator approved this prompt on appeal: it is not checked again
             policy = await guild_policy(self.mod, origin.guild_id, self.policy)
@@ -116,15 +122,33 @@ class JobService:
         held = len(plan) > CONFIRM_ABOVE and not approved
         state = JobState.HELD if held else JobState.QUEUED
         batch = [
-            self._new_job(origin, n, text, request, JobAction.IMAGINE, seed)
+            self._new_job(
+                origin,
+                n,
+                text,
+                request,
+                JobAction.IMAGINE,
+                seed,
+                model=model,
+                stealth=prefs.stealth,
+            )
             for n, (text, request, seed) in enumerate(plan)
         ]
         return [job for job, _ in await self.jobs.create_many(batch, state)]
 
-    async def defaults(self, user_id: int) -> PromptDefaults:
-        """The user's /settings, /prefer suffix and options, validated (PromptError if stale)."""
-        prefs = await self.prefs.get(user_id)
-        return PromptDefaults(settings=prefs.settings, suffix=prefs.suffix, options=prefs.options)
+    def _model_for(self, prefs: Prefs, prompt: str) -> str:
+        """The user's /settings model if this deployment still offers it, else an error that
+        says so (their choice is never silently replaced)."""
+        if prefs.model is None:
+            return self.models[0]
+        if prefs.model not in self.models:
+            raise InvalidParameter(
+                f"Your /settings model {prefs.model!r} is no longer offered here "
+                f"(offered: {', '.join(self.models)}); pick one in /settings.",
+                "model_unavailable",
+                prompt,
+            )
+        return prefs.model
 
     async def confirm(self, job_id: int, origin: Origin, start: bool) -> list[Job]:
         """Start (or drop) the held batch that job `job_id` belongs to."""
@@ -138,9 +162,69 @@ class JobService:
             raise JobUnavailable("Those jobs were already started or cancelled.")
         return released
 
-    async def child(self, action_key: str, index: int, parent_id: int, origin: Origin) -> Job:
-        """A button press on a finished job: upscale, vary or reroll it."""
+    async def remixable(self, action_key: str, parent_id: int, origin: Origin) -> Job | None:
+        """The job to edit in the remix form, when the presser has remix on and the button
+        is one that remix applies to (variations and reroll); None otherwise."""
+        if action_key not in REMIX_ACTIONS or not (await self.prefs.get(origin.user_id)).remix:
+            return None
+        return await self._pressable(parent_id, origin)
+
+    async def child(
+        self,
+        action_key: str,
+        index: int,
+        parent_id: int,
+        origin: Origin,
+        remix_prompt: str | None = None,
+    ) -> Job:
+        """A button press on a finished job: upscale, vary or reroll it; with `remix_prompt`,
+        vary or reroll it with that prompt instead of the original one."""
         action = CHILD_ACTIONS[action_key]
+        parent = await self._pressable(parent_id, origin)
+        if not any(image.index == max(index, 1) for image in parent.images):
+            raise JobUnavailable(f"That job has no image #{index}.")
+        await self._check_ban(origin)
+        prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
+        if remix_prompt is not None:
+            prompt, request = remix_prompt, await self._remix_request(remix_prompt, origin)
+        await self._admit(origin)
+        # An upscale shows an existing image; everything else draws with new seeds.
+        seed = None if action == JobAction.UPSCALE else random_seed()
+        parent_index = None if action == JobAction.REROLL else index
+        new = self._new_job(
+            origin,
+            0,
+            prompt,
+            request,
+            action,
+            seed,
+            parent.id,
+            parent_index,
+            model=parent.model,
+            stealth=parent.stealth,
+        )
+        job, _ = await self.jobs.create(new)
+        return job
+
+    async def _remix_request(self, prompt: str, origin: Origin) -> GenerationRequest:
+        """An edited prompt from the remix form: one job, parsed and moderated like /imagine."""
+        try:
+            request = parse(prompt, _defaults(await self.prefs.get(origin.user_id)))
+        except PromptError as exc:
+            raise InvalidParameter(exc.message, exc.code, prompt) from exc
+        if request.repeat > 1:
+            raise InvalidParameter(
+                f"--repeat {request.repeat} cannot be used in a remix, which makes one job; "
+                "remove it, or use /imagine.",
+                "remix_repeat",
+                prompt,
+            )
+        policy = await guild_policy(self.mod, origin.guild_id, self.policy)
+        await self._check_blocked(request, prompt, origin, policy)
+        return request
+
+    async def _pressable(self, parent_id: int, origin: Origin) -> Job:
+        """A finished job whose buttons the presser may use (its owner or a moderator)."""
         parent = await self.jobs.get(parent_id)
         if parent is None:
             raise JobUnavailable("That job no longer exists.", hint="Use /imagine to start again.")
@@ -151,19 +235,7 @@ class JobService:
                 "That job has not finished, so its buttons cannot be used yet.",
                 hint="Wait for the images to appear, then press the button again.",
             )
-        if not any(image.index == max(index, 1) for image in parent.images):
-            raise JobUnavailable(f"That job has no image #{index}.")
-        await self._check_ban(origin)
-        await self._admit(origin)
-        request = GenerationRequest.from_json(parent.request)
-        # An upscale shows an existing image; everything else draws with new seeds.
-        seed = None if action == JobAction.UPSCALE else random_seed()
-        parent_index = None if action == JobAction.REROLL else index
-        new = self._new_job(
-            origin, 0, parent.prompt, request, action, seed, parent.id, parent_index
-        )
-        job, _ = await self.jobs.create(new)
-        return job
+        return parent
 
     async def cancel(self, job_id: int, origin: Origin) -> Job:
         """Stop a waiting or running job: its owner or a moderator may."""
@@ -248,6 +320,9 @@ class JobService:
         seed: int | None,
         parent_id: int | None = None,
         parent_index: int | None = None,
+        *,
+        model: str,
+        stealth: bool,
     ) -> NewJob:
         return NewJob(
             idempotency_key=f"{origin.interaction_id}:{n}",
@@ -256,7 +331,8 @@ class JobService:
             guild_id=origin.guild_id,
             prompt=prompt,
             request=request.to_json(),
-            model=self.model,
+            model=model,
+            stealth=stealth,
             action=action,
             interaction_id=origin.interaction_id,
             parent_id=parent_id,
@@ -267,6 +343,11 @@ class JobService:
             interaction_token=origin.interaction_token,
             token_expires_at=token_expiry(origin.created_at),
         )
+
+
+def _defaults(prefs: Prefs) -> PromptDefaults:
+    """The user's /settings, /prefer suffix and options, validated (PromptError if stale)."""
+    return PromptDefaults(settings=prefs.settings, suffix=prefs.suffix, options=prefs.options)
 
 
 def _repeat_seed(seed: int | None, k: int) -> int:

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # keeps it out of reprs and logs.
     token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     model: str = "sd-turbo"
+    # More presets members may pick in /settings (the default `model` is always served).
+    models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    presets_file: Path | None = None
     data_dir: Path = Path("data")
     database_url: str | None = None
     models_dir: Path | None = None
@@ -56,6 +59,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected comma-separated numeric ids, got {value!r}") from None
         return value
 
+    @field_validator("models", mode="before")
+    @classmethod
+    def _name_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("strike_ladder")
     @classmethod
     def _ladder(cls, value: str) -> str:
@@ -65,6 +75,11 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'imaginebot.db'}"
+
+    @property
+    def served_models(self) -> list[str]:
+        """The default preset first, then the other offered ones, each once."""
+        return list(dict.fromkeys([self.model, *self.models]))
 
     @property
     def images_dir(self) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,6 +44,7 @@ class NewJob:
     application_id: int | None = None
     interaction_token: str | None = None
     token_expires_at: datetime | None = None
+    stealth: bool = False
 
 
 @dataclass(frozen=True)
@@ -300,12 +301,16 @@ class JobRepository:
             return {state: int(count) for state, count in rows.all()}
 
     async def for_user(
-        self, user_id: int, limit: int = 25, offset: int = 0, favourites: bool = False
+        self,
+        user_id: int,
+        limit: int = 25,
+        offset: int = 0,
+        favourites: bool = False,
+        public_only: bool = False,
     ) -> Sequence[Job]:
-        """A user's jobs, newest first (deleted ones never), optionally favourites only."""
-        conditions = [Job.user_id == user_id, Job.deleted_at.is_(None)]
-        if favourites:
-            conditions.append(Job.favourite.is_(True))
+        """A user's jobs, newest first (deleted ones never), optionally favourites only or,
+        for anyone but the owner, public ones only."""
+        conditions = _listing(user_id, favourites, public_only)
         async with self.sessions() as session:
             return (
                 await session.scalars(
@@ -317,10 +322,10 @@ class JobRepository:
                 )
             ).all()
 
-    async def count_for_user(self, user_id: int, favourites: bool = False) -> int:
-        conditions = [Job.user_id == user_id, Job.deleted_at.is_(None)]
-        if favourites:
-            conditions.append(Job.favourite.is_(True))
+    async def count_for_user(
+        self, user_id: int, favourites: bool = False, public_only: bool = False
+    ) -> int:
+        conditions = _listing(user_id, favourites, public_only)
         async with self.sessions() as session:
             return int(
                 await session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
@@ -397,3 +402,12 @@ class JobRepository:
 def token_expiry(created: datetime, lifetime: timedelta = timedelta(minutes=15)) -> datetime:
     """When an interaction token stops working; a margin keeps us clear of the edge."""
     return created + lifetime - timedelta(seconds=30)
+
+
+def _listing(user_id: int, favourites: bool, public_only: bool) -> list[ColumnElement[bool]]:
+    conditions = [Job.user_id == user_id, Job.deleted_at.is_(None)]
+    if favourites:
+        conditions.append(Job.favourite.is_(True))
+    if public_only:
+        conditions += [Job.stealth.is_(False), Job.state == JobState.DONE]
+    return conditions

@@ -111,6 +111,8 @@ class Job(Base):
     shown_progress: Mapped[int] = mapped_column(Integer, default=-1)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     favourite: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Stealth (the owner's setting when the job was made): never listed to anyone else.
+    stealth: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Deleted by its owner: hidden everywhere at once; its files go after a grace period.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -173,7 +175,8 @@ class AuditRecord(Base):
 
 
 class UserPrefs(Base):
-    """A member's prompt defaults: /settings values, /prefer suffix and /prefer options."""
+    """A member's prompt defaults (/settings values, /prefer suffix and /prefer options) and
+    the /settings choices that are not prompt flags: model preset, remix, stealth."""
 
     __tablename__ = "user_prefs"
 
@@ -181,6 +184,9 @@ class UserPrefs(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     suffix: Mapped[str] = mapped_column(Text, default="")
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    model: Mapped[str | None] = mapped_column(String(64))
+    remix: Mapped[bool] = mapped_column(default=False, server_default=false())
+    stealth: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

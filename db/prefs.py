@@ -17,6 +17,15 @@ class Prefs:
     settings: dict[str, Any] = field(default_factory=dict)
     suffix: str = ""
     options: dict[str, str] = field(default_factory=dict)
+    model: str | None = None  # None: the deployment's default preset
+    remix: bool = False
+    stealth: bool = False
+
+    @classmethod
+    def of(cls, row: UserPrefs) -> Prefs:
+        return cls(
+            dict(row.settings), row.suffix, dict(row.options), row.model, row.remix, row.stealth
+        )
 
 
 class PrefsRepository:
@@ -26,9 +35,7 @@ class PrefsRepository:
     async def get(self, user_id: int) -> Prefs:
         async with self.sessions() as session:
             row = await session.get(UserPrefs, user_id)
-            if row is None:
-                return Prefs()
-            return Prefs(dict(row.settings), row.suffix, dict(row.options))
+            return Prefs() if row is None else Prefs.of(row)
 
     async def set_setting(self, user_id: int, name: str, value: Any) -> Prefs:
         """Set one /settings value; None removes it (back to the built-in default)."""
@@ -42,6 +49,15 @@ class PrefsRepository:
             row.settings = settings
 
         return await self._change(user_id, change)
+
+    async def set_model(self, user_id: int, model: str | None) -> Prefs:
+        return await self._change(user_id, lambda row: setattr(row, "model", model))
+
+    async def set_remix(self, user_id: int, remix: bool) -> Prefs:
+        return await self._change(user_id, lambda row: setattr(row, "remix", remix))
+
+    async def set_stealth(self, user_id: int, stealth: bool) -> Prefs:
+        return await self._change(user_id, lambda row: setattr(row, "stealth", stealth))
 
     async def reset_settings(self, user_id: int) -> Prefs:
         return await self._change(user_id, lambda row: setattr(row, "settings", {}))
@@ -73,7 +89,9 @@ class PrefsRepository:
         async with self.sessions() as session, session.begin():
             row = await session.get(UserPrefs, user_id)
             if row is None:
-                row = UserPrefs(user_id=user_id, settings={}, suffix="", options={})
+                row = UserPrefs(
+                    user_id=user_id, settings={}, suffix="", options={}, remix=False, stealth=False
+                )
                 session.add(row)
             change(row)
-            return Prefs(dict(row.settings), row.suffix, dict(row.options))
+            return Prefs.of(row)

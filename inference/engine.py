@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from inference.presets import Preset, get_preset, resolution
 from inference.prompt import GenerationRequest
@@ -101,15 +101,17 @@ class Engine:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> list[Image.Image]:
-        """Four variations of `source` (img2img at `strength`), the size of the source."""
+        """Four variations of `source` (img2img at `strength`): the size of the source, or,
+        when the request asks for another aspect ratio (a remix), the source cropped to it."""
         self.load()
+        source = _fit_aspect(source.convert("RGB"), self.preset, request.aspect)
         # img2img runs only strength x steps; keep at least one real step.
         steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
         actual = max(1, int(steps * strength))
         with _tiling(self._img2img, request.tile):
             result = self._img2img(
                 **self._conditioning(request),
-                image=source.convert("RGB"),
+                image=source,
                 strength=strength,
                 num_inference_steps=steps,
                 guidance_scale=guidance_for(self.preset, request.stylize),
@@ -140,6 +142,13 @@ class Engine:
             text, self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
         )
         return embeds
+
+
+def _fit_aspect(source: Image.Image, preset: Preset, aspect: tuple[int, int]) -> Image.Image:
+    w, h = aspect
+    if abs(source.width * h - source.height * w) <= max(w, h) * preset.multiple:
+        return source  # already this ratio, give or take the rounding to the preset's multiple
+    return ImageOps.fit(source, resolution(preset, aspect), Image.Resampling.LANCZOS)
 
 
 def steps_for(preset: Preset, quality: float) -> int:

@@ -8,7 +8,11 @@ rounds both sides to the preset's multiple, e.g. for sd-turbo (512, multiple 64)
 from __future__ import annotations
 
 import math
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,66 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def get_preset(name: str) -> Preset:
+def get_preset(name: str, presets: Mapping[str, Preset] = PRESETS) -> Preset:
     try:
-        return PRESETS[name]
+        return presets[name]
     except KeyError:
-        valid = ", ".join(sorted(PRESETS))
+        valid = ", ".join(sorted(presets))
         raise ValueError(f"unknown model preset {name!r}; valid presets: {valid}") from None
+
+
+# Keys of a [presets.<name>] table in a presets file, and the Preset field each one sets.
+_FILE_KEYS = {
+    "model": "model_id",
+    "native_size": "native_size",
+    "multiple": "multiple",
+    "steps": "default_steps",
+    "guidance": "guidance_scale",
+}
+
+
+def load_presets(path: Path | None) -> dict[str, Preset]:
+    """The built-in presets plus those a server owner declares in a TOML file:
+
+        [presets.my-model]
+        model = "/models/my-model"   # any diffusers-format model: local path or hub id
+        native_size = 768            # optional, default 512
+        steps = 20                   # optional, default 25
+        guidance = 6.5               # optional, default 7.0
+
+    Raises ValueError naming the file, the preset and the key that is wrong.
+    """
+    presets = dict(PRESETS)
+    if path is None:
+        return presets
+    try:
+        tables = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("presets", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"presets file {path}: {exc}") from None
+    if not isinstance(tables, dict):
+        raise ValueError(f"presets file {path}: `presets` must be tables like [presets.my-model]")
+    for name, table in tables.items():
+        presets[name] = _preset_from_table(path, name, table)
+    return presets
+
+
+def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
+    where = f"presets file {path}, [presets.{name}]"
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: expected a table of settings")
+    unknown = set(table) - set(_FILE_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_FILE_KEYS)}")
+    if not isinstance(table.get("model"), str) or not table["model"]:
+        raise ValueError(f"{where}: `model` (a local path or hub id) is required")
+    values = {"native_size": 512, "multiple": 64, "steps": 25, "guidance": 7.0, **table}
+    for key in ("native_size", "multiple", "steps"):
+        if not isinstance(values[key], int) or values[key] < 1:
+            raise ValueError(f"{where}: `{key}` must be a positive whole number")
+    if not isinstance(values["guidance"], int | float) or values["guidance"] < 0:
+        raise ValueError(f"{where}: `guidance` must be a number >= 0")
+    fields = {_FILE_KEYS[key]: value for key, value in values.items()}
+    return Preset(name, min_side=min(64, values["native_size"]), **fields)
 
 
 def resolution(preset: Preset, aspect: tuple[int, int]) -> tuple[int, int]:

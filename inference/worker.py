@@ -19,7 +19,8 @@ from typing import Any
 from PIL import Image
 
 from db import ImageStore, Job, JobAction, JobRepository, StoredImage
-from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine
+from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled
+from inference.engines import EnginePool
 from inference.images import compose_grid, encode_png
 from inference.outcomes import OUTPUT_FILTERED
 from inference.prompt import GenerationRequest
@@ -43,6 +44,10 @@ class OutputFiltered(Exception):
     """The output filter flagged an image of the result."""
 
 
+class ModelUnavailable(Exception):
+    """The job's model preset could not be loaded on this worker."""
+
+
 @dataclass(frozen=True)
 class Source:
     """The image a child job starts from: its file and the seed it was made with."""
@@ -53,13 +58,14 @@ class Source:
 
 
 class Worker:
-    """Serves the jobs table with one engine; runs in the bot's process or its own."""
+    """Serves the jobs table with the engines of its model presets; runs in the bot's process
+    or its own."""
 
     def __init__(
         self,
         jobs: JobRepository,
         store: ImageStore,
-        engine: Engine,
+        engines: EnginePool,
         worker_id: str,
         max_attempts: int = 3,
         poll_interval: float = 0.5,
@@ -67,7 +73,7 @@ class Worker:
     ) -> None:
         self.jobs = jobs
         self.store = store
-        self.engine = engine
+        self.engines = engines
         self.worker_id = worker_id
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
@@ -84,20 +90,12 @@ class Worker:
         if recovered:
             log.info("requeued or failed %d job(s) left running by a previous process", recovered)
             self.on_change()
-        load_error: str | None = None
-        try:
-            await asyncio.to_thread(self.engine.load)
-        except Exception as exc:
-            log.exception("model could not be loaded")
-            # Without a model every job fails with the reason instead of waiting forever.
-            load_error = f"the model could not be loaded ({exc})"
+        try:  # the default model loads up front; others on their first job
+            await asyncio.to_thread(self.engines.get(self.engines.default).load)
+        except Exception:
+            log.exception("the default model %r could not be loaded", self.engines.default)
         while True:
-            job = await self._next_job()
-            if load_error is None:
-                await self.process(job)
-            else:
-                await self.jobs.fail(job.id, load_error)
-                self.on_change()
+            await self.process(await self._next_job())
 
     async def _next_job(self) -> Job:
         while True:
@@ -174,6 +172,12 @@ class Worker:
     ) -> tuple[list[StoredImage], list[int]]:
         """Blocking: model call, encoding and file writes. Runs in a worker thread."""
         request = GenerationRequest.from_json(job.request)
+        engine = self.engines.get(job.model)
+        try:
+            engine.load()
+        except Exception as exc:
+            # Without its model the job fails with the reason instead of waiting forever.
+            raise ModelUnavailable(f"the model {job.model!r} could not be loaded ({exc})") from exc
         if job.action == JobAction.UPSCALE:
             assert source is not None
             with Image.open(self.store.path(source.sha256, source.format)) as img:
@@ -186,9 +190,9 @@ class Worker:
             with Image.open(self.store.path(source.sha256, source.format)) as img:
                 start = img.convert("RGB")
             strength = _STRENGTH[JobAction(job.action)]
-            images = self.engine.vary(request, start, seed, strength, progress, cancel)
+            images = engine.vary(request, start, seed, strength, progress, cancel)
         else:
-            images = self.engine.grid(request, seed, progress, cancel)
+            images = engine.grid(request, seed, progress, cancel)
         self._check_output(images)
         seeds = grid_seeds(seed)
         stored = [self._store(compose_grid(images), job, 0, None)]

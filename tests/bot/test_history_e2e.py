@@ -87,3 +87,29 @@ async def test_help_is_a_private_guide_within_embed_limits(world, runner):
     assert guide.ephemeral
     names = [f["name"] for f in guide.original.embeds[0]["fields"]]
     assert names == ["Prompts", "Buttons", "Your things", "Rules"]
+
+
+async def test_stealth_jobs_are_never_shown_to_another_member(world, runner):
+    fake, alice, bob = world.fake, world.alice, world.bob
+    bot = await runner.start()
+    await _grid(world, alice, "a public fox")
+    menu = await _run(world, alice, "settings")
+    toggled = await fake.click(alice, menu.original, menu.original.button("Public mode"))
+    await toggled.wait_for_response()
+    assert "Stealth mode" in menu.original.buttons()
+    await _grid(world, alice, "a secret fox")
+    secret = (await bot.jobs.for_user(alice.id))[0]
+    assert secret.stealth
+
+    listed = await _run(world, bob, "history", member=alice)
+    assert listed.ephemeral and "a public fox" in listed.original.content
+    assert "a secret fox" not in listed.original.content
+    assert "#" not in "".join(listed.original.buttons())  # no Show buttons for others' jobs
+    assert "https://discord.com/channels/" in listed.original.content
+    own = await _run(world, alice, "history")
+    assert "a secret fox" in own.original.content and "a public fox" in own.original.content
+
+    shown = await _run(world, bob, "show", job_id=secret.id)
+    assert shown.original.embeds[0]["title"] == "Job unavailable"  # not even "not yours"
+    info = await _run(world, alice, "info")
+    assert "**Visibility:** stealth" in info.original.content

@@ -39,7 +39,7 @@ async def service(database_url):
         BanRepository(sessions),
         PrefsRepository(sessions),
         ModerationRepository(sessions),
-        "tiny",
+        ["tiny", "tiny-wide"],
         max_queued_jobs=2,
     )
     await engine.dispose()
@@ -203,3 +203,50 @@ async def test_semantic_layer_and_private_lexicon_block_through_the_service(
     with pytest.raises(BannedPrompt) as paraphrase:
         await service.imagine("a lady without a single thread of clothing", _origin())
     assert paraphrase.value.category == "sexual"
+
+
+async def test_jobs_use_the_users_model_and_visibility_and_children_inherit_them(service):
+    await service.prefs.set_model(1, "tiny-wide")
+    await service.prefs.set_stealth(1, True)
+    parent = await _finished(service)
+    assert (parent.model, parent.stealth) == ("tiny-wide", True)
+    await service.prefs.set_model(1, None)
+    await service.prefs.set_stealth(1, False)
+    child = await service.child("v", 2, parent.id, _origin())
+    assert (child.model, child.stealth) == ("tiny-wide", True)
+    [fresh] = await service.imagine("a fox", _origin())
+    assert (fresh.model, fresh.stealth) == ("tiny", False)
+
+
+async def test_a_model_no_longer_offered_is_reported_not_replaced(service):
+    await service.prefs.set_model(1, "retired-model")
+    with pytest.raises(InvalidParameter) as info:
+        await service.imagine("a fox", _origin())
+    assert info.value.code == "model_unavailable"
+    assert "'retired-model' is no longer offered" in info.value.description
+
+
+async def test_remix_applies_to_variations_and_reroll_only_when_switched_on(service):
+    parent = await _finished(service)
+    assert await service.remixable("v", parent.id, _origin()) is None
+    await service.prefs.set_remix(1, True)
+    assert (await service.remixable("v", parent.id, _origin())).id == parent.id
+    assert (await service.remixable("r", parent.id, _origin())).id == parent.id
+    assert await service.remixable("u", parent.id, _origin()) is None
+    await service.prefs.set_remix(2, True)
+    with pytest.raises(NotYourJob):
+        await service.remixable("v", parent.id, _origin(user=2))
+
+
+async def test_a_remixed_child_is_parsed_and_moderated_like_a_new_prompt(service):
+    parent = await _finished(service)
+    child = await service.child("v", 1, parent.id, _origin(), remix_prompt="a blue fox --ar 2:1")
+    assert child.prompt == "a blue fox --ar 2:1" and child.request["aspect"] == "2:1"
+    assert child.parent_id == parent.id and child.parent_index == 1
+    with pytest.raises(InvalidParameter) as bad:
+        await service.child("v", 1, parent.id, _origin(), remix_prompt="a fox --chaos 500")
+    assert bad.value.prompt == "a fox --chaos 500"
+    with pytest.raises(InvalidParameter, match="--repeat 3 cannot be used in a remix"):
+        await service.child("r", 0, parent.id, _origin(), remix_prompt="a fox --repeat 3")
+    with pytest.raises(BannedPrompt):
+        await service.child("v", 1, parent.id, _origin(), remix_prompt="a nude child")

@@ -114,6 +114,20 @@ async def test_history_is_per_user_newest_first(sessions):
     assert [j.interaction_id for j in await repo.for_user(1)] == [2, 1, 0]
 
 
+async def test_another_members_view_lists_only_finished_public_jobs(sessions):
+    repo = JobRepository(sessions)
+    public, _ = await repo.create(_new(user=1, interaction=1))
+    hidden, _ = await repo.create(_new(user=1, interaction=2, stealth=True))
+    waiting, _ = await repo.create(_new(user=1, interaction=3))
+    for job in (public, hidden):
+        await repo.claim_next("w")
+        await repo.finish(job.id, [StoredImage(1, f"{job.id:064x}", 64, 64, 1)], [1], 0.1)
+    assert [j.id for j in await repo.for_user(1)] == [waiting.id, hidden.id, public.id]
+    assert [j.id for j in await repo.for_user(1, public_only=True)] == [public.id]
+    assert await repo.count_for_user(1, public_only=True) == 1
+    assert await repo.count_for_user(1) == 3
+
+
 async def test_one_users_many_jobs_do_not_starve_another_users_single_job(sessions):
     repo = JobRepository(sessions)
     for i in range(40):

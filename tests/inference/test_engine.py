@@ -56,6 +56,13 @@ def test_vary_keeps_the_source_size_and_differs_from_it(engine):
     assert not np.array_equal(np.asarray(variations[0]), np.asarray(source))
 
 
+def test_a_remix_to_another_aspect_ratio_varies_the_source_cropped_to_it(engine):
+    source = engine.grid(parse("a fox"), seed=5)[0]  # square
+    wide = engine.vary(parse("a fox --ar 2:1"), source, seed=9, strength=VARY_STRONG)
+    assert {v.size for v in wide} == {resolution(engine.preset, (2, 1))}
+    assert wide[0].width == 2 * wide[0].height
+
+
 def test_progress_rises_to_one(engine):
     seen: list[float] = []
     engine.grid(parse("a fox"), seed=1, progress=seen.append)

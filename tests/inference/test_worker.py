@@ -19,7 +19,7 @@ from db import (
     make_sessionmaker,
     upgrade_schema,
 )
-from inference.engine import Engine
+from inference.engines import EnginePool
 from inference.outcomes import OUTPUT_FILTERED
 from inference.presets import PRESETS
 from inference.prompt import parse
@@ -35,11 +35,15 @@ async def repo(tmp_path: Path):
     await engine.dispose()
 
 
+def _pool(models_dir: Path, **changes) -> EnginePool:
+    return EnginePool({"tiny": replace(PRESETS["tiny"], **changes)}, ["tiny"], models_dir)
+
+
 @pytest.fixture
 def worker(repo, tmp_path, tiny_models_dir):
-    engine = Engine("tiny", tiny_models_dir)
-    engine.load()
-    return Worker(repo, ImageStore(tmp_path / "images"), engine, "test-worker")
+    engines = _pool(tiny_models_dir)
+    engines.get("tiny").load()
+    return Worker(repo, ImageStore(tmp_path / "images"), engines, "test-worker")
 
 
 _keys = iter(range(1_000_000))
@@ -137,11 +141,12 @@ async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
     repo, tmp_path, tiny_models_dir
 ):
     steps = 30
-    engine = Engine(replace(PRESETS["tiny"], default_steps=steps), tiny_models_dir)
+    engines = _pool(tiny_models_dir, default_steps=steps)
+    engine = engines.get("tiny")
     engine.load()
     unet_calls = []
     engine._pipe.unet.register_forward_hook(lambda *args: unet_calls.append(1))
-    worker = Worker(repo, ImageStore(tmp_path / "images"), engine, "w")
+    worker = Worker(repo, ImageStore(tmp_path / "images"), engines, "w")
     job, _ = await repo.create(_job("a fox --seed 1"))
     claimed = await repo.claim_next("w")
     assert await repo.cancel(job.id)  # the cancel lands while the worker holds the job
@@ -152,7 +157,7 @@ async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
 
 
 async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_models_dir):
-    engine = Engine("tiny", tiny_models_dir)
+    engines = _pool(tiny_models_dir)
     seen = []
 
     def flag_everything(image):
@@ -160,7 +165,7 @@ async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_mo
         return "test-filter: flagged"
 
     worker = Worker(
-        repo, ImageStore(tmp_path / "images"), engine, "w", output_filter=flag_everything
+        repo, ImageStore(tmp_path / "images"), engines, "w", output_filter=flag_everything
     )
     job, _ = await repo.create(_job("a fox --seed 2"))
     await worker.process(await repo.claim_next("w"))

@@ -1,0 +1,56 @@
+"""The engines one worker serves: one per model preset, created and loaded on first use.
+
+Every preset a worker serves stays loaded once used (a server owner enables only the presets
+their GPU memory holds); pipelines within a preset share weights (see Engine.load).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from inference.engine import Engine
+from inference.presets import Preset
+
+
+class UnservedModel(LookupError):
+    """A job asks for a model preset this worker does not serve."""
+
+
+class EnginePool:
+    def __init__(
+        self,
+        presets: Mapping[str, Preset],
+        served: Sequence[str],
+        cache_dir: Path,
+        device: str | None = None,
+    ) -> None:
+        missing = [name for name in served if name not in presets]
+        if missing or not served:
+            valid = ", ".join(sorted(presets))
+            raise ValueError(f"unknown model preset(s) {missing}; valid presets: {valid}")
+        self.presets = {name: presets[name] for name in served}
+        self.default = served[0]
+        self.cache_dir = cache_dir
+        self.device = device
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.presets)
+
+    def get(self, name: str) -> Engine:
+        """The engine for preset `name` (not loaded yet: Engine.load is blocking, call it from a
+        worker thread). Raises UnservedModel for a preset this pool does not serve."""
+        if name not in self.presets:
+            raise UnservedModel(
+                f"model {name!r} is not served by this worker (it serves {', '.join(self.names)})"
+            )
+        with self._lock:
+            engine = self._engines.get(name)
+            if engine is None:
+                engine = Engine(self.presets[name], self.cache_dir, self.device)
+                self._engines[name] = engine
+            return engine
