@@ -94,7 +94,7 @@ class ImagineBot(discord.Client):
             self.bans,
             self.prefs,
             self.moderation,
-            self.engines.names,
+            self.engines.presets,
             settings.max_queued_jobs,
             deployment_policy(settings.lexicon_file),
             SemanticCheck() if settings.semantic_moderation else None,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import moderation
 from bot.errors import (
@@ -17,6 +19,9 @@ from bot.errors import (
 )
 from bot.moderate import guild_policy, verdict_for
 from db import (
+    OUTPAINT_ACTIONS,
+    PAN_DIRECTIONS,
+    UPSCALE_ACTIONS,
     BanRepository,
     Job,
     JobAction,
@@ -28,6 +33,15 @@ from db import (
     PrefsRepository,
 )
 from db.jobs import token_expiry
+from inference.outpaint import (
+    MAX_ZOOM,
+    MIN_ZOOM,
+    Direction,
+    OutpaintError,
+    pan_geometry,
+    square_geometry,
+)
+from inference.presets import Preset, pixel_limit
 from inference.prompt import (
     CONFIRM_ABOVE,
     MAX_JOBS,
@@ -56,16 +70,27 @@ class Origin:
     is_moderator: bool = False
 
 
-# Button actions: what a click on a job makes, and whether it needs an image index.
+# Button actions: what a click on a job makes.
 CHILD_ACTIONS = {
     "u": JobAction.UPSCALE,
     "v": JobAction.VARIATION,
     "r": JobAction.REROLL,
     "vs": JobAction.VARY_SUBTLE,
     "vt": JobAction.VARY_STRONG,
+    "us": JobAction.UPSCALE_SUBTLE,
+    "uc": JobAction.UPSCALE_CREATIVE,
+    "z2": JobAction.ZOOM_OUT,
+    "zh": JobAction.ZOOM_OUT,
+    "zc": JobAction.ZOOM_OUT,  # Custom Zoom: the factor comes from its form
+    "pl": JobAction.PAN_LEFT,
+    "pr": JobAction.PAN_RIGHT,
+    "pu": JobAction.PAN_UP,
+    "pd": JobAction.PAN_DOWN,
+    "sq": JobAction.MAKE_SQUARE,
 }
+ZOOMS = {"z2": 2.0, "zh": 1.5}
 # The buttons that open the remix form for a user with remix on.
-REMIX_ACTIONS = frozenset({"v", "r", "vs", "vt"})
+REMIX_ACTIONS = frozenset({"v", "r", "vs", "vt", "z2", "zh", "pl", "pr", "pu", "pd", "sq"})
 
 
 class JobService:
@@ -75,7 +100,7 @@ class JobService:
         bans: BanRepository,
         prefs: PrefsRepository,
         mod: ModerationRepository,
-        models: list[str],
+        presets: Mapping[str, Preset],
         max_queued_jobs: int,
         policy: moderation.Policy | None = None,
         semantic: SemanticCheck | None = None,
@@ -84,7 +109,8 @@ class JobService:
         self.bans = bans
         self.prefs = prefs
         self.mod = mod
-        self.models = models  # the presets offered; the first is the default
+        self.presets = presets  # the presets offered; the first is the default
+        self.models = list(presets)
         self.max_queued_jobs = max_queued_jobs
         self.policy = policy
         self.semantic = semantic
@@ -176,13 +202,24 @@ class JobService:
         parent_id: int,
         origin: Origin,
         remix_prompt: str | None = None,
+        zoom: float | None = None,
     ) -> Job:
-        """A button press on a finished job: upscale, vary or reroll it; with `remix_prompt`,
-        vary or reroll it with that prompt instead of the original one."""
+        """A button press on a finished job: upscale, vary, reroll, zoom, pan or square it;
+        with `remix_prompt`, with that prompt instead of the original one. Reroll of a zoom,
+        pan or square grid does that operation again on the same image."""
         action = CHILD_ACTIONS[action_key]
         parent = await self._pressable(parent_id, origin)
-        if not any(image.index == max(index, 1) for image in parent.images):
-            raise JobUnavailable(f"That job has no image #{index}.")
+        source, source_index = parent, index
+        if action == JobAction.REROLL and parent.action in OUTPAINT_ACTIONS:
+            action, zoom = JobAction(parent.action), parent.zoom
+            source = await self._pressable(parent.parent_id or 0, origin)
+            source_index = parent.parent_index or 1
+        elif action == JobAction.ZOOM_OUT:
+            zoom = ZOOMS.get(action_key, zoom)
+        image = next((i for i in source.images if i.index == max(source_index, 1)), None)
+        if image is None:
+            raise JobUnavailable(f"That job has no image #{source_index}.")
+        self._check_operation(action, source, image.width, image.height, zoom)
         await self._check_ban(origin)
         prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
         if remix_prompt is not None:
@@ -190,7 +227,6 @@ class JobService:
         await self._admit(origin)
         # An upscale shows an existing image; everything else draws with new seeds.
         seed = None if action == JobAction.UPSCALE else random_seed()
-        parent_index = None if action == JobAction.REROLL else index
         new = self._new_job(
             origin,
             0,
@@ -198,13 +234,39 @@ class JobService:
             request,
             action,
             seed,
-            parent.id,
-            parent_index,
+            source.id,
+            None if action == JobAction.REROLL else source_index,
             model=parent.model,
             stealth=parent.stealth,
+            zoom=zoom,
         )
         job, _ = await self.jobs.create(new)
         return job
+
+    def _check_operation(
+        self, action: JobAction, source: Job, width: int, height: int, zoom: float | None
+    ) -> None:
+        """Refuse at the click what the worker could not do, saying why."""
+        if action in UPSCALE_ACTIONS and source.action in UPSCALE_ACTIONS:
+            raise JobUnavailable(
+                "This image is already upscaled.", hint="Vary, zoom or pan it instead."
+            )
+        if action == JobAction.ZOOM_OUT and (zoom is None or not MIN_ZOOM <= zoom <= MAX_ZOOM):
+            raise JobUnavailable(f"Zoom must be between {MIN_ZOOM} and {MAX_ZOOM}, got {zoom}.")
+        if action not in PAN_DIRECTIONS and action != JobAction.MAKE_SQUARE:
+            return
+        preset = self.presets.get(source.model)
+        if preset is None:
+            raise JobUnavailable(f"The model of this job ({source.model}) is no longer served.")
+        try:
+            if action == JobAction.MAKE_SQUARE:
+                square_geometry((width, height), preset.multiple)
+            else:
+                pan_geometry(
+                    (width, height), _direction(action), preset.multiple, pixel_limit(preset)
+                )
+        except OutpaintError as exc:
+            raise JobUnavailable(str(exc)) from exc
 
     async def _remix_request(self, prompt: str, origin: Origin) -> GenerationRequest:
         """An edited prompt from the remix form: one job, parsed and moderated like /imagine."""
@@ -323,6 +385,7 @@ class JobService:
         *,
         model: str,
         stealth: bool,
+        zoom: float | None = None,
     ) -> NewJob:
         return NewJob(
             idempotency_key=f"{origin.interaction_id}:{n}",
@@ -333,6 +396,7 @@ class JobService:
             request=request.to_json(),
             model=model,
             stealth=stealth,
+            zoom=zoom,
             action=action,
             interaction_id=origin.interaction_id,
             parent_id=parent_id,
@@ -343,6 +407,10 @@ class JobService:
             interaction_token=origin.interaction_token,
             token_expires_at=token_expiry(origin.created_at),
         )
+
+
+def _direction(action: str) -> Direction:
+    return cast("Direction", PAN_DIRECTIONS[action])
 
 
 def _defaults(prefs: Prefs) -> PromptDefaults:

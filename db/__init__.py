@@ -3,13 +3,26 @@
 from db.bans import BanRepository
 from db.imagestore import ImageStore
 from db.jobs import JobRepository, NewJob, StoredImage
-from db.models import Appeal, AppealState, Job, JobAction, JobImage, JobState
+from db.models import (
+    OUTPAINT_ACTIONS,
+    PAN_DIRECTIONS,
+    UPSCALE_ACTIONS,
+    Appeal,
+    AppealState,
+    Job,
+    JobAction,
+    JobImage,
+    JobState,
+)
 from db.moderation import ModerationRepository
 from db.prefs import Prefs, PrefsRepository
 from db.schema import upgrade as upgrade_schema
 from db.session import make_engine, make_sessionmaker
 
 __all__ = [
+    "OUTPAINT_ACTIONS",
+    "PAN_DIRECTIONS",
+    "UPSCALE_ACTIONS",
     "Appeal",
     "AppealState",
     "BanRepository",

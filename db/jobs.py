@@ -39,6 +39,7 @@ class NewJob:
     interaction_id: int | None = None
     parent_id: int | None = None
     parent_index: int | None = None
+    zoom: float | None = None
     seed: int | None = None
     lane: str | None = None
     application_id: int | None = None

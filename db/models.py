@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -66,6 +67,26 @@ class JobAction(enum.StrEnum):
     VARIATION = "variation"
     VARY_SUBTLE = "vary_subtle"
     VARY_STRONG = "vary_strong"
+    UPSCALE_SUBTLE = "upscale_subtle"
+    UPSCALE_CREATIVE = "upscale_creative"
+    ZOOM_OUT = "zoom_out"
+    PAN_LEFT = "pan_left"
+    PAN_RIGHT = "pan_right"
+    PAN_UP = "pan_up"
+    PAN_DOWN = "pan_down"
+    MAKE_SQUARE = "make_square"
+
+
+# Which way each pan extends the image.
+PAN_DIRECTIONS: dict[str, str] = {
+    JobAction.PAN_LEFT: "left",
+    JobAction.PAN_RIGHT: "right",
+    JobAction.PAN_UP: "up",
+    JobAction.PAN_DOWN: "down",
+}
+# Actions that paint around an image (a new grid), and the 2x upscales (one image).
+OUTPAINT_ACTIONS = frozenset({JobAction.ZOOM_OUT, JobAction.MAKE_SQUARE, *PAN_DIRECTIONS})
+UPSCALE_ACTIONS = frozenset({JobAction.UPSCALE_SUBTLE, JobAction.UPSCALE_CREATIVE})
 
 
 class Job(Base):
@@ -75,6 +96,16 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_state_created", "state", "created_at"),
         Index("ix_jobs_user_created", "user_id", "created_at"),
+        # /history pages and counts: an index-only scan on PostgreSQL (benchmarks/bench_db.py).
+        Index(
+            "ix_jobs_listing",
+            "user_id",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_include=["stealth", "state", "favourite"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -88,6 +119,8 @@ class Job(Base):
     action: Mapped[str] = mapped_column(String(24), default=JobAction.IMAGINE)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
     parent_index: Mapped[int | None] = mapped_column(Integer)
+    # Zoom Out / Custom Zoom: how far the camera pulls back (1.0-2.0); None for other actions.
+    zoom: Mapped[float | None] = mapped_column()
     prompt: Mapped[str] = mapped_column(Text)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(64))

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
+from inference.outpaint import Canvas
 from inference.presets import Preset, get_preset, resolution
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds
@@ -22,7 +23,14 @@ from inference.tiny import build_tiny_pipeline
 
 VARY_SUBTLE = 0.35
 VARY_STRONG = 0.7
+UPSCALE_SUBTLE = 0.2  # img2img strength after the 2x resize: detail, same picture
+UPSCALE_CREATIVE = 0.45  # enough to add new detail and texture
 GRID_SIZE = 4
+# At --chaos 100 each image's prompt embedding moves by this many standard deviations of
+# the embedding, in a direction drawn from the image's own seed.
+CHAOS_SCALE = 0.5
+# The VAE decodes in tiles above this many pixels on a side (bounded memory for big images).
+VAE_TILING_ABOVE = 1024
 
 Progress = Callable[[float], None]
 
@@ -50,6 +58,7 @@ class Engine:
         self.device, self.dtype = pick_device(device)
         self._pipe: Any = None
         self._img2img: Any = None
+        self._inpaint: Any = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -57,7 +66,11 @@ class Engine:
         with self._lock:
             if self._pipe is not None:
                 return
-            from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
+            from diffusers import (
+                AutoPipelineForImage2Image,
+                AutoPipelineForInpainting,
+                AutoPipelineForText2Image,
+            )
             from diffusers.utils import logging as diffusers_logging
 
             diffusers_logging.disable_progress_bar()
@@ -65,9 +78,12 @@ class Engine:
             pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=self.dtype)
             pipe = pipe.to(self.device)
             pipe.set_progress_bar_config(disable=True)
-            img2img = AutoPipelineForImage2Image.from_pipe(pipe)  # shares the weights
-            img2img.set_progress_bar_config(disable=True)
-            self._pipe, self._img2img = pipe, img2img
+            # The img2img and inpainting pipelines share the text-to-image weights.
+            img2img = AutoPipelineForImage2Image.from_pipe(pipe)
+            inpaint = AutoPipelineForInpainting.from_pipe(pipe)
+            for derived in (img2img, inpaint):
+                derived.set_progress_bar_config(disable=True)
+            self._pipe, self._img2img, self._inpaint = pipe, img2img, inpaint
 
     def grid(
         self,
@@ -82,7 +98,7 @@ class Engine:
         steps = steps_for(self.preset, request.quality)
         with _tiling(self._pipe, request.tile):
             result = self._pipe(
-                **self._conditioning(request),
+                **self._conditioning(request, seed),
                 width=width,
                 height=height,
                 num_inference_steps=steps,
@@ -110,7 +126,7 @@ class Engine:
         actual = max(1, int(steps * strength))
         with _tiling(self._img2img, request.tile):
             result = self._img2img(
-                **self._conditioning(request),
+                **self._conditioning(request, seed),
                 image=source,
                 strength=strength,
                 num_inference_steps=steps,
@@ -120,21 +136,91 @@ class Engine:
             )
         return [image.resize(source.size) for image in result.images]
 
-    def _generators(self, seed: int) -> list[torch.Generator]:
-        return [torch.Generator("cpu").manual_seed(s) for s in grid_seeds(seed, GRID_SIZE)]
+    def upscale(
+        self,
+        request: GenerationRequest,
+        source: Image.Image,
+        seed: int,
+        creative: bool,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Image.Image:
+        """The source at twice its size: resized, then redrawn lightly (subtle) or with more
+        freedom (creative) by img2img so the new pixels carry detail, not blur."""
+        self.load()
+        size = (_round8(source.width * 2), _round8(source.height * 2))
+        start = source.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        strength = UPSCALE_CREATIVE if creative else UPSCALE_SUBTLE
+        steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
+        actual = max(1, int(steps * strength))
+        with _tiling(self._img2img, request.tile), _vae_tiling(self._pipe.vae, max(size)):
+            result = self._img2img(
+                **self._conditioning(request, seed, batch=1),
+                image=start,
+                strength=strength,
+                num_inference_steps=steps,
+                guidance_scale=guidance_for(self.preset, request.stylize),
+                generator=self._generators(seed, 1),
+                callback_on_step_end=_step_callback(actual, 100, progress, cancel),
+            )
+        return result.images[0].resize(size)
 
-    def _conditioning(self, request: GenerationRequest) -> dict[str, Any]:
+    def outpaint(
+        self,
+        request: GenerationRequest,
+        canvas: Canvas,
+        seed: int,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Image.Image]:
+        """Four fillings of the canvas's masked area (zoom out, pan, make square), the kept
+        area pasted back exactly so the source is never altered."""
+        self.load()
+        steps = steps_for(self.preset, request.quality)
+        width, height = canvas.image.size
+        with _vae_tiling(self._pipe.vae, max(width, height)):
+            result = self._inpaint(
+                **self._conditioning(request, seed),
+                image=canvas.image,
+                mask_image=canvas.mask,
+                width=width,
+                height=height,
+                strength=1.0,
+                num_inference_steps=steps,
+                guidance_scale=guidance_for(self.preset, request.stylize),
+                generator=self._generators(seed),
+                callback_on_step_end=_step_callback(steps, request.stop, progress, cancel),
+            )
+        keep = ImageOps.invert(canvas.mask)
+        images = []
+        for image in result.images:
+            filled = image.convert("RGB").resize(canvas.image.size)
+            filled.paste(canvas.image, (0, 0), keep)
+            images.append(filled)
+        return images
+
+    def _generators(self, seed: int, count: int = GRID_SIZE) -> list[torch.Generator]:
+        return [torch.Generator("cpu").manual_seed(s) for s in grid_seeds(seed, count)]
+
+    def _conditioning(
+        self, request: GenerationRequest, seed: int, batch: int = GRID_SIZE
+    ) -> dict[str, Any]:
         """Prompt embeddings for the batch: `::` concepts blended by their positive weights;
-        `--no` items and negatively weighted concepts become the negative prompt."""
+        `--no` items and negatively weighted concepts become the negative prompt. With
+        --chaos, each image's embedding is pushed in its own seeded direction, so the images
+        of a grid drift apart in content, not only in noise."""
         positive = [(p.text, p.weight) for p in request.prompts if p.weight > 0]
         negative = [*request.negative, *(p.text for p in request.prompts if p.weight < 0)]
         total = sum(weight for _, weight in positive)
         with torch.no_grad():
             embeds = sum((weight / total) * self._encode(text) for text, weight in positive)
             negative_embeds = self._encode(", ".join(negative))
+            batch_embeds = embeds.repeat(batch, 1, 1)
+            if request.chaos:
+                batch_embeds = batch_embeds + _chaos_offsets(embeds, request.chaos, seed, batch)
         return {
-            "prompt_embeds": embeds.repeat(GRID_SIZE, 1, 1),
-            "negative_prompt_embeds": negative_embeds.repeat(GRID_SIZE, 1, 1),
+            "prompt_embeds": batch_embeds,
+            "negative_prompt_embeds": negative_embeds.repeat(batch, 1, 1),
         }
 
     def _encode(self, text: str) -> torch.Tensor:
@@ -142,6 +228,20 @@ class Engine:
             text, self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
         )
         return embeds
+
+
+def _chaos_offsets(embeds: torch.Tensor, chaos: int, seed: int, batch: int) -> torch.Tensor:
+    """Per-image embedding offsets, proportional to --chaos and reproducible from the seed."""
+    scale = CHAOS_SCALE * chaos / 100 * float(embeds.std())
+    offsets = [
+        torch.randn(embeds.shape[1:], generator=torch.Generator("cpu").manual_seed(s))
+        for s in grid_seeds(seed ^ 0x5EED, batch)
+    ]
+    return scale * torch.stack(offsets).to(embeds.device, embeds.dtype)
+
+
+def _round8(side: float) -> int:
+    return max(8, round(side / 8) * 8)
 
 
 def _fit_aspect(source: Image.Image, preset: Preset, aspect: tuple[int, int]) -> Image.Image:
@@ -202,3 +302,16 @@ def _tiling(pipe: Any, tile: bool) -> Iterator[None]:
     finally:
         for m, mode in zip(convs, before, strict=True):
             m.padding_mode = mode
+
+
+@contextlib.contextmanager
+def _vae_tiling(vae: Any, largest_side: int) -> Iterator[None]:
+    """Decode big images tile by tile (bounded memory); small ones in one pass."""
+    if largest_side <= VAE_TILING_ABOVE:
+        yield
+        return
+    vae.enable_tiling()
+    try:
+        yield
+    finally:
+        vae.disable_tiling()

@@ -102,6 +102,11 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
     return Preset(name, min_side=min(64, values["native_size"]), **fields)
 
 
+def pixel_limit(preset: Preset) -> int:
+    """The largest canvas pans may grow to: 9 times the native area (1536x1536 at 512)."""
+    return 9 * preset.native_size**2
+
+
 def resolution(preset: Preset, aspect: tuple[int, int]) -> tuple[int, int]:
     """(width, height) for an aspect ratio at the preset's native pixel area."""
     w, h = aspect

@@ -14,15 +14,26 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
 
-from db import ImageStore, Job, JobAction, JobRepository, StoredImage
-from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled
+from db import (
+    OUTPAINT_ACTIONS,
+    PAN_DIRECTIONS,
+    UPSCALE_ACTIONS,
+    ImageStore,
+    Job,
+    JobAction,
+    JobRepository,
+    StoredImage,
+)
+from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine
 from inference.engines import EnginePool
 from inference.images import compose_grid, encode_png
 from inference.outcomes import OUTPUT_FILTERED
+from inference.outpaint import Canvas, Direction, make_square, pan, zoom_out
+from inference.presets import pixel_limit
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
 
@@ -128,7 +139,7 @@ class Worker:
         self.on_change()
 
     async def _source(self, job: Job) -> Source | None:
-        if job.action not in (JobAction.UPSCALE, *_STRENGTH):
+        if job.action not in (JobAction.UPSCALE, *_STRENGTH, *UPSCALE_ACTIONS, *OUTPAINT_ACTIONS):
             return None
         parent = await self.jobs.get(job.parent_id) if job.parent_id is not None else None
         index = job.parent_index or 1
@@ -185,12 +196,20 @@ class Worker:
             seed = [source.seed] if source.seed is not None else []
             return [StoredImage(1, source.sha256, width, height, source.seed, source.format)], seed
         seed = job.seed if job.seed is not None else random_seed()
+        start = self._open(source) if source is not None else None
+        if job.action in UPSCALE_ACTIONS:
+            assert start is not None
+            creative = job.action == JobAction.UPSCALE_CREATIVE
+            upscaled = engine.upscale(request, start, seed, creative, progress, cancel)
+            self._check_output([upscaled])
+            return [self._store(upscaled, job, 1, seed)], [seed]
         if job.action in _STRENGTH:
-            assert source is not None
-            with Image.open(self.store.path(source.sha256, source.format)) as img:
-                start = img.convert("RGB")
+            assert start is not None
             strength = _STRENGTH[JobAction(job.action)]
             images = engine.vary(request, start, seed, strength, progress, cancel)
+        elif job.action in OUTPAINT_ACTIONS:
+            assert start is not None
+            images = engine.outpaint(request, _canvas(job, start, engine), seed, progress, cancel)
         else:
             images = engine.grid(request, seed, progress, cancel)
         self._check_output(images)
@@ -201,6 +220,10 @@ class Worker:
             for i, (img, s) in enumerate(zip(images, seeds, strict=True))
         ]
         return stored, seeds
+
+    def _open(self, source: Source) -> Image.Image:
+        with Image.open(self.store.path(source.sha256, source.format)) as img:
+            return img.convert("RGB")
 
     def _check_output(self, images: list[Image.Image]) -> None:
         """Withhold the whole result if the output filter flags any image (nothing is stored)."""
@@ -221,3 +244,14 @@ class Worker:
         }
         digest = self.store.put(encode_png(image, metadata), "png")
         return StoredImage(index, digest, image.width, image.height, seed)
+
+
+def _canvas(job: Job, source: Image.Image, engine: Engine) -> Canvas:
+    """What a zoom, pan or make-square job paints on (checked when the button was pressed)."""
+    multiple = engine.preset.multiple
+    if job.action == JobAction.ZOOM_OUT:
+        return zoom_out(source, job.zoom or 2.0, multiple)
+    if job.action == JobAction.MAKE_SQUARE:
+        return make_square(source, multiple)
+    direction = cast("Direction", PAN_DIRECTIONS[job.action])
+    return pan(source, direction, multiple, pixel_limit(engine.preset))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +28,7 @@ from db import (
     make_sessionmaker,
     upgrade_schema,
 )
+from inference.presets import PRESETS
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ async def service(database_url):
         BanRepository(sessions),
         PrefsRepository(sessions),
         ModerationRepository(sessions),
-        ["tiny", "tiny-wide"],
+        {"tiny": PRESETS["tiny"], "tiny-wide": replace(PRESETS["tiny"], name="tiny-wide")},
         max_queued_jobs=2,
     )
     await engine.dispose()
@@ -250,3 +252,58 @@ async def test_a_remixed_child_is_parsed_and_moderated_like_a_new_prompt(service
         await service.child("r", 0, parent.id, _origin(), remix_prompt="a fox --repeat 3")
     with pytest.raises(BannedPrompt):
         await service.child("v", 1, parent.id, _origin(), remix_prompt="a nude child")
+
+
+async def _upscaled(service: JobService, width: int = 64, height: int = 64):
+    """A finished U-job (one image of the given size) of user 1."""
+    grid = await _finished(service)
+    job = await service.child("u", 2, grid.id, _origin())
+    await service.jobs.claim_next("w")
+    await service.jobs.finish(job.id, [StoredImage(1, f"{2:064x}", width, height, 43)], [43], 0)
+    return job
+
+
+async def test_zoom_pan_and_square_children_record_what_the_worker_must_do(service):
+    single = await _upscaled(service, 96, 64)
+    zoomed = await service.child("z2", 1, single.id, _origin())
+    assert (zoomed.action, zoomed.zoom, zoomed.parent_index) == (JobAction.ZOOM_OUT, 2.0, 1)
+    half = await service.child("zh", 1, single.id, _origin())
+    assert half.zoom == 1.5
+    await service.cancel(zoomed.id, _origin())  # room in the queue (the limit here is 2)
+    custom = await service.child("zc", 1, single.id, _origin(), zoom=1.25)
+    assert custom.zoom == 1.25
+    with pytest.raises(JobUnavailable, match=r"between 1.0 and 2.0, got 2.5"):
+        await service.child("zc", 1, single.id, _origin(), zoom=2.5)
+
+
+async def test_pan_and_square_are_refused_when_they_cannot_apply(service):
+    square = await _upscaled(service, 64, 64)
+    with pytest.raises(JobUnavailable, match="already square"):
+        await service.child("sq", 1, square.id, _origin())
+    huge = await _upscaled(service, 192, 192)  # panned: 288x192, over 9 x 64 x 64 pixels
+    with pytest.raises(JobUnavailable, match="over this model's limit"):
+        await service.child("pl", 1, huge.id, _origin())
+
+
+async def test_an_upscaled_image_is_not_upscaled_again(service):
+    single = await _upscaled(service)
+    twice = await service.child("uc", 1, single.id, _origin())
+    assert twice.action == JobAction.UPSCALE_CREATIVE
+    await service.jobs.claim_next("w")
+    await service.jobs.finish(twice.id, [StoredImage(1, f"{3:064x}", 128, 128, 1)], [1], 0)
+    with pytest.raises(JobUnavailable, match="already upscaled"):
+        await service.child("us", 1, twice.id, _origin())
+
+
+async def test_reroll_of_a_pan_grid_pans_the_same_image_again(service):
+    single = await _upscaled(service, 64, 64)
+    panned = await service.child("pr", 1, single.id, _origin())
+    await service.jobs.claim_next("w")
+    images = [StoredImage(i, f"{i:064x}", 96, 64, None if i == 0 else i) for i in range(5)]
+    await service.jobs.finish(panned.id, images, [1, 2, 3, 4], 0.1)
+    again = await service.child("r", 0, panned.id, _origin())
+    assert (again.action, again.parent_id, again.parent_index) == (
+        JobAction.PAN_RIGHT,
+        single.id,
+        1,
+    )

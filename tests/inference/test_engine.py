@@ -151,3 +151,51 @@ def test_tile_makes_opposite_edges_meet_and_leaves_the_pipeline_as_it_was(engine
     assert np.mean(tiled) < np.mean(plain)
     modes = {m.padding_mode for m in engine._pipe.unet.modules() if hasattr(m, "padding_mode")}
     assert modes == {"zeros"}
+
+
+def _spread(images) -> float:
+    """Mean pixel distance between the images of a grid, pairwise."""
+    arrays = [np.asarray(image, dtype=np.float32) for image in images]
+    pairs = [(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1 :]]
+    return float(np.mean([np.abs(a - b).mean() for a, b in pairs]))
+
+
+def test_chaos_spreads_the_grid_apart_and_stays_reproducible(engine):
+    calm = engine.grid(parse("a red fox"), seed=21)
+    wild = engine.grid(parse("a red fox --chaos 100"), seed=21)
+    assert _spread(wild) > _spread(calm)
+    again = engine.grid(parse("a red fox --chaos 100"), seed=21)
+    assert all(np.array_equal(a, b) for a, b in zip(_arrays(wild), _arrays(again), strict=True))
+
+
+def test_upscale_doubles_the_size_and_creative_departs_further(engine):
+    source = engine.grid(parse("a fox --ar 3:2"), seed=4)[0]
+    subtle = engine.upscale(parse("a fox --ar 3:2"), source, seed=4, creative=False)
+    creative = engine.upscale(parse("a fox --ar 3:2"), source, seed=4, creative=True)
+    assert subtle.size == creative.size == (2 * source.width, 2 * source.height)
+    assert subtle.mode == "RGB"
+    plain = np.asarray(source.resize(subtle.size), dtype=np.float32)
+    assert (
+        np.abs(np.asarray(creative, np.float32) - plain).mean()
+        > np.abs(np.asarray(subtle, np.float32) - plain).mean()
+    )
+
+
+def test_outpainting_keeps_the_source_and_paints_the_rest(engine):
+    from inference.outpaint import make_square, pan, zoom_out
+
+    source = engine.grid(parse("a fox --ar 2:1"), seed=6)[0]
+    request = parse("a fox --ar 2:1")
+    multiple, limit = engine.preset.multiple, (4 * engine.preset.native_size) ** 2
+    for canvas in (
+        zoom_out(source, 2.0, multiple),
+        pan(source, "left", multiple, limit),
+        make_square(source, multiple),
+    ):
+        images = engine.outpaint(request, canvas, seed=6)
+        assert len(images) == 4 and {i.size for i in images} == {canvas.image.size}
+        kept = np.asarray(canvas.mask) == 0
+        for image in images:
+            assert np.array_equal(np.asarray(image)[kept], np.asarray(canvas.image)[kept])
+            painted = np.asarray(image)[~kept].astype(np.float32)
+            assert np.abs(painted - np.asarray(canvas.image)[~kept]).mean() > 1

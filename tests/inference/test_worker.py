@@ -112,6 +112,50 @@ async def test_variation_makes_a_new_grid_from_the_parent_image(worker, repo):
     assert {i.sha256 for i in child.images}.isdisjoint({i.sha256 for i in parent.images})
 
 
+def _size(worker, image):
+    with Image.open(worker.store.path(image.sha256, image.format)) as img:
+        return img.size
+
+
+async def test_upscale_subtle_and_creative_store_one_image_at_twice_the_size(worker, repo):
+    parent = await _run_one(worker, repo, _job("a fox --ar 3:2 --seed 7"))
+    source = parent.images[2]
+    for action in (JobAction.UPSCALE_SUBTLE, JobAction.UPSCALE_CREATIVE):
+        child = await _run_one(
+            worker, repo, _job("a fox --ar 3:2", action, parent_id=parent.id, parent_index=2)
+        )
+        assert child.state == JobState.DONE, child.error
+        [image] = child.images
+        assert image.index == 1 and image.seed == child.seeds[0]
+        assert (image.width, image.height) == (2 * source.width, 2 * source.height)
+        assert _size(worker, image) == (image.width, image.height)
+
+
+@pytest.mark.parametrize(
+    ("action", "zoom", "size"),
+    [
+        (JobAction.ZOOM_OUT, 1.5, (80, 48)),
+        (JobAction.PAN_LEFT, None, (128, 48)),
+        (JobAction.PAN_UP, None, (80, 64)),
+        (JobAction.MAKE_SQUARE, None, (80, 80)),
+    ],
+)
+async def test_zoom_pan_and_square_make_a_grid_of_the_grown_canvas(
+    worker, repo, action, zoom, size
+):
+    parent = await _run_one(worker, repo, _job("a fox --ar 3:2 --seed 7"))  # 80x48 images
+    child = await _run_one(
+        worker,
+        repo,
+        _job("a fox --ar 3:2", action, parent_id=parent.id, parent_index=1, zoom=zoom, seed=5),
+    )
+    assert child.state == JobState.DONE, child.error
+    grid, *singles = child.images
+    assert {(i.width, i.height) for i in singles} == {size}
+    assert (grid.width, grid.height) == (2 * size[0], 2 * size[1])
+    assert child.seeds == grid_seeds(5)
+
+
 async def test_a_render_error_fails_the_job_with_a_message_and_the_worker_goes_on(worker, repo):
     broken = await _run_one(
         worker, repo, _job("a fox", JobAction.UPSCALE, parent_id=None, parent_index=1)

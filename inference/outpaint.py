@@ -1,0 +1,92 @@
+"""Canvases for zoom out, pan and make square: where the source goes and what gets painted.
+
+Pure geometry and Pillow, no model: the engine inpaints the masked area of the canvas.
+Masks are "L" images, 255 where new content is painted and 0 where the source is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from PIL import Image, ImageFilter
+
+Direction = Literal["left", "right", "up", "down"]
+Size = tuple[int, int]
+MIN_ZOOM, MAX_ZOOM = 1.0, 2.0
+PAN_GROWTH = 0.5  # a pan adds half the image's width (left/right) or height (up/down)
+
+
+class OutpaintError(ValueError):
+    """The operation cannot apply to this image (said in words a user can act on)."""
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """The image to inpaint (source pasted, the rest pre-filled) and its mask."""
+
+    image: Image.Image
+    mask: Image.Image
+
+
+def _snap(side: float, multiple: int) -> int:
+    return max(multiple, round(side / multiple) * multiple)
+
+
+def zoom_out(source: Image.Image, factor: float, multiple: int) -> Canvas:
+    """Same size as the source, with the source shrunk by `factor` in the middle: the
+    camera pulls back and the border is painted."""
+    if not MIN_ZOOM <= factor <= MAX_ZOOM:
+        raise OutpaintError(f"zoom must be between {MIN_ZOOM} and {MAX_ZOOM}, got {factor}")
+    size: Size = (_snap(source.width, multiple), _snap(source.height, multiple))
+    inner = (max(1, round(size[0] / factor)), max(1, round(size[1] / factor)))
+    left, top = (size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2
+    return _canvas(source.resize(inner, Image.Resampling.LANCZOS), size, (left, top))
+
+
+def pan_geometry(
+    size: Size, direction: Direction, multiple: int, max_pixels: int
+) -> tuple[Size, Size]:
+    """(canvas size, where the source goes) for a pan; OutpaintError past the pixel limit."""
+    width, height = size
+    if direction in ("left", "right"):
+        width = _snap(width * (1 + PAN_GROWTH), multiple)
+    else:
+        height = _snap(height * (1 + PAN_GROWTH), multiple)
+    if width * height > max_pixels:
+        raise OutpaintError(
+            f"Panning would make the image {width}x{height}, over this model's limit of "
+            f"{max_pixels:,} pixels; use Zoom Out to see more around it instead."
+        )
+    left = width - size[0] if direction == "left" else 0
+    top = height - size[1] if direction == "up" else 0
+    return (width, height), (left, top)
+
+
+def square_geometry(size: Size, multiple: int) -> tuple[Size, Size]:
+    """(canvas size, where the source goes) for make square; OutpaintError if square."""
+    if size[0] == size[1]:
+        raise OutpaintError("This image is already square.")
+    side = _snap(max(size), multiple)
+    return (side, side), ((side - size[0]) // 2, (side - size[1]) // 2)
+
+
+def pan(source: Image.Image, direction: Direction, multiple: int, max_pixels: int) -> Canvas:
+    """The source kept at full size, with new content added on the `direction` side."""
+    return _canvas(source, *pan_geometry(source.size, direction, multiple, max_pixels))
+
+
+def make_square(source: Image.Image, multiple: int) -> Canvas:
+    """The shorter side extended to match the longer one, the source in the middle."""
+    return _canvas(source, *square_geometry(source.size, multiple))
+
+
+def _canvas(source: Image.Image, size: Size, at: Size) -> Canvas:
+    """Paste `source` at `at` on a canvas pre-filled with a blurred stretch of the source (a
+    better start for the new area than flat grey), and mask everything outside it."""
+    fill = source.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    image = fill.filter(ImageFilter.GaussianBlur(max(size) / 16))
+    image.paste(source.convert("RGB"), at)
+    mask = Image.new("L", size, 255)
+    mask.paste(0, (at[0], at[1], at[0] + source.width, at[1] + source.height))
+    return Canvas(image, mask)

@@ -1,0 +1,75 @@
+"""Canvas geometry for zoom out, pan and make square (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from inference.outpaint import OutpaintError, make_square, pan, zoom_out
+
+
+def _source(width: int, height: int) -> Image.Image:
+    rng = np.random.default_rng(width * 1000 + height)
+    return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+
+
+def _kept_box(canvas):
+    ys, xs = np.nonzero(np.asarray(canvas.mask) == 0)
+    return xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+
+
+def test_zoom_out_2x_keeps_the_size_and_shrinks_the_source_to_the_middle_half():
+    canvas = zoom_out(_source(128, 64), 2.0, 16)
+    assert canvas.image.size == canvas.mask.size == (128, 64)
+    assert _kept_box(canvas) == (32, 16, 96, 48)
+
+
+@pytest.mark.parametrize(
+    ("direction", "size", "box"),
+    [
+        ("left", (96, 64), (32, 0, 96, 64)),
+        ("right", (96, 64), (0, 0, 64, 64)),
+        ("up", (64, 96), (0, 32, 64, 96)),
+        ("down", (64, 96), (0, 0, 64, 64)),
+    ],
+)
+def test_pan_adds_half_on_its_side_and_keeps_the_source_pixels(direction, size, box):
+    source = _source(64, 64)
+    canvas = pan(source, direction, 16, 10_000)
+    assert canvas.image.size == size and _kept_box(canvas) == box
+    assert np.array_equal(np.asarray(canvas.image.crop(box)), np.asarray(source))
+
+
+def test_pan_refuses_to_grow_past_the_pixel_limit():
+    with pytest.raises(OutpaintError, match="96x64, over this model's limit of 4,096 pixels"):
+        pan(_source(64, 64), "left", 16, 64 * 64)
+
+
+def test_make_square_centres_the_source_and_refuses_a_square():
+    canvas = make_square(_source(96, 48), 16)
+    assert canvas.image.size == (96, 96) and _kept_box(canvas) == (0, 24, 96, 72)
+    with pytest.raises(OutpaintError, match="already square"):
+        make_square(_source(64, 64), 16)
+
+
+@pytest.mark.parametrize("factor", [0.9, 2.5])
+def test_zoom_outside_one_to_two_is_refused(factor):
+    with pytest.raises(OutpaintError, match=r"between 1\.0 and 2\.0"):
+        zoom_out(_source(64, 64), factor, 16)
+
+
+@given(
+    st.integers(2, 12).map(lambda n: n * 16),
+    st.integers(2, 12).map(lambda n: n * 16),
+    st.floats(1.0, 2.0),
+)
+def test_zoom_canvas_always_paints_a_border_around_a_smaller_source(width, height, factor):
+    canvas = zoom_out(_source(width, height), factor, 16)
+    mask = np.asarray(canvas.mask)
+    assert canvas.image.size == (width, height)
+    assert set(np.unique(mask)) <= {0, 255}
+    painted = (mask == 255).mean()
+    assert painted == pytest.approx(1 - 1 / factor**2, abs=0.15)
