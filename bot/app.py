@@ -17,12 +17,12 @@ from bot.buttons import DYNAMIC_BUTTONS, appeal_view, confirm_view, waiting_view
 from bot.delivery import Delivery
 from bot.errors import BannedPrompt, UserFacingError
 from bot.escalation import parse_ladder
+from bot.forms import form_submission, remix_form, zoom_form
 from bot.history import HistoryPage, ShowButton
 from bot.moderate import deployment_policy
 from bot.permissions import is_moderator
 from bot.preferences import SettingSelect, SettingToggle
 from bot.privacy import EraseButton
-from bot.remix import remix_form, remix_submission
 from bot.render import error_embed, job_content, mentions_for, unexpected_error_embed
 from bot.review import ReviewService
 from bot.service import JobService, Origin
@@ -283,6 +283,9 @@ class ImagineBot(discord.Client):
             await interaction.response.edit_message(content=f"{verb} {len(jobs)} jobs.", view=None)
             if action == "ok":
                 await self._post_jobs(interaction, jobs)
+        elif action == "zc":  # Custom Zoom always asks how far first (see on_interaction)
+            job = await self.service.pressable(item_id, origin)
+            await interaction.response.send_modal(zoom_form(index, job))
         else:
             remixed = await self.service.remixable(action, item_id, origin)
             if remixed is not None:  # remix on: edit the prompt first (see on_interaction)
@@ -293,18 +296,19 @@ class ImagineBot(discord.Client):
             )
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Remix forms: handled here rather than by the form object, so a form opened before
-        a restart still works."""
-        submitted = remix_submission(interaction)
-        if submitted is None:
-            return
+        """Remix and Custom Zoom forms: handled here rather than by the form object, so a
+        form opened before a restart still works."""
         try:
+            submitted = form_submission(interaction)
+            if submitted is None:
+                return
             job = await self.service.child(
                 submitted.action,
                 submitted.index,
                 submitted.job_id,
                 self.origin(interaction),
                 remix_prompt=submitted.prompt,
+                zoom=submitted.zoom,
             )
         except UserFacingError as error:
             await self.reply_error(interaction, error)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 from discord.ui import Button, DynamicItem, View
 
-from db import Job, JobAction
+from db import UPSCALE_ACTIONS, Job, JobAction
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -70,6 +70,16 @@ VariationButton = _button("v", "VariationButton")
 RerollButton = _button("r", "RerollButton")
 VarySubtleButton = _button("vs", "VarySubtleButton")
 VaryStrongButton = _button("vt", "VaryStrongButton")
+UpscaleSubtleButton = _button("us", "UpscaleSubtleButton")
+UpscaleCreativeButton = _button("uc", "UpscaleCreativeButton")
+ZoomOut2Button = _button("z2", "ZoomOut2Button")
+ZoomOutHalfButton = _button("zh", "ZoomOutHalfButton")
+CustomZoomButton = _button("zc", "CustomZoomButton")
+PanLeftButton = _button("pl", "PanLeftButton")
+PanRightButton = _button("pr", "PanRightButton")
+PanUpButton = _button("pu", "PanUpButton")
+PanDownButton = _button("pd", "PanDownButton")
+MakeSquareButton = _button("sq", "MakeSquareButton")
 CancelButton = _button("x", "CancelButton")
 FavouriteButton = _button("fav", "FavouriteButton")
 DeleteButton = _button("del", "DeleteButton")
@@ -86,6 +96,16 @@ DYNAMIC_BUTTONS = (
     RerollButton,
     VarySubtleButton,
     VaryStrongButton,
+    UpscaleSubtleButton,
+    UpscaleCreativeButton,
+    ZoomOut2Button,
+    ZoomOutHalfButton,
+    CustomZoomButton,
+    PanLeftButton,
+    PanRightButton,
+    PanUpButton,
+    PanDownButton,
+    MakeSquareButton,
     CancelButton,
     FavouriteButton,
     DeleteButton,
@@ -137,20 +157,45 @@ def waiting_view(job: Job) -> View:
 
 
 def job_view(job: Job) -> View:
-    """Buttons for a finished job: U1-U4 + reroll and V1-V4 on grids, Vary on single images."""
+    """Buttons for a finished job: U1-U4 + reroll and V1-V4 on grids; on a single image
+    upscale, vary, zoom, pan and make square (four rows of at most five)."""
     view = View(timeout=None)
-    if job.action == JobAction.UPSCALE:
-        view.add_item(_row(VarySubtleButton(1, job.id, label="Vary (Subtle)", emoji="🪄"), 0))
-        view.add_item(_row(VaryStrongButton(1, job.id, label="Vary (Strong)", emoji="🪄"), 0))
+    if job.action in (JobAction.UPSCALE, *UPSCALE_ACTIONS):
+        _single_image_buttons(view, job)
+        last_row = 3
     else:
         for n in range(1, 5):
             view.add_item(_row(UpscaleButton(n, job.id, label=f"U{n}"), 0))
         view.add_item(_row(RerollButton(0, job.id, emoji="🔄"), 0))
         for n in range(1, 5):
             view.add_item(_row(VariationButton(n, job.id, label=f"V{n}"), 1))
-    view.add_item(_row(FavouriteButton(0, job.id, emoji="❤️"), 2))
-    view.add_item(_row(DeleteButton(0, job.id, emoji="🗑️"), 2))
+        last_row = 2
+    view.add_item(_row(FavouriteButton(0, job.id, emoji="❤️"), last_row))
+    view.add_item(_row(DeleteButton(0, job.id, emoji="🗑️"), last_row))
     return view
+
+
+def _single_image_buttons(view: View, job: Job) -> None:
+    image = next((i for i in job.images if i.index == 1), None)
+    square = image is not None and image.width == image.height
+    if job.action not in UPSCALE_ACTIONS:  # an image is upscaled once
+        view.add_item(_row(UpscaleSubtleButton(1, job.id, label="Upscale (Subtle)"), 0))
+        view.add_item(_row(UpscaleCreativeButton(1, job.id, label="Upscale (Creative)"), 0))
+    view.add_item(_row(VarySubtleButton(1, job.id, label="Vary (Subtle)", emoji="🪄"), 0))
+    view.add_item(_row(VaryStrongButton(1, job.id, label="Vary (Strong)", emoji="🪄"), 0))
+    view.add_item(_row(ZoomOut2Button(1, job.id, label="Zoom Out 2x", emoji="🔍"), 1))
+    view.add_item(_row(ZoomOutHalfButton(1, job.id, label="Zoom Out 1.5x", emoji="🔍"), 1))
+    view.add_item(_row(CustomZoomButton(1, job.id, label="Custom Zoom", emoji="🔍"), 1))
+    make_square = MakeSquareButton(1, job.id, label="Make Square", emoji="↔️")
+    make_square.item.disabled = square
+    view.add_item(_row(make_square, 1))
+    for button, emoji in (
+        (PanLeftButton, "⬅️"),
+        (PanRightButton, "➡️"),
+        (PanUpButton, "⬆️"),
+        (PanDownButton, "⬇️"),
+    ):
+        view.add_item(_row(button(1, job.id, emoji=emoji), 2))
 
 
 def _row(item: Any, row: int) -> Any:

@@ -1,4 +1,5 @@
-"""`imaginebot` command line: run the bot, render locally, parse or moderate a prompt."""
+"""`imaginebot` command line: run the bot, render or edit images locally, read an image's
+provenance, parse or moderate a prompt."""
 
 from __future__ import annotations
 
@@ -24,6 +25,23 @@ def main(argv: list[str] | None = None) -> int:
     imagine.add_argument("prompt")
     imagine.add_argument("-o", "--output", default="out.png", help="grid file (.png) or a folder")
     imagine.add_argument("--model", help="preset name, overrides IMAGINEBOT_MODEL")
+    for name, what in OPERATIONS.items():
+        op = sub.add_parser(name, help=f"{what} an image file locally, without Discord")
+        op.add_argument("image", type=Path)
+        op.add_argument("--prompt", default="", help="prompt and flags (default: the file's)")
+        op.add_argument("-o", "--output", default="out", help="output folder")
+        op.add_argument("--model", help="preset name, overrides IMAGINEBOT_MODEL")
+        op.add_argument("--seed", type=int, help="default: random")
+        if name == "upscale":
+            op.add_argument("--creative", action="store_true", help="Upscale (Creative)")
+        if name == "vary":
+            op.add_argument("--subtle", action="store_true", help="Vary (Subtle)")
+        if name == "zoom":
+            op.add_argument("--factor", type=float, default=2.0, help="1.0 to 2.0")
+        if name == "pan":
+            op.add_argument("direction", choices=["left", "right", "up", "down"])
+    provenance = sub.add_parser("provenance", help="print what an image file says made it")
+    provenance.add_argument("image", type=Path)
     parse = sub.add_parser("parse", help="print a prompt's parsed request as JSON")
     parse.add_argument("prompt")
     moderate = sub.add_parser("moderate", help="print the moderation verdict for a prompt")
@@ -39,12 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "run": _run,
         "imagine": _imagine,
+        **dict.fromkeys(OPERATIONS, _operate),
+        "provenance": _provenance,
         "parse": _parse,
         "moderate": _moderate,
         "db": _db,
         "version": _version,
     }[args.command]
     return handler(args)
+
+
+OPERATIONS = {
+    "upscale": "upscale (2x)",
+    "vary": "make 4 variations of",
+    "zoom": "zoom out of",
+    "pan": "pan",
+    "square": "make square",
+}
 
 
 def _fail(message: str) -> int:
@@ -100,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _imagine(args: argparse.Namespace) -> int:
     from inference.engine import Engine
-    from inference.images import compose_grid
+    from inference.images import compose_grid, encode_png
     from inference.presets import get_preset, load_presets
     from inference.prompt import PromptError, parse
     from inference.seeds import grid_seeds, random_seed
@@ -115,19 +144,24 @@ def _imagine(args: argparse.Namespace) -> int:
         return _fail(f"{exc.message} [{exc.code}]")
     except ValueError as exc:
         return _fail(f"invalid setting: {exc}")
+    if Path(args.output).suffix.lower() in (".jpg", ".jpeg", ".webp"):
+        return _fail("grids are written as PNG (with provenance): use -o grid.png or a folder")
     seed = request.seed if request.seed is not None else random_seed()
     engine = Engine(preset, settings.resolved_models_dir, settings.device)
     engine.load()
     images = engine.grid(request, seed)
     out = Path(args.output)
-    if out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+    meta = {"prompt": args.prompt, "model": engine.preset.name}
+    grid = encode_png(compose_grid(images), meta)
+    if out.suffix.lower() == ".png":
         out.parent.mkdir(parents=True, exist_ok=True)
-        compose_grid(images).save(out)
+        out.write_bytes(grid)
     else:
         out.mkdir(parents=True, exist_ok=True)
-        compose_grid(images).save(out / "grid.png")
+        (out / "grid.png").write_bytes(grid)
         for i, (image, s) in enumerate(zip(images, grid_seeds(seed), strict=True), start=1):
-            image.save(out / f"image_{i}_seed_{s}.png")
+            single = encode_png(image, {**meta, "seed": str(s)})
+            (out / f"image_{i}_seed_{s}.png").write_bytes(single)
         sidecar = {
             "request": request.to_json(),
             "seeds": grid_seeds(seed),
@@ -136,6 +170,74 @@ def _imagine(args: argparse.Namespace) -> int:
         (out / "job.json").write_text(json.dumps(sidecar, indent=2))
     print(f"wrote {out} (seeds {grid_seeds(seed)})")
     return 0
+
+
+def _operate(args: argparse.Namespace) -> int:
+    """upscale | vary | zoom | pan | square on a file: the same engine calls as the buttons."""
+    from PIL import Image
+
+    from inference.engine import VARY_STRONG, VARY_SUBTLE, Engine
+    from inference.images import compose_grid, encode_png
+    from inference.outpaint import OutpaintError, make_square, pan, zoom_out
+    from inference.presets import get_preset, load_presets, pixel_limit
+    from inference.prompt import PromptError, parse
+    from inference.provenance import read_provenance
+    from inference.seeds import grid_seeds, random_seed
+
+    try:
+        data = args.image.read_bytes()
+        text = args.prompt or read_provenance(data).get("prompt", "")
+        if not text:
+            return _fail(f"{args.image} carries no prompt; give one with --prompt")
+        settings = _settings(model=args.model)
+        preset = get_preset(settings.model, load_presets(settings.presets_file))
+        request = parse(text)
+        with Image.open(args.image) as opened:
+            source = opened.convert("RGB")
+    except PromptError as exc:
+        return _fail(f"{exc.message} [{exc.code}]")
+    except (OSError, ValueError, ValidationError) as exc:
+        return _fail(str(exc))
+    engine = Engine(preset, settings.resolved_models_dir, settings.device)
+    seed = args.seed if args.seed is not None else random_seed()
+    try:
+        if args.command == "upscale":
+            images = [engine.upscale(request, source, seed, args.creative)]
+        elif args.command == "vary":
+            strength = VARY_SUBTLE if args.subtle else VARY_STRONG
+            images = engine.vary(request, source, seed, strength)
+        else:
+            canvas = (
+                zoom_out(source, args.factor, preset.multiple)
+                if args.command == "zoom"
+                else pan(source, args.direction, preset.multiple, pixel_limit(preset))
+                if args.command == "pan"
+                else make_square(source, preset.multiple)
+            )
+            images = engine.outpaint(request, canvas, seed)
+    except OutpaintError as exc:
+        return _fail(str(exc))
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = grid_seeds(seed, len(images))
+    meta = {"prompt": text, "model": preset.name, "operation": args.command}
+    if len(images) > 1:
+        (out / "grid.png").write_bytes(encode_png(compose_grid(images), meta))
+    for i, (image, s) in enumerate(zip(images, seeds, strict=True), start=1):
+        (out / f"image_{i}_seed_{s}.png").write_bytes(encode_png(image, {**meta, "seed": str(s)}))
+    print(f"wrote {len(images)} image(s) of {images[0].width}x{images[0].height} to {out}")
+    return 0
+
+
+def _provenance(args: argparse.Namespace) -> int:
+    from inference.provenance import read_provenance
+
+    try:
+        found = read_provenance(args.image.read_bytes())
+    except OSError as exc:
+        return _fail(str(exc))
+    print(json.dumps(found, ensure_ascii=False, indent=2))
+    return 0 if found else 1
 
 
 def _parse(args: argparse.Namespace) -> int:

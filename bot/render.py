@@ -15,6 +15,14 @@ _LABELS = {
     JobAction.VARIATION: "Variations (Strong) by ",
     JobAction.VARY_STRONG: "Variations (Strong) by ",
     JobAction.VARY_SUBTLE: "Variations (Subtle) by ",
+    JobAction.UPSCALE_SUBTLE: "Upscaled (Subtle) by ",
+    JobAction.UPSCALE_CREATIVE: "Upscaled (Creative) by ",
+    JobAction.ZOOM_OUT: "Zoom Out by ",
+    JobAction.PAN_LEFT: "Pan Left by ",
+    JobAction.PAN_RIGHT: "Pan Right by ",
+    JobAction.PAN_UP: "Pan Up by ",
+    JobAction.PAN_DOWN: "Pan Down by ",
+    JobAction.MAKE_SQUARE: "Make Square by ",
 }
 
 

@@ -193,7 +193,7 @@ class JobService:
         is one that remix applies to (variations and reroll); None otherwise."""
         if action_key not in REMIX_ACTIONS or not (await self.prefs.get(origin.user_id)).remix:
             return None
-        return await self._pressable(parent_id, origin)
+        return await self.pressable(parent_id, origin)
 
     async def child(
         self,
@@ -208,11 +208,11 @@ class JobService:
         with `remix_prompt`, with that prompt instead of the original one. Reroll of a zoom,
         pan or square grid does that operation again on the same image."""
         action = CHILD_ACTIONS[action_key]
-        parent = await self._pressable(parent_id, origin)
+        parent = await self.pressable(parent_id, origin)
         source, source_index = parent, index
         if action == JobAction.REROLL and parent.action in OUTPAINT_ACTIONS:
             action, zoom = JobAction(parent.action), parent.zoom
-            source = await self._pressable(parent.parent_id or 0, origin)
+            source = await self.pressable(parent.parent_id or 0, origin)
             source_index = parent.parent_index or 1
         elif action == JobAction.ZOOM_OUT:
             zoom = ZOOMS.get(action_key, zoom)
@@ -222,7 +222,7 @@ class JobService:
         self._check_operation(action, source, image.width, image.height, zoom)
         await self._check_ban(origin)
         prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
-        if remix_prompt is not None:
+        if remix_prompt is not None and remix_prompt.strip() != parent.prompt.strip():
             prompt, request = remix_prompt, await self._remix_request(remix_prompt, origin)
         await self._admit(origin)
         # An upscale shows an existing image; everything else draws with new seeds.
@@ -285,7 +285,7 @@ class JobService:
         await self._check_blocked(request, prompt, origin, policy)
         return request
 
-    async def _pressable(self, parent_id: int, origin: Origin) -> Job:
+    async def pressable(self, parent_id: int, origin: Origin) -> Job:
         """A finished job whose buttons the presser may use (its owner or a moderator)."""
         parent = await self.jobs.get(parent_id)
         if parent is None:

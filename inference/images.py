@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-from importlib.metadata import PackageNotFoundError, version
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-# IPTC's term for media made by a trained model; readers look for it in the file's metadata.
-DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+from inference.provenance import XMP_KEY, exif_for, png_chunks, xmp_packet
 
 
 def compose_grid(images: list[Image.Image]) -> Image.Image:
@@ -32,9 +30,10 @@ def crop_from_grid(grid: Image.Image, index: int) -> Image.Image:
 
 
 def encode_png(image: Image.Image, metadata: dict[str, str]) -> bytes:
-    """PNG bytes with the parameters as text chunks. CPU-heavy: call it off the event loop."""
+    """PNG bytes carrying the parameters and provenance (inference/provenance.py).
+    CPU-heavy: call it off the event loop."""
     info = PngInfo()
-    for key, value in {**metadata, **_provenance()}.items():
+    for key, value in png_chunks(metadata).items():
         info.add_itxt(key, value)
     out = io.BytesIO()
     image.save(out, format="PNG", pnginfo=info, compress_level=4)
@@ -45,14 +44,6 @@ def image_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _provenance() -> dict[str, str]:
-    try:
-        software = f"imaginebot {version('imaginebot')}"
-    except PackageNotFoundError:
-        software = "imaginebot"
-    return {"Software": software, "DigitalSourceType": DIGITAL_SOURCE_TYPE}
-
-
 def fit_upload(data: bytes, limit: int) -> tuple[bytes, str]:
     """Bytes that fit Discord's upload limit: the PNG as it is, else high-quality WebP, else
     JPEG, else the same downscaled step by step. The full-size file stays in the image store.
@@ -61,13 +52,16 @@ def fit_upload(data: bytes, limit: int) -> tuple[bytes, str]:
         return data, "png"
     with Image.open(io.BytesIO(data)) as opened:
         image = opened.convert("RGB")
+        parameters = {k: v for k, v in getattr(opened, "text", {}).items() if k != XMP_KEY}
+    # The copy keeps the provenance: XMP with the source type, parameters in EXIF.
+    keep = {"xmp": xmp_packet().encode(), "exif": exif_for(parameters)}
     while True:
         for fmt, ext, options in (
             ("WEBP", "webp", {"quality": 90, "method": 0}),
             ("JPEG", "jpg", {"quality": 90}),
         ):
             out = io.BytesIO()
-            image.save(out, format=fmt, **options)
+            image.save(out, format=fmt, **options, **keep)
             if out.tell() <= limit:
                 return out.getvalue(), ext
         image = image.resize((max(1, image.width * 3 // 4), max(1, image.height * 3 // 4)))

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from bot.buttons import DYNAMIC_BUTTONS, job_view
-from db import Job, JobAction
+from db import Job, JobAction, JobImage
 
 
 def _job(action: JobAction, job_id: int = 4_294_967_295_123) -> Job:
@@ -24,15 +24,34 @@ def test_grid_has_u1_to_u4_and_reroll_then_v1_to_v4():
     }
 
 
-def test_upscaled_image_offers_subtle_and_strong_variations():
-    labels = [
-        item.item.label or str(item.item.emoji)
-        for item in job_view(_job(JobAction.UPSCALE)).children
-    ]
-    assert labels == ["Vary (Subtle)", "Vary (Strong)", "❤️", "🗑️"]
+def _rows(view) -> dict[int, list[str]]:
+    rows: dict[int, list[str]] = {}
+    for item in view.children:
+        rows.setdefault(item.row, []).append(item.item.label or str(item.item.emoji))
+    return rows
 
 
-@pytest.mark.parametrize("action", [JobAction.IMAGINE, JobAction.UPSCALE, JobAction.VARIATION])
+def test_an_upscaled_image_offers_upscales_variations_zooms_and_pans_in_four_rows():
+    assert _rows(job_view(_job(JobAction.UPSCALE))) == {
+        0: ["Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)"],
+        1: ["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "Make Square"],
+        2: ["⬅️", "➡️", "⬆️", "⬇️"],
+        3: ["❤️", "🗑️"],
+    }
+
+
+def test_a_2x_upscale_is_not_offered_upscales_again_and_square_is_disabled_when_square():
+    job = _job(JobAction.UPSCALE_CREATIVE)
+    job.images = [JobImage(index=1, sha256="0" * 64, width=128, height=128)]
+    view = job_view(job)
+    assert _rows(view)[0] == ["Vary (Subtle)", "Vary (Strong)"]
+    square = next(item for item in view.children if item.item.label == "Make Square")
+    assert square.item.disabled
+
+
+@pytest.mark.parametrize(
+    "action", [JobAction.IMAGINE, JobAction.UPSCALE, JobAction.VARIATION, JobAction.UPSCALE_SUBTLE]
+)
 def test_every_custom_id_is_short_and_matches_exactly_one_registered_template(action):
     for item in job_view(_job(action)).children:
         custom_id = item.custom_id

@@ -96,6 +96,24 @@ def test_imagine_renders_locally_without_discord(tmp_path, tiny_models_dir):
         assert grid.width == 2 * grid.height
     assert len(list((tmp_path / "out").glob("image_*_seed_*.png"))) == 4
 
+    # The operations read the prompt back from the file's provenance.
+    first = tmp_path / "out" / "image_1_seed_5.png"
+    panned = _run(
+        "pan", str(first), "left", "-o", str(tmp_path / "pan"), "--model", "tiny", "--seed", "3",
+        cwd=tmp_path, IMAGINEBOT_MODELS_DIR=str(tiny_models_dir),
+    )  # fmt: skip
+    assert panned.returncode == 0, panned.stderr
+    with Image.open(first) as source, Image.open(tmp_path / "pan" / "image_1_seed_3.png") as out:
+        assert out.height == source.height and out.width > source.width
+    read = _run("provenance", str(tmp_path / "pan" / "grid.png"), cwd=tmp_path)
+    assert read.returncode == 0, read.stderr
+    found = json.loads(read.stdout)
+    assert found["prompt"] == "a fox --ar 2:1 --seed 5" and found["operation"] == "pan"
+    assert found["DigitalSourceType"].endswith("/trainedAlgorithmicMedia")
+    Image.new("RGB", (64, 32)).save(tmp_path / "foreign.png")
+    square = _run("square", str(tmp_path / "foreign.png"), "--model", "tiny", cwd=tmp_path)
+    assert square.returncode == 2 and "carries no prompt" in square.stderr
+
 
 @pytest.mark.slow
 async def test_bot_as_a_separate_process_serves_imagine_and_survives_a_kill(

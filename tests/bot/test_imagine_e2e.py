@@ -76,7 +76,22 @@ async def test_imagine_posts_a_grid_and_u_v_reroll_make_children(world, runner):
     assert np.array_equal(
         np.asarray(single.convert("RGB")), np.asarray(crop_from_grid(grid.convert("RGB"), 2))
     )
-    assert list(upscale.original.buttons()) == ["Vary (Subtle)", "Vary (Strong)", "❤️", "🗑️"]
+    assert list(upscale.original.buttons()) == [
+        "Upscale (Subtle)",
+        "Upscale (Creative)",
+        "Vary (Subtle)",
+        "Vary (Strong)",
+        "Zoom Out 2x",
+        "Zoom Out 1.5x",
+        "Custom Zoom",
+        "Make Square",
+        "⬅️",
+        "➡️",
+        "⬆️",
+        "⬇️",
+        "❤️",
+        "🗑️",
+    ]
 
     variation = await fake.click(alice, message, message.button("V3"))
     await variation.wait_for_response()

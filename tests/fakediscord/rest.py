@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.fakediscord.model import EPHEMERAL, LOADING, Channel, Interaction, Message
-from tests.fakediscord.validation import DiscordError
+from tests.fakediscord.validation import DiscordError, validate_modal
 
 if TYPE_CHECKING:
     from tests.fakediscord.server import FakeDiscord
@@ -205,6 +205,7 @@ async def _callback(
             fake.apply_body(message, data, f, creating=False)
         interaction.original = message
     elif kind == 9:
+        validate_modal(data)
         interaction.modal = data
     elif kind != 1:
         raise DiscordError(

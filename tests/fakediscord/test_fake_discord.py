@@ -225,3 +225,23 @@ async def test_gateway_drop_resumes_and_later_interactions_are_answered(fake, wo
         inter = await fake.slash(alice, channel, "echo", text="after drop")
         assert await inter.wait_for_response(timeout=20) == 5
         assert fake._session is first_session  # resumed, not re-identified
+
+
+def test_modals_are_held_to_discords_limits():
+    import pytest
+
+    from tests.fakediscord.validation import DiscordError, validate_modal
+
+    field = {"type": 4, "custom_id": "prompt", "label": "Prompt", "value": "a fox"}
+    good = {"title": "Remix", "custom_id": "ib:rm:v:1:5", "components": [
+        {"type": 1, "components": [field]}
+    ]}  # fmt: skip
+    validate_modal(good)
+    for bad in (
+        {**good, "title": "x" * 46},
+        {**good, "components": []},
+        {**good, "components": [{"type": 1, "components": [{**field, "value": "x" * 4001}]}]},
+        {**good, "components": [{"type": 1, "components": [{**field, "label": ""}]}]},
+    ):
+        with pytest.raises(DiscordError):
+            validate_modal(bad)

@@ -148,3 +148,31 @@ def _validate_components(rows: list[dict[str, Any]]) -> None:
                     "BUTTON_LABEL_OR_EMOJI_REQUIRED",
                     "A button needs a label or an emoji",
                 )
+
+
+def validate_modal(data: dict[str, Any]) -> None:
+    """A modal (interaction response type 9): title, custom_id and 1-5 rows of one text input,
+    each with Discord's limits on label and length."""
+    title, custom_id = data.get("title") or "", data.get("custom_id") or ""
+    if not 1 <= len(title) <= 45:
+        raise invalid_form("data.title", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45.")
+    if not 1 <= len(custom_id) <= MAX_CUSTOM_ID:
+        raise invalid_form("data.custom_id", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100.")
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= MAX_ROWS:
+        raise invalid_form("data.components", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5.")
+    for r, row in enumerate(rows):
+        inputs = row.get("components") or []
+        if row.get("type") != 1 or len(inputs) != 1 or inputs[0].get("type") != 4:
+            raise invalid_form(
+                f"data.components.{r}", "UNION_TYPE_CHOICES", "A row holds one text input."
+            )
+        field = inputs[0]
+        where = f"data.components.{r}.components.0"
+        if not 1 <= len(field.get("label") or "") <= 45:
+            raise invalid_form(f"{where}.label", "BASE_TYPE_BAD_LENGTH", "Must be 1 to 45 long.")
+        limit = field.get("max_length", 4000)
+        if not 1 <= limit <= 4000 or len(field.get("value") or "") > limit:
+            raise invalid_form(
+                f"{where}.value", "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length."
+            )
