@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
+import zlib
 
+import fpng
+import numpy as np
 from PIL import Image
-from PIL.PngImagePlugin import PngInfo
 
 from inference.provenance import XMP_KEY, exif_for, png_chunks, xmp_packet
 
@@ -30,14 +33,27 @@ def crop_from_grid(grid: Image.Image, index: int) -> Image.Image:
 
 
 def encode_png(image: Image.Image, metadata: dict[str, str]) -> bytes:
-    """PNG bytes carrying the parameters and provenance (inference/provenance.py).
-    CPU-heavy: call it off the event loop."""
-    info = PngInfo()
-    for key, value in png_chunks(metadata).items():
-        info.add_itxt(key, value)
-    out = io.BytesIO()
-    image.save(out, format="PNG", pnginfo=info, compress_level=4)
-    return out.getvalue()
+    """Lossless PNG bytes carrying the parameters and provenance (inference/provenance.py).
+    fpng writes the pixels (SIMD, ~20x Pillow's speed); the text chunks go in after the
+    header. CPU-heavy: call it off the event loop."""
+    pixels = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    return _with_text(fpng.from_ndarray(pixels), png_chunks(metadata))
+
+
+def _with_text(png: bytes, texts: dict[str, str]) -> bytes:
+    """`png` with an iTXt chunk (uncompressed, UTF-8) per entry, right after IHDR."""
+    header_end = 8 + 8 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
+    if png[12:16] != b"IHDR":
+        raise ValueError("not a PNG: IHDR is not the first chunk")
+    chunks = b"".join(
+        _chunk(b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
+        for key, value in texts.items()
+    )
+    return png[:header_end] + chunks + png[header_end:]
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def image_sha256(data: bytes) -> str:

@@ -46,3 +46,9 @@ def test_a_foreign_file_has_no_provenance():
     out = io.BytesIO()
     _noise(16).save(out, format="PNG")
     assert read_provenance(out.getvalue()) == {}
+
+
+def test_png_encoding_is_lossless():
+    image = _noise(48)
+    with Image.open(io.BytesIO(encode_png(image, PARAMS))) as decoded:
+        assert decoded.mode == "RGB" and np.array_equal(np.asarray(decoded), np.asarray(image))
