@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 
+from bot.history import COUNTED, PAGE_SIZE
 from db import JobRepository, JobState, NewJob, make_engine, make_sessionmaker, upgrade_schema
 
 USERS = 10_000
@@ -87,8 +88,9 @@ async def _history_queries(repo: JobRepository, runs: int) -> float:
     rng = random.Random(11)
 
     async def page(user: int, number: int, public_only: bool = False) -> None:
-        await repo.count_for_user(user, public_only=public_only)
-        await repo.for_user(user, 5, number * 5, public_only=public_only)
+        # As bot/history.py does: the count stops at COUNTED + 1.
+        await repo.count_for_user(user, public_only=public_only, up_to=COUNTED + 1)
+        await repo.for_user(user, PAGE_SIZE, number * PAGE_SIZE, public_only=public_only)
 
     print("history page (count + 5 rows), through JobRepository:")
     return max(

@@ -52,7 +52,10 @@ log = logging.getLogger(__name__)
 PURGE_INTERVAL_S = 3600
 
 
-class ImagineBot(discord.Client):
+class ImagineBot(discord.AutoShardedClient):
+    """The bot. Sharded by discord.py: one shard unless IMAGINEBOT_SHARDS asks for more
+    (`auto` takes Discord's recommendation, which large bots need)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -66,6 +69,7 @@ class ImagineBot(discord.Client):
             intents=intents,
             # Nothing pings unless a message opts in (only ever the requesting user).
             allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=None if settings.shards == "auto" else settings.shards,
         )
         self.settings = settings
         self.run_worker = run_worker

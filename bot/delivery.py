@@ -20,7 +20,7 @@ import discord
 from bot import moderator
 from bot.buttons import job_view, waiting_view
 from bot.render import failure_embed, job_content, mentions_for
-from bot.throttle import EditBudget
+from bot.throttle import PER_MESSAGE_INTERVAL_S, EditBudget
 from db import ImageStore, Job, JobRepository, JobState
 from db.models import utcnow
 from inference.images import fit_upload
@@ -48,6 +48,10 @@ class Delivery:
     def notify(self) -> None:
         """Something changed in the jobs table; look before the next poll."""
         self._changed.set()
+
+    def _retry_soon(self) -> None:
+        """A result waits out its message's edit interval: sweep again when it has passed."""
+        asyncio.get_running_loop().call_later(PER_MESSAGE_INTERVAL_S, self.notify)
 
     async def run(self) -> None:
         while True:
@@ -80,6 +84,9 @@ class Delivery:
 
     async def _show_result(self, job: Job) -> None:
         assert job.message_id is not None
+        if not self.budget.final_ready(job.message_id, time.monotonic()):
+            self._retry_soon()
+            return
         self.budget.forget(job.message_id)
         self.budget.count(job.channel_id, time.monotonic())
         if job.state == JobState.DONE:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 Interaction = discord.Interaction["ImagineBot"]
 PAGE_SIZE = 5
+COUNTED = 1000  # jobs counted for the page count; beyond it the count reads "200+"
 
 
 async def owned_job(bot: ImagineBot, job_id: int, user_id: int) -> Job:
@@ -54,17 +55,21 @@ async def history_page(
     (stealth jobs are never listed to anyone but their owner)."""
     owner = viewer_id if owner_id is None else owner_id
     own = owner == viewer_id
-    total = await bot.jobs.count_for_user(owner, favourites, public_only=not own)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
+    total = await bot.jobs.count_for_user(owner, favourites, not own, up_to=COUNTED + 1)
+    more = total > COUNTED  # "page 1 of 200+": nobody needs the exact count of 50,000 jobs
+    pages = max(1, -(-min(total, COUNTED) // PAGE_SIZE))
+    page = max(page, 0) if more else min(max(page, 0), pages - 1)
     jobs = await bot.jobs.for_user(owner, PAGE_SIZE, page * PAGE_SIZE, favourites, not own)
+    if not jobs and page > 0:  # past the end of a long history
+        return await history_page(bot, viewer_id, 0, favourites, owner_id)
     kind = "favourites" if favourites else "jobs"
     whose = "Your" if own else f"<@{owner}>'s public"
     if not jobs:
         if own:
             return f"You have no {kind} yet. Make some with /imagine.", View()
         return f"<@{owner}> has no public {kind}.", View()
-    lines = [f"**{whose} {kind}** (page {page + 1} of {pages}, newest first)"]
+    of = f"{max(pages, page + 1)}+" if more else str(pages)
+    lines = [f"**{whose} {kind}** (page {page + 1} of {of}, newest first)"]
     lines += [_entry(job, own) for job in jobs]
     view = View(timeout=None)
     if own:
@@ -72,7 +77,8 @@ async def history_page(
             view.add_item(ShowButton(job.id, label=f"#{job.id}"))
     fav, other = int(favourites), None if own else owner
     view.add_item(HistoryPage(page - 1, fav, viewer_id, "◀", page == 0, other))
-    view.add_item(HistoryPage(page + 1, fav, viewer_id, "▶", page >= pages - 1, other))
+    last = len(jobs) < PAGE_SIZE or (page >= pages - 1 and not more)
+    view.add_item(HistoryPage(page + 1, fav, viewer_id, "▶", last, other))
     return "\n".join(lines), view
 
 

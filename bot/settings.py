@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     lexicon_file: Path | None = None
     delete_grace_hours: float = 24.0
     allow_dms: bool = False
+    # Gateway shards: a number, or "auto" for Discord's recommendation (large bots).
+    shards: int | Literal["auto"] = 1
     semantic_moderation: bool = False
     api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_API_BASE", "IMAGINEBOT_API_BASE")
@@ -64,6 +66,13 @@ class Settings(BaseSettings):
     def _name_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("shards")
+    @classmethod
+    def _shards(cls, value: int | str) -> int | str:
+        if value != "auto" and int(value) < 1:
+            raise ValueError("expected a number of shards (1 or more) or 'auto'")
         return value
 
     @field_validator("strike_ladder")

@@ -42,6 +42,11 @@ class EditBudget:
         self._last_edit[message_id] = now
         return True
 
+    def final_ready(self, message_id: int, now: float) -> bool:
+        """A result may replace the progress once the message's last edit is a second old
+        (results skip the channel budget, not the per-message interval)."""
+        return now - self._last_edit.get(message_id, float("-inf")) >= self.per_message_interval
+
     def count(self, channel_id: int, now: float) -> None:
         """Record an edit that had to go out regardless (a final result)."""
         self._channel[channel_id].append(now)

@@ -324,12 +324,20 @@ class JobRepository:
             ).all()
 
     async def count_for_user(
-        self, user_id: int, favourites: bool = False, public_only: bool = False
+        self,
+        user_id: int,
+        favourites: bool = False,
+        public_only: bool = False,
+        up_to: int | None = None,
     ) -> int:
-        conditions = _listing(user_id, favourites, public_only)
+        """How many jobs for_user would list; with `up_to`, counting stops there (a page
+        count for someone with 50,000 jobs need not read them all)."""
+        listed = select(Job.id).where(*_listing(user_id, favourites, public_only))
+        if up_to is not None:
+            listed = listed.limit(up_to)
         async with self.sessions() as session:
             return int(
-                await session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
+                await session.scalar(select(func.count()).select_from(listed.subquery())) or 0
             )
 
     async def usage(self, user_id: int, since: datetime) -> tuple[float, dict[str, int]]:

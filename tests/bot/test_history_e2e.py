@@ -113,3 +113,34 @@ async def test_stealth_jobs_are_never_shown_to_another_member(world, runner):
     assert shown.original.embeds[0]["title"] == "Job unavailable"  # not even "not yours"
     info = await _run(world, alice, "info")
     assert "**Visibility:** stealth" in info.original.content
+
+
+async def test_a_long_history_pages_on_without_counting_everything(world, runner, monkeypatch):
+    import bot.history
+    from db import JobState, NewJob
+
+    monkeypatch.setattr(bot.history, "COUNTED", 6)
+    fake, alice = world.fake, world.alice
+    imagine_bot = await runner.start()
+    for n in range(12):  # queued rows are enough for a listing; nothing renders them
+        new = NewJob(
+            idempotency_key=f"long:{n}",
+            user_id=alice.id,
+            channel_id=world.channel.id,
+            guild_id=world.guild.id,
+            prompt=f"old fox {n}",
+            request={},
+            model="tiny",
+            action="imagine",
+        )
+        await imagine_bot.jobs.create(new, JobState.CANCELLED)
+    page = await _run(world, alice, "history")
+    assert "page 1 of 2+" in page.original.content
+    for expected in ("page 2 of 2+", "page 3 of 3+"):
+        nxt = await fake.click(alice, page.original, page.original.button("▶"))
+        await nxt.wait_for_response()
+        assert expected in page.original.content
+    assert "old fox 0" in page.original.content
+    last = next(b for row in page.original.components for b in row["components"]
+                if b.get("emoji", {}).get("name") == "▶")  # fmt: skip
+    assert last["disabled"]

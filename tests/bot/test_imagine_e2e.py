@@ -332,3 +332,13 @@ async def test_direct_messages_follow_the_owners_setting(world, runner):
     await allowed.wait_for_response()
     await _finished(fake, allowed.original)
     assert allowed.original.channel_id == dm.id and "U1" in allowed.original.buttons()
+
+
+async def test_auto_sharding_asks_discord_for_the_shard_count_and_serves(world, runner):
+    fake = world.fake
+    runner.settings = runner.settings.model_copy(update={"shards": "auto"})
+    bot = await runner.start()
+    assert bot.shard_count == 1
+    assert any(r.path.startswith("/gateway/bot") for r in fake.rest_calls())
+    inter = await _imagine(world, world.alice, "a fox --seed 2")
+    await _finished(fake, inter.original)

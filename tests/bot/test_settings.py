@@ -30,3 +30,22 @@ def test_bad_guild_ids_name_the_problem(monkeypatch):
     monkeypatch.setenv("IMAGINEBOT_GUILD_IDS", "1,abc")
     with pytest.raises(ValidationError, match="comma-separated numeric ids"):
         Settings(_env_file=None)
+
+
+@pytest.mark.parametrize(("typed", "shards"), [("auto", "auto"), ("4", 4)])
+def test_shards_are_a_number_or_auto(monkeypatch, typed, shards):
+    monkeypatch.setenv("IMAGINEBOT_SHARDS", typed)
+    assert Settings(_env_file=None).shards == shards
+
+
+@pytest.mark.parametrize("typed", ["0", "many"])
+def test_bad_shards_are_refused(monkeypatch, typed):
+    monkeypatch.setenv("IMAGINEBOT_SHARDS", typed)
+    with pytest.raises(ValidationError, match="shards"):
+        Settings(_env_file=None)
+
+
+def test_models_are_a_comma_list_served_after_the_default(monkeypatch):
+    monkeypatch.setenv("IMAGINEBOT_MODEL", "tiny")
+    monkeypatch.setenv("IMAGINEBOT_MODELS", "sdxl-turbo, tiny,sd15")
+    assert Settings(_env_file=None).served_models == ["tiny", "sdxl-turbo", "sd15"]

@@ -31,3 +31,12 @@ def test_a_sustained_stream_never_exceeds_five_edits_in_any_five_seconds():
     sent = [t / 10 for t in range(600) if budget.try_spend(1, t % 7, now=t / 10)]
     for start in sent:
         assert sum(1 for t in sent if start <= t < start + 5.0) <= 5
+
+
+def test_a_result_waits_out_its_messages_interval_but_not_the_channel_budget():
+    budget = EditBudget()
+    assert budget.final_ready(10, now=0.0)  # never edited
+    for message in range(10, 14):
+        assert budget.try_spend(1, message, now=0.0)
+    assert not budget.final_ready(10, now=0.5)
+    assert budget.final_ready(10, now=1.0)  # the channel's window is full: results still go

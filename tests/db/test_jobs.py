@@ -128,6 +128,15 @@ async def test_another_members_view_lists_only_finished_public_jobs(sessions):
     assert await repo.count_for_user(1) == 3
 
 
+async def test_counting_can_stop_early(sessions):
+    repo = JobRepository(sessions)
+    for i in range(5):
+        await repo.create(_new(user=4, interaction=400 + i))
+    assert await repo.count_for_user(4) == 5
+    assert await repo.count_for_user(4, up_to=3) == 3
+    assert await repo.count_for_user(4, up_to=10) == 5
+
+
 async def test_one_users_many_jobs_do_not_starve_another_users_single_job(sessions):
     repo = JobRepository(sessions)
     for i in range(40):
