@@ -78,7 +78,7 @@ class ImagineBot(discord.AutoShardedClient):
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.db_engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(self.db_engine)
-        self.jobs = JobRepository(sessions, settings.max_running_jobs)
+        self.jobs = JobRepository(sessions, settings.max_running_jobs, settings.fast_allowance_s)
         self.bans = BanRepository(sessions)
         self.prefs = PrefsRepository(sessions)
         self.moderation = ModerationRepository(sessions)

@@ -28,7 +28,8 @@ GUIDE = [
         "Your things",
         "`/history` your jobs · `/show job_id` bring one back · `/info` queue and usage · "
         "`/settings` model, stylize, quality, speed, remix, stealth · `/prefer option set` "
-        "named flag bundles (`--name`) · `/prefer suffix` flags added to every prompt.",
+        "named flag bundles (`--name`) · `/prefer suffix` flags added to every prompt · "
+        "`/fast` / `/relax` your speed lane.",
     ),
     (
         "Rules",

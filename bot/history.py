@@ -14,6 +14,7 @@ from discord.ui import Button, DynamicItem, View
 from bot.buttons import job_view
 from bot.delivery import Upload
 from bot.errors import JobUnavailable, NotYourJob
+from bot.preferences import fast_time_left
 from bot.render import job_content, mentions_for
 from db import Job, JobState
 from db.models import utcnow
@@ -197,7 +198,8 @@ async def info(interaction: Interaction) -> None:
     lines = [
         f"**Running:** {running} (at most {bot.settings.max_running_jobs} at once) · "
         f"**Queued:** {queued} (at most {bot.settings.max_queued_jobs})",
-        f"**GPU time today:** {timedelta(seconds=round(seconds))}",
+        f"**GPU time today:** {timedelta(seconds=round(seconds))} · "
+        f"**Fast time left:** {await fast_time_left(bot, interaction.user.id)}",
         f"**Mode:** {lane} · **Model:** {prefs.model or bot.engines.names[0]} · "
         f"**Remix:** {'on' if prefs.remix else 'off'} · "
         f"**Visibility:** {'stealth' if prefs.stealth else 'public'}",

@@ -169,6 +169,46 @@ async def settings(interaction: Interaction) -> None:
     )
 
 
+async def fast_time_left(bot: ImagineBot, user_id: int) -> str:
+    """ "12m 30s of 1h 0m" fast time left today, or "unlimited"."""
+    allowance = bot.settings.fast_allowance_s
+    if allowance is None:
+        return "unlimited"
+    left = max(0.0, allowance - await bot.jobs.fast_used(user_id))
+    return f"{_minutes(left)} of {_minutes(allowance)}"
+
+
+def _minutes(seconds: float) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}h {rest // 60}m" if hours else f"{rest // 60}m {rest % 60}s"
+
+
+@app_commands.command(name="fast", description="Run your jobs in the fast lane (uses fast time)")
+async def fast(interaction: Interaction) -> None:
+    await _set_lane(interaction, "fast")
+
+
+@app_commands.command(name="relax", description="Run your jobs in the relax lane (free, slower)")
+async def relax(interaction: Interaction) -> None:
+    await _set_lane(interaction, "relax")
+
+
+async def _set_lane(interaction: Interaction, lane: str) -> None:
+    bot = interaction.client
+    await bot.prefs.set_setting(interaction.user.id, "lane", lane)
+    left = await fast_time_left(bot, interaction.user.id)
+    what = (
+        "Fast mode on: your jobs go first while you have fast time"
+        if lane == "fast"
+        else "Relax mode on: your jobs wait for the fast lane and spend no fast time"
+    )
+    await interaction.response.send_message(
+        f"{what} (fast time left today: {left}). `--fast` or `--relax` in a prompt still wins.",
+        ephemeral=True,
+    )
+
+
 prefer = app_commands.Group(name="prefer", description="Your prompt defaults")
 option = app_commands.Group(name="option", description="Named flag bundles", parent=prefer)
 
@@ -220,4 +260,6 @@ async def suffix(interaction: Interaction, value: str = "") -> None:
 
 def register(tree: app_commands.CommandTree[ImagineBot]) -> None:
     tree.add_command(settings)
+    tree.add_command(fast)
+    tree.add_command(relax)
     tree.add_command(prefer)

@@ -6,6 +6,7 @@ import discord
 
 from bot.errors import InvalidParameter, UserFacingError
 from db import Job, JobAction, JobState
+from db.fairshare import RELAX
 from inference.outcomes import OUTPUT_FILTERED
 
 MAX_CONTENT = 2000
@@ -34,7 +35,8 @@ def job_content(job: Job) -> str:
     else:
         who = _LABELS.get(JobAction(job.action), "") + who
     status = _status(job)
-    tail = f" - {who}" + (f" ({status})" if status else "")
+    relaxed = job.lane == RELAX and job.state in (JobState.QUEUED, JobState.RUNNING)
+    tail = f" - {who}" + (f" ({status})" if status else "") + (" (relax)" if relaxed else "")
     prompt = discord.utils.escape_markdown(job.prompt)
     room = MAX_CONTENT - len(tail) - 4
     if len(prompt) > room:

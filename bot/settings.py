@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_running_jobs: int = 3
     max_queued_jobs: int = 7
     max_attempts: int = 3
+    # Fast GPU time per member per day; past it their jobs run in the relax lane. 0: no cap.
+    fast_minutes_per_day: float = Field(default=60.0, ge=0)
     strike_ladder: str = DEFAULT_LADDER
     output_filter: str | None = None
     lexicon_file: Path | None = None
@@ -89,6 +91,10 @@ class Settings(BaseSettings):
     def served_models(self) -> list[str]:
         """The default preset first, then the other offered ones, each once."""
         return list(dict.fromkeys([self.model, *self.models]))
+
+    @property
+    def fast_allowance_s(self) -> float | None:
+        return self.fast_minutes_per_day * 60 or None
 
     @property
     def images_dir(self) -> Path:

@@ -2,7 +2,8 @@
 
 The next job goes to the user who has used the least GPU time recently, so one user's
 40-job permutation cannot starve somebody's single job: once that user has a job running
-or finished, everyone with less usage goes first. Relax-lane jobs yield to fast-lane ones.
+or finished, everyone with less usage goes first. Relax-lane jobs yield to fast-lane ones,
+and a fast job of a user who has spent their daily fast allowance runs as relax.
 """
 
 from __future__ import annotations
@@ -12,6 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 RELAX = "relax"
+
+
+def effective_lane(lane: str | None, fast_used_s: float, allowance_s: float | None) -> str:
+    """The lane a job runs in: what it asked for, unless fast time for today is spent."""
+    if lane == RELAX or (allowance_s is not None and fast_used_s >= allowance_s):
+        return RELAX
+    return lane or "fast"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.fairshare import Candidate, pick_next
+from db.fairshare import RELAX, Candidate, effective_lane, pick_next
 from db.models import Job, JobImage, JobState, utcnow
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
@@ -62,10 +62,15 @@ class StoredImage:
 
 class JobRepository:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], max_running_per_user: int = 3
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        max_running_per_user: int = 3,
+        fast_allowance_s: float | None = None,
     ) -> None:
         self.sessions = sessions
         self.max_running_per_user = max_running_per_user
+        # Fast-lane GPU seconds per user per day; past it their jobs run as relax. None: no cap.
+        self.fast_allowance_s = fast_allowance_s
 
     async def create(self, new: NewJob, state: JobState = JobState.QUEUED) -> tuple[Job, bool]:
         """Insert a job; if its idempotency key is taken, return the existing row (False)."""
@@ -146,6 +151,7 @@ class JobRepository:
                         worker_id=worker_id,
                         started_at=utcnow(),
                         progress=0,
+                        lane=candidate.lane,  # relax if the fast allowance is spent
                     )
                 )
                 if claimed.rowcount:  # type: ignore[attr-defined]
@@ -178,15 +184,39 @@ class JobRepository:
             .group_by(Job.user_id)
         )
         running_by_user = {user: int(count) for user, count in running.all()}
+        fast_used = await self._fast_used(session, users)
         return pick_next(
             [
-                Candidate(r.id, r.user_id, r.created_at, r.lane)
+                Candidate(
+                    r.id,
+                    r.user_id,
+                    r.created_at,
+                    effective_lane(r.lane, fast_used.get(r.user_id, 0.0), self.fast_allowance_s),
+                )
                 for r in rows
                 if running_by_user.get(r.user_id, 0) < self.max_running_per_user
             ],
             {user: float(seconds or 0) for user, seconds in usage.all()},
             running_by_user,
         )
+
+    async def fast_used(self, user_id: int) -> float:
+        """GPU seconds of fast-lane work `user_id` finished today (UTC)."""
+        async with self.sessions() as session:
+            return (await self._fast_used(session, [user_id])).get(user_id, 0.0)
+
+    async def _fast_used(self, session: AsyncSession, users: list[int]) -> dict[int, float]:
+        day_start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        rows = await session.execute(
+            select(Job.user_id, func.sum(Job.gpu_seconds))
+            .where(
+                Job.user_id.in_(users),
+                Job.finished_at >= day_start,
+                or_(Job.lane.is_(None), Job.lane != RELAX),
+            )
+            .group_by(Job.user_id)
+        )
+        return {user: float(seconds or 0.0) for user, seconds in rows.all()}
 
     async def set_progress(self, job_id: int, percent: int) -> bool:
         """Record progress; False when the job is no longer running (cancelled meanwhile)."""

@@ -131,3 +131,20 @@ async def test_remix_opens_a_form_and_runs_the_edited_prompt(world, runner):
     assert blocked.ephemeral and blocked.original.embeds[0]["title"] == "Banned prompt detected"
     assert "Appeal" in blocked.original.buttons()
     assert len(await bot.jobs.for_user(alice.id)) == 2  # the refused remixes made no job
+
+
+async def test_fast_and_relax_switch_the_lane_and_show_the_fast_time_left(world, runner):
+    alice = world.alice
+    bot = await runner.start(run_worker=False)
+    relaxed = await _run(world, alice, "relax")
+    assert relaxed.ephemeral and "Relax mode on" in relaxed.original.content
+    assert "fast time left today: 1h 0m of 1h 0m" in relaxed.original.content
+    waiting = await _run(world, alice, "imagine", prompt="a sleepy fox")
+    assert waiting.original.content.endswith("(Waiting to start) (relax)")
+    [job] = await bot.jobs.for_user(alice.id)
+    assert job.lane == "relax"
+    fast = await _run(world, alice, "fast")
+    assert "Fast mode on" in fast.original.content
+    info = await _run(world, alice, "info")
+    assert "**Fast time left:** 1h 0m of 1h 0m" in info.original.content
+    assert "**Mode:** fast" in info.original.content

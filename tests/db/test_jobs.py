@@ -128,6 +128,23 @@ async def test_another_members_view_lists_only_finished_public_jobs(sessions):
     assert await repo.count_for_user(1) == 3
 
 
+async def test_a_user_past_the_fast_allowance_yields_and_runs_as_relax(sessions):
+    repo = JobRepository(sessions, fast_allowance_s=10.0)
+    spent, _ = await repo.create(_new(user=1, interaction=1))
+    await repo.claim_next("w")
+    await repo.finish(spent.id, [StoredImage(1, "a" * 64, 64, 64, 1)], [1], gpu_seconds=12.0)
+    assert await repo.fast_used(1) == 12.0
+    heavy, _ = await repo.create(_new(user=1, interaction=2))  # older, but out of fast time
+    light, _ = await repo.create(_new(user=2, interaction=3, lane="relax"))
+    fresh, _ = await repo.create(_new(user=3, interaction=4, lane="fast"))
+    order = [await repo.claim_next("w") for _ in range(3)]
+    # fast first; among relax jobs the user with less recent GPU time
+    assert [j.id for j in order] == [fresh.id, light.id, heavy.id]
+    assert [j.lane for j in order] == ["fast", "relax", "relax"]
+    await repo.finish(heavy.id, [StoredImage(1, "b" * 64, 64, 64, 1)], [1], gpu_seconds=5.0)
+    assert await repo.fast_used(1) == 12.0  # relax time is not fast time
+
+
 async def test_counting_can_stop_early(sessions):
     repo = JobRepository(sessions)
     for i in range(5):
