@@ -74,6 +74,22 @@ class Delivery:
                     await self._show_result(job)
             except discord.HTTPException:
                 log.exception("could not update the message of job %s", job.id)
+        await self._show_places()
+
+    async def _show_places(self) -> None:
+        """Waiting messages say their place in the queue, updated as it moves, within the
+        same edit budget as progress (which goes first: this runs after it)."""
+        for job, place in await self.jobs.queue():
+            if job.shown_place == place or job.message_id is None:
+                continue
+            if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
+                continue  # a later sweep shows the place as it is then
+            try:
+                await self._edit(job, place=place, view=waiting_view(job))
+            except discord.HTTPException:
+                log.exception("could not show the queue place of job %s", job.id)
+                continue
+            await self.jobs.mark_place_shown(job.id, place)
 
     async def _show_progress(self, job: Job) -> None:
         assert job.message_id is not None
@@ -117,7 +133,9 @@ class Delivery:
         """The stored file, re-encoded if it is over Discord's upload limit (never dropped)."""
         return fit_upload(self.store.get(digest, fmt), UPLOAD_LIMIT)
 
-    async def _edit(self, job: Job, upload: Upload | None = None, **fields: Any) -> int:
+    async def _edit(
+        self, job: Job, upload: Upload | None = None, place: int | None = None, **fields: Any
+    ) -> int:
         """Edit the job's message by the best route still open; return the message id.
 
         Within the token's life: the interaction webhook. After it (or if Discord refuses the
@@ -125,7 +143,7 @@ class Delivery:
         a result is posted as a new message, never dropped; a progress edit is skipped.
         """
         assert job.message_id is not None
-        fields.update(content=job_content(job), allowed_mentions=mentions_for(job))
+        fields.update(content=job_content(job, place), allowed_mentions=mentions_for(job))
         if job.interaction_token and job.token_expires_at and utcnow() < job.token_expires_at:
             webhook = discord.Webhook.partial(
                 job.application_id or self.client.application_id or 0,

@@ -27,14 +27,17 @@ _LABELS = {
 }
 
 
-def job_content(job: Job) -> str:
-    """`**<prompt>** - <who> (<status>)`, the line Midjourney users know."""
+def job_content(job: Job, place: int | None = None) -> str:
+    """`**<prompt>** - <who> (<status>)`, the line Midjourney users know; a queued job with
+    a known `place` reads `(Waiting to start, #3 in queue)`."""
     who = f"<@{job.user_id}>"
     if job.action == JobAction.UPSCALE:
         who = f"Image #{job.parent_index} {who}"
     else:
         who = _LABELS.get(JobAction(job.action), "") + who
     status = _status(job)
+    if place is not None and job.state == JobState.QUEUED:
+        status += f", #{place} in queue"
     relaxed = job.lane == RELAX and job.state in (JobState.QUEUED, JobState.RUNNING)
     tail = f" - {who}" + (f" ({status})" if status else "") + (" (relax)" if relaxed else "")
     prompt = discord.utils.escape_markdown(job.prompt)

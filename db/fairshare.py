@@ -8,6 +8,8 @@ and a fast job of a user who has spent their daily fast allowance runs as relax.
 
 from __future__ import annotations
 
+import heapq
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,14 +41,41 @@ def pick_next(
 ) -> Candidate | None:
     """The candidate to run now: fast before relax, then fewest running, least recent GPU
     time, and the oldest request among equals."""
+    return min(candidates, key=lambda c: _key(c, recent_gpu_seconds, running), default=None)
 
-    def key(c: Candidate) -> tuple[bool, int, float, datetime, int]:
-        return (
-            c.lane == RELAX,
-            running.get(c.user_id, 0),
-            recent_gpu_seconds.get(c.user_id, 0.0),
-            c.created_at,
-            c.job_id,
-        )
 
-    return min(candidates, key=key, default=None)
+def queue_order(
+    queued: Iterable[Candidate],
+    recent_gpu_seconds: Mapping[int, float],
+    running: Mapping[int, int],
+) -> list[int]:
+    """Every queued job id in the order pick_next would start them, assuming each started
+    job keeps running (so a user's next job waits behind everyone with fewer running).
+    O(n log users): one heap entry per user, keyed by their oldest queued job."""
+    by_user: defaultdict[int, list[Candidate]] = defaultdict(list)
+    for candidate in sorted(queued, key=lambda c: (c.created_at, c.job_id), reverse=True):
+        by_user[candidate.user_id].append(candidate)  # oldest last: pop() takes it
+    started = dict(running)
+    heap = [(_key(jobs[-1], recent_gpu_seconds, started), user) for user, jobs in by_user.items()]
+    heapq.heapify(heap)
+    order: list[int] = []
+    while heap:
+        _, user = heapq.heappop(heap)
+        order.append(by_user[user].pop().job_id)
+        started[user] = started.get(user, 0) + 1
+        if by_user[user]:
+            heapq.heappush(heap, (_key(by_user[user][-1], recent_gpu_seconds, started), user))
+    return order
+
+
+def _key(
+    c: Candidate, recent_gpu_seconds: Mapping[int, float], running: Mapping[int, int]
+) -> tuple[bool, int, float, datetime, int]:
+    """Fast before relax, then fewest running, least recent GPU time, oldest request."""
+    return (
+        c.lane == RELAX,
+        running.get(c.user_id, 0),
+        recent_gpu_seconds.get(c.user_id, 0.0),
+        c.created_at,
+        c.job_id,
+    )

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.fairshare import RELAX, Candidate, effective_lane, pick_next
+from db.fairshare import RELAX, Candidate, effective_lane, pick_next, queue_order
 from db.models import Job, JobImage, JobState, utcnow
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
@@ -164,14 +164,39 @@ class JobRepository:
             .group_by(Job.user_id)
             .scalar_subquery()
         )
+        candidates, usage, running = await self._standing(session, Job.id.in_(heads))
+        return pick_next(
+            [c for c in candidates if running.get(c.user_id, 0) < self.max_running_per_user],
+            usage,
+            running,
+        )
+
+    async def queue(self) -> list[tuple[Job, int]]:
+        """Queued jobs that have a message, each with its place in the queue (1 = next), as
+        the fair-share order predicts it (db.fairshare.queue_order)."""
+        async with self.sessions() as session:
+            candidates, usage, running = await self._standing(session, Job.state == JobState.QUEUED)
+            places = {
+                job_id: n for n, job_id in enumerate(queue_order(candidates, usage, running), 1)
+            }
+            jobs = await session.scalars(
+                select(Job).where(Job.state == JobState.QUEUED, Job.message_id.is_not(None))
+            )
+            return [(job, places[job.id]) for job in jobs if job.id in places]
+
+    async def _standing(
+        self, session: AsyncSession, which: ColumnElement[bool]
+    ) -> tuple[list[Candidate], dict[int, float], dict[int, int]]:
+        """The queued jobs `which` selects as candidates (lanes after the fast allowance), with
+        their users' recent GPU seconds and running jobs."""
         rows = (
             await session.execute(
-                select(Job.id, Job.user_id, Job.created_at, Job.lane).where(Job.id.in_(heads))
+                select(Job.id, Job.user_id, Job.created_at, Job.lane).where(which)
             )
         ).all()
         if not rows:
-            return None
-        users = [row.user_id for row in rows]
+            return [], {}, {}
+        users = list({row.user_id for row in rows})
         since = utcnow() - FAIRSHARE_WINDOW
         usage = await session.execute(
             select(Job.user_id, func.sum(Job.gpu_seconds))
@@ -183,21 +208,20 @@ class JobRepository:
             .where(Job.user_id.in_(users), Job.state == JobState.RUNNING)
             .group_by(Job.user_id)
         )
-        running_by_user = {user: int(count) for user, count in running.all()}
         fast_used = await self._fast_used(session, users)
-        return pick_next(
-            [
-                Candidate(
-                    r.id,
-                    r.user_id,
-                    r.created_at,
-                    effective_lane(r.lane, fast_used.get(r.user_id, 0.0), self.fast_allowance_s),
-                )
-                for r in rows
-                if running_by_user.get(r.user_id, 0) < self.max_running_per_user
-            ],
+        candidates = [
+            Candidate(
+                r.id,
+                r.user_id,
+                r.created_at,
+                effective_lane(r.lane, fast_used.get(r.user_id, 0.0), self.fast_allowance_s),
+            )
+            for r in rows
+        ]
+        return (
+            candidates,
             {user: float(seconds or 0) for user, seconds in usage.all()},
-            running_by_user,
+            {user: int(count) for user, count in running.all()},
         )
 
     async def fast_used(self, user_id: int) -> float:
@@ -310,6 +334,9 @@ class JobRepository:
 
     async def mark_shown(self, job_id: int, progress: int) -> None:
         await self._update(job_id, shown_progress=progress)
+
+    async def mark_place_shown(self, job_id: int, place: int) -> None:
+        await self._update(job_id, shown_place=place)
 
     async def mark_delivered(self, job_id: int, result_message_id: int | None) -> bool:
         """Record the post; False if another delivery got there first (then don't post again)."""

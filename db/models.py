@@ -142,6 +142,8 @@ class Job(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     result_message_id: Mapped[int | None] = mapped_column(BigInteger)
     shown_progress: Mapped[int] = mapped_column(Integer, default=-1)
+    # The place in the queue the waiting message shows ("#3 in queue"), once shown.
+    shown_place: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     favourite: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Stealth (the owner's setting when the job was made): never listed to anyone else.

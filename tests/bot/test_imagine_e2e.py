@@ -342,3 +342,18 @@ async def test_auto_sharding_asks_discord_for_the_shard_count_and_serves(world, 
     assert any(r.path.startswith("/gateway/bot") for r in fake.rest_calls())
     inter = await _imagine(world, world.alice, "a fox --seed 2")
     await _finished(fake, inter.original)
+
+
+async def test_waiting_messages_show_their_fair_place_in_the_queue(world, runner):
+    fake, alice, bob = world.fake, world.alice, world.bob
+    await runner.start(run_worker=False)  # nothing starts: the queue only grows
+    mine = [await _imagine(world, alice, f"fox {n} --seed {n}") for n in range(3)]
+    theirs = await _imagine(world, bob, "a single owl --seed 9")
+    expected = [(mine[0], 1), (theirs, 2), (mine[1], 3), (mine[2], 4)]  # bob: behind one job
+    for inter, place in expected:
+        await fake.wait_for(
+            lambda inter=inter, place=place: inter.original.content.endswith(
+                f"(Waiting to start, #{place} in queue)"
+            ),
+            timeout=30,
+        )

@@ -42,7 +42,7 @@ async def test_a_gateway_drop_during_a_job_is_resumed_and_nothing_is_missed(
     world, runner, monkeypatch
 ):
     fake = world.fake
-    await _slow(monkeypatch, 40)
+    await _slow(monkeypatch, 400)  # a few seconds even with a warm model: progress shows
     bot = await runner.start()
     inter = await _imagine(world, "a fox in a storm --seed 4")
     await fake.wait_for(lambda: re.search(r"\(\d+%\)$", inter.original.content), timeout=60)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db.fairshare import Candidate, effective_lane, pick_next
+from db.fairshare import Candidate, effective_lane, pick_next, queue_order
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -53,3 +53,24 @@ def test_pick_next(candidates, usage, running, expected):
 )
 def test_fast_jobs_run_as_relax_once_the_days_fast_time_is_spent(lane, used, allowance, expected):
     assert effective_lane(lane, used, allowance) == expected
+
+
+def test_queue_order_interleaves_users_so_a_single_job_waits_behind_at_most_one():
+    a_jobs = [_c(n, 1, minute=n) for n in range(1, 41)]  # user 1's 40-job permutation
+    b_job = _c(100, 2, minute=50)
+    order = queue_order([*a_jobs, b_job], {}, {})
+    assert order.index(100) <= 1 and sorted(order) == sorted([*range(1, 41), 100])
+    assert [j for j in order if j != 100] == list(range(1, 41))  # a user's own jobs stay in order
+
+
+def test_queue_order_starts_with_what_pick_next_picks():
+    queued = [_c(1, 1, 0), _c(2, 1, 1), _c(3, 2, 2, lane="relax"), _c(4, 3, 3)]
+    usage, running = {3: 30.0}, {1: 1}
+    order = queue_order(queued, usage, running)
+    heads = [c for c in queued if c.job_id in (1, 3, 4)]
+    assert order[0] == pick_next(heads, usage, running).job_id == 4
+    assert order == [4, 1, 2, 3]  # relax last, user 1's second job after its first
+
+
+def test_queue_order_of_nothing_is_empty():
+    assert queue_order([], {}, {}) == []
