@@ -208,7 +208,7 @@ def _operate(args: argparse.Namespace) -> int:
             images = engine.vary(request, source, seed, strength)
         else:
             canvas = (
-                zoom_out(source, args.factor, preset.multiple)
+                zoom_out(source, args.factor, preset.multiple, request.aspect)
                 if args.command == "zoom"
                 else pan(source, args.direction, preset.multiple, pixel_limit(preset))
                 if args.command == "pan"

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
-from inference.outpaint import Canvas
+from inference.outpaint import Canvas, same_ratio
 from inference.presets import Preset, get_preset, resolution
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds
@@ -245,9 +245,8 @@ def _round8(side: float) -> int:
 
 
 def _fit_aspect(source: Image.Image, preset: Preset, aspect: tuple[int, int]) -> Image.Image:
-    w, h = aspect
-    if abs(source.width * h - source.height * w) <= max(w, h) * preset.multiple:
-        return source  # already this ratio, give or take the rounding to the preset's multiple
+    if same_ratio(source.size, aspect, preset.multiple):
+        return source
     return ImageOps.fit(source, resolution(preset, aspect), Image.Resampling.LANCZOS)
 
 

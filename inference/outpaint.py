@@ -6,6 +6,7 @@ Masks are "L" images, 255 where new content is painted and 0 where the source is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,13 +34,27 @@ def _snap(side: float, multiple: int) -> int:
     return max(multiple, round(side / multiple) * multiple)
 
 
-def zoom_out(source: Image.Image, factor: float, multiple: int) -> Canvas:
-    """Same size as the source, with the source shrunk by `factor` in the middle: the
-    camera pulls back and the border is painted."""
+def same_ratio(size: Size, aspect: tuple[int, int], multiple: int) -> bool:
+    """Whether `size` already has the `aspect` ratio, give or take rounding to `multiple`."""
+    w, h = aspect
+    return abs(size[0] * h - size[1] * w) <= max(w, h) * multiple
+
+
+def zoom_out(
+    source: Image.Image, factor: float, multiple: int, aspect: tuple[int, int] | None = None
+) -> Canvas:
+    """The camera pulls back: the source shrunk by `factor` in the middle of a canvas of its
+    own size (or of its pixel area at another `aspect`, e.g. from Custom Zoom's prompt, with
+    the source first fitted inside it), and the rest painted."""
     if not MIN_ZOOM <= factor <= MAX_ZOOM:
         raise OutpaintError(f"zoom must be between {MIN_ZOOM} and {MAX_ZOOM}, got {factor}")
-    size: Size = (_snap(source.width, multiple), _snap(source.height, multiple))
-    inner = (max(1, round(size[0] / factor)), max(1, round(size[1] / factor)))
+    width, height = float(source.width), float(source.height)
+    if aspect is not None and not same_ratio(source.size, aspect, multiple):
+        width = math.sqrt(source.width * source.height * aspect[0] / aspect[1])
+        height = width * aspect[1] / aspect[0]
+    size: Size = (_snap(width, multiple), _snap(height, multiple))
+    scale = min(size[0] / source.width, size[1] / source.height) / factor  # fit, then pull back
+    inner = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))
     left, top = (size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2
     return _canvas(source.resize(inner, Image.Resampling.LANCZOS), size, (left, top))
 

@@ -209,7 +209,8 @@ class Worker:
             images = engine.vary(request, start, seed, strength, progress, cancel)
         elif job.action in OUTPAINT_ACTIONS:
             assert start is not None
-            images = engine.outpaint(request, _canvas(job, start, engine), seed, progress, cancel)
+            canvas = _canvas(job, request, start, engine)
+            images = engine.outpaint(request, canvas, seed, progress, cancel)
         else:
             images = engine.grid(request, seed, progress, cancel)
         self._check_output(images)
@@ -246,11 +247,11 @@ class Worker:
         return StoredImage(index, digest, image.width, image.height, seed)
 
 
-def _canvas(job: Job, source: Image.Image, engine: Engine) -> Canvas:
+def _canvas(job: Job, request: GenerationRequest, source: Image.Image, engine: Engine) -> Canvas:
     """What a zoom, pan or make-square job paints on (checked when the button was pressed)."""
     multiple = engine.preset.multiple
     if job.action == JobAction.ZOOM_OUT:
-        return zoom_out(source, job.zoom or 2.0, multiple)
+        return zoom_out(source, job.zoom or 2.0, multiple, request.aspect)
     if job.action == JobAction.MAKE_SQUARE:
         return make_square(source, multiple)
     direction = cast("Direction", PAN_DIRECTIONS[job.action])

@@ -95,11 +95,15 @@ async def test_custom_zoom_asks_how_far_and_refuses_a_bad_factor(world, runner):
     assert bad.ephemeral and bad.original.embeds[0]["title"] == "Invalid zoom"
     assert "'3'" in bad.original.embeds[0]["description"]
 
-    ok = await fake.submit_modal(alice, opened, {"prompt": "a fox in a forest", "zoom": "1.5"})
+    ok = await fake.submit_modal(
+        alice, opened, {"prompt": "a fox in a forest --ar 2:1", "zoom": "1.5"}
+    )
     await ok.wait_for_response()
     await _done(fake, ok.original)
     job = (await bot.jobs.for_user(alice.id))[0]
-    assert (job.action, job.zoom, job.prompt) == ("zoom_out", 1.5, "a fox in a forest")
+    assert (job.action, job.zoom, job.prompt) == ("zoom_out", 1.5, "a fox in a forest --ar 2:1")
+    grid = _image(ok.original)
+    assert grid.width == 2 * grid.height  # the aspect changed with the prompt
 
     stranger = await fake.click(world.bob, single, single.button("Custom Zoom"))
     await stranger.wait_for_response()

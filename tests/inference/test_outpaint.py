@@ -73,3 +73,12 @@ def test_zoom_canvas_always_paints_a_border_around_a_smaller_source(width, heigh
     assert set(np.unique(mask)) <= {0, 255}
     painted = (mask == 255).mean()
     assert painted == pytest.approx(1 - 1 / factor**2, abs=0.15)
+
+
+def test_zoom_to_another_aspect_keeps_the_area_and_fits_the_source_inside():
+    canvas = zoom_out(_source(64, 64), 2.0, 16, aspect=(2, 1))
+    assert canvas.image.size == (96, 48)
+    left, top, right, bottom = _kept_box(canvas)
+    assert (right - left, bottom - top) == (24, 24)  # fitted to the height, then halved
+    same = zoom_out(_source(80, 48), 1.5, 16, aspect=(3, 2))  # 80x48 is 3:2 at tiny's size
+    assert same.image.size == (80, 48)
