@@ -60,7 +60,7 @@ class ImagineBot(discord.AutoShardedClient):
         self,
         settings: Settings,
         *,
-        run_worker: bool = True,
+        run_worker: bool | None = None,
         output_filter: OutputFilter | None = None,
     ) -> None:
         intents = discord.Intents.none()
@@ -72,7 +72,7 @@ class ImagineBot(discord.AutoShardedClient):
             shard_count=None if settings.shards == "auto" else settings.shards,
         )
         self.settings = settings
-        self.run_worker = run_worker
+        self.run_worker = settings.embedded_worker if run_worker is None else run_worker
         self.output_filter = output_filter or load_output_filter(settings.output_filter)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
@@ -123,6 +123,9 @@ class ImagineBot(discord.AutoShardedClient):
                 f"embedded-{secrets.token_hex(3)}",
                 max_attempts=self.settings.max_attempts,
                 output_filter=self.output_filter,
+                lease_s=self.settings.lease_seconds,
+                # On SQLite it is the only worker: whatever ran before a restart was its own.
+                sole_worker=self.settings.resolved_database_url.startswith("sqlite"),
             )
             self.worker.on_change = self.delivery.notify
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -21,6 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="connect to Discord and serve /imagine (embedded mode)")
     run.add_argument("--database-url", help="overrides IMAGINEBOT_DATABASE_URL")
+    run.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="only the bot: `imaginebot worker` processes render (IMAGINEBOT_EMBEDDED_WORKER)",
+    )
+    worker = sub.add_parser("worker", help="render jobs from a shared database (distributed)")
+    worker.add_argument("--database-url", help="overrides IMAGINEBOT_DATABASE_URL")
     imagine = sub.add_parser("imagine", help="render a prompt locally, without Discord")
     imagine.add_argument("prompt")
     imagine.add_argument("-o", "--output", default="out.png", help="grid file (.png) or a folder")
@@ -56,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = {
         "run": _run,
+        "worker": _worker,
         "imagine": _imagine,
         **dict.fromkeys(OPERATIONS, _operate),
         "provenance": _provenance,
@@ -93,7 +102,9 @@ def _run(args: argparse.Namespace) -> int:
     from bot.discord_endpoints import point_at
 
     try:
-        settings = _settings(database_url=args.database_url)
+        settings = _settings(
+            database_url=args.database_url, embedded_worker=False if args.no_worker else None
+        )
     except ValidationError as exc:
         return _fail(f"invalid setting: {_first_error(exc)}")
     if settings.token is None or not settings.token.get_secret_value().strip():
@@ -124,6 +135,63 @@ def _run(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """A GPU worker: claims jobs from the shared database, renders them into the shared image
+    store, and leaves posting to the bot. Run any number, on any hosts."""
+    import os
+    import socket
+
+    from db import ImageStore, JobRepository, make_engine, make_sessionmaker
+    from inference.engines import EnginePool
+    from inference.presets import load_presets
+    from inference.worker import Worker
+    from moderation.images import load_output_filter
+
+    try:
+        settings = _settings(database_url=args.database_url)
+        engines = EnginePool(
+            load_presets(settings.presets_file),
+            settings.served_models,
+            settings.resolved_models_dir,
+            settings.device,
+        )
+        output_filter = load_output_filter(settings.output_filter)
+    except ValidationError as exc:
+        return _fail(f"invalid setting: {_first_error(exc)}")
+    except (ValueError, RuntimeError) as exc:
+        return _fail(f"invalid setting: {exc}")
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+
+    async def serve() -> None:
+        engine = make_engine(settings.resolved_database_url)
+        jobs = JobRepository(
+            make_sessionmaker(engine), settings.max_running_jobs, settings.fast_allowance_s
+        )
+        worker = Worker(
+            jobs,
+            ImageStore(settings.images_dir),
+            engines,
+            worker_id,
+            max_attempts=settings.max_attempts,
+            output_filter=output_filter,
+            lease_s=settings.lease_seconds,
+            sole_worker=False,
+        )
+        logging.getLogger(__name__).info("worker %s serving %s", worker_id, engines.names)
+        try:
+            await worker.run()
+        finally:
+            await engine.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop; a running job is retried
+        asyncio.run(serve())
     return 0
 
 

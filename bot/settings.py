@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     max_running_jobs: int = 3
     max_queued_jobs: int = 7
     max_attempts: int = 3
+    # Render in the bot's process; off when `imaginebot worker` processes do it (distributed).
+    embedded_worker: bool = True
+    # A worker renews its running job's lease every third of this; a job whose lease is this
+    # old belongs to a dead worker and is requeued by a live one.
+    lease_seconds: float = Field(default=30.0, gt=0)
     # Fast GPU time per member per day; past it their jobs run in the relax lane. 0: no cap.
     fast_minutes_per_day: float = Field(default=60.0, ge=0)
     strike_ladder: str = DEFAULT_LADDER

@@ -150,6 +150,7 @@ class JobRepository:
                         attempts=Job.attempts + 1,
                         worker_id=worker_id,
                         started_at=utcnow(),
+                        heartbeat_at=utcnow(),
                         progress=0,
                         lane=candidate.lane,  # relax if the fast allowance is spent
                     )
@@ -248,7 +249,18 @@ class JobRepository:
             result = await session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.state == JobState.RUNNING)
-                .values(progress=percent)
+                .values(progress=percent, heartbeat_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def renew_lease(self, job_id: int, worker_id: str) -> bool:
+        """The worker is alive and still rendering `job_id`; False if the job is no longer
+        its own (cancelled, or requeued after its lease lapsed)."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.worker_id == worker_id)
+                .values(heartbeat_at=utcnow())
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -263,11 +275,20 @@ class JobRepository:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def finish(
-        self, job_id: int, images: Sequence[StoredImage], seeds: list[int], gpu_seconds: float
+        self,
+        job_id: int,
+        images: Sequence[StoredImage],
+        seeds: list[int],
+        gpu_seconds: float,
+        worker_id: str | None = None,
     ) -> None:
+        """Record the result; ignored if the job is no longer running (or, given `worker_id`,
+        no longer that worker's: its lease lapsed and another worker took it)."""
         async with self.sessions() as session, session.begin():
             job = await session.get(Job, job_id)
             if job is None or job.state != JobState.RUNNING:
+                return
+            if worker_id is not None and job.worker_id != worker_id:
                 return
             for old in list(job.images):
                 await session.delete(old)
@@ -280,20 +301,33 @@ class JobRepository:
             job.gpu_seconds += gpu_seconds
             job.finished_at = utcnow()
 
-    async def fail(self, job_id: int, error: str) -> None:
+    async def fail(self, job_id: int, error: str, worker_id: str | None = None) -> None:
+        """End an active job as failed (given `worker_id`, only while it is that worker's)."""
+        condition = [Job.id == job_id, Job.state.in_(ACTIVE_STATES)]
+        if worker_id is not None:
+            condition.append(Job.worker_id == worker_id)
         async with self.sessions() as session, session.begin():
             await session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.state.in_(ACTIVE_STATES))
+                .where(*condition)
                 .values(state=JobState.FAILED, error=error, finished_at=utcnow())
             )
 
-    async def recover_running(self, max_attempts: int, worker_id: str | None = None) -> int:
-        """Requeue jobs a dead worker left running; past `max_attempts` they fail instead."""
+    async def recover_running(
+        self,
+        max_attempts: int,
+        worker_id: str | None = None,
+        lapsed_before: datetime | None = None,
+    ) -> int:
+        """Requeue jobs a dead worker left running; past `max_attempts` they fail instead.
+        All running jobs, or those of `worker_id`, or those whose lease was last renewed
+        before `lapsed_before` (other workers may be alive and rendering the rest)."""
         async with self.sessions() as session, session.begin():
             condition = [Job.state == JobState.RUNNING]
             if worker_id is not None:
                 condition.append(Job.worker_id == worker_id)
+            if lapsed_before is not None:
+                condition.append(or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < lapsed_before))
             jobs = (await session.scalars(select(Job).where(*condition))).all()
             for job in jobs:
                 if job.attempts >= max_attempts:

@@ -133,6 +133,8 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     worker_id: Mapped[str | None] = mapped_column(String(64))
+    # The worker's lease: renewed while it renders; a lapsed lease means the worker died.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     gpu_seconds: Mapped[float] = mapped_column(default=0.0)
     # Where the job is shown: the interaction's webhook (15 minutes) and, once known, the
     # message id, which the bot token can still edit after the token expires.

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from PIL import Image
@@ -28,6 +29,7 @@ from db import (
     JobRepository,
     StoredImage,
 )
+from db.models import utcnow
 from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine
 from inference.engines import EnginePool
 from inference.images import compose_grid, encode_png
@@ -81,6 +83,8 @@ class Worker:
         max_attempts: int = 3,
         poll_interval: float = 0.5,
         output_filter: OutputFilter | None = None,
+        lease_s: float = 30.0,
+        sole_worker: bool = True,
     ) -> None:
         self.jobs = jobs
         self.store = store
@@ -89,6 +93,12 @@ class Worker:
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
         self.output_filter = output_filter
+        # A running job's lease is renewed every lease_s / 3; one not renewed for lease_s
+        # belongs to a dead worker and is requeued by any live one.
+        self.lease_s = lease_s
+        # The only worker (embedded mode): whatever was running at start was its own.
+        self.sole_worker = sole_worker
+        self._current: int | None = None
         self._wake = asyncio.Event()
         self.on_change: Callable[[], None] = lambda: None
 
@@ -97,16 +107,42 @@ class Worker:
         self._wake.set()
 
     async def run(self) -> None:
-        recovered = await self.jobs.recover_running(self.max_attempts)
-        if recovered:
-            log.info("requeued or failed %d job(s) left running by a previous process", recovered)
-            self.on_change()
-        try:  # the default model loads up front; others on their first job
-            await asyncio.to_thread(self.engines.get(self.engines.default).load)
-        except Exception:
-            log.exception("the default model %r could not be loaded", self.engines.default)
+        if self.sole_worker:
+            await self._recover(None)
+        leases = asyncio.create_task(self._keep_leases(), name="leases")
+        try:
+            try:  # the default model loads up front; others on their first job
+                await asyncio.to_thread(self.engines.get(self.engines.default).load)
+            except Exception:
+                log.exception("the default model %r could not be loaded", self.engines.default)
+            while True:
+                await self.process(await self._next_job())
+        finally:
+            leases.cancel()
+
+    async def _keep_leases(self) -> None:
+        """Renew the lease of the job being rendered, and take back jobs whose worker died
+        (their lease lapsed), so another worker finishes them."""
+        beat = self.lease_s / 3
+        since_recovery = 0.0
         while True:
-            await self.process(await self._next_job())
+            await asyncio.sleep(beat)
+            try:
+                if self._current is not None:
+                    await self.jobs.renew_lease(self._current, self.worker_id)
+                since_recovery += beat
+                if since_recovery >= self.lease_s:
+                    since_recovery = 0.0
+                    await self._recover(utcnow() - timedelta(seconds=self.lease_s))
+            except Exception:  # the database may be restarting: try again next beat
+                log.exception("lease upkeep failed")
+
+    async def _recover(self, lapsed_before: datetime | None) -> None:
+        recovered = await self.jobs.recover_running(self.max_attempts, lapsed_before=lapsed_before)
+        if recovered:
+            log.info("requeued or failed %d job(s) left running by a dead worker", recovered)
+            self.on_change()
+            self.wake()
 
     async def _next_job(self) -> Job:
         while True:
@@ -118,6 +154,13 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
     async def process(self, job: Job) -> None:
+        self._current = job.id
+        try:
+            await self._process(job)
+        finally:
+            self._current = None
+
+    async def _process(self, job: Job) -> None:
         self.on_change()
         started = time.monotonic()
         cancel = threading.Event()
@@ -130,12 +173,14 @@ class Worker:
             log.info("job %s was cancelled while rendering", job.id)
         except OutputFiltered as filtered:
             log.warning("job %s withheld by the output filter: %s", job.id, filtered)
-            await self.jobs.fail(job.id, f"{OUTPUT_FILTERED} ({filtered})")
+            await self.jobs.fail(job.id, f"{OUTPUT_FILTERED} ({filtered})", self.worker_id)
         except Exception as exc:
             log.exception("job %s failed", job.id)
-            await self.jobs.fail(job.id, f"{type(exc).__name__}: {exc}")
+            await self.jobs.fail(job.id, f"{type(exc).__name__}: {exc}", self.worker_id)
         else:
-            await self.jobs.finish(job.id, images, seeds, time.monotonic() - started)
+            await self.jobs.finish(
+                job.id, images, seeds, time.monotonic() - started, self.worker_id
+            )
         self.on_change()
 
     async def _source(self, job: Job) -> Source | None:

@@ -145,6 +145,33 @@ async def test_a_user_past_the_fast_allowance_yields_and_runs_as_relax(sessions)
     assert await repo.fast_used(1) == 12.0  # relax time is not fast time
 
 
+async def test_only_jobs_whose_lease_lapsed_are_taken_back(sessions):
+    from datetime import timedelta
+
+    from db.models import utcnow
+
+    repo = JobRepository(sessions)
+    alive, _ = await repo.create(_new(user=1, interaction=1))
+    dead, _ = await repo.create(_new(user=2, interaction=2))
+    await repo.claim_next("alive-worker")
+    await repo.claim_next("dead-worker")
+    await asyncio.sleep(0.05)
+    cutoff = utcnow()  # both leases are older than this...
+    await asyncio.sleep(0.05)
+    assert await repo.renew_lease(alive.id, "alive-worker")  # ...until one is renewed
+    assert not await repo.renew_lease(alive.id, "dead-worker")  # not its job
+    assert await repo.recover_running(3, lapsed_before=cutoff - timedelta(seconds=30)) == 0
+    assert await repo.recover_running(3, lapsed_before=cutoff) == 1
+    assert (await repo.get(alive.id)).state == JobState.RUNNING
+    again = await repo.claim_next("other-worker")
+    assert again is not None and again.id == dead.id and again.attempts == 2
+    # The dead worker's late result is ignored: the job is another worker's now.
+    await repo.finish(again.id, [StoredImage(1, "c" * 64, 64, 64, 1)], [1], 1.0, "dead-worker")
+    assert (await repo.get(again.id)).state == JobState.RUNNING
+    await repo.fail(again.id, "late failure", "dead-worker")
+    assert (await repo.get(again.id)).state == JobState.RUNNING
+
+
 async def test_counting_can_stop_early(sessions):
     repo = JobRepository(sessions)
     for i in range(5):

@@ -1,0 +1,88 @@
+"""Distributed mode: the bot without a worker, and two `imaginebot worker` processes on one
+PostgreSQL database. A worker killed mid-job: the other takes the job over when its lease
+lapses, and the result is posted exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from db import JobState
+from inference.tiny import build_tiny_pipeline
+from tests.conftest import _postgres_database
+
+IMAGINEBOT = str(Path(sys.executable).parent / "imaginebot")
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+@pytest.fixture
+async def postgres_url():
+    async for url in _postgres_database():
+        yield url
+
+
+async def test_a_killed_worker_s_job_is_finished_by_another_and_posted_once(
+    world, runner, tmp_path, tiny_models_dir, postgres_url
+):
+    fake, alice = world.fake, world.alice
+    # Slow enough that the job is still rendering when its worker is killed.
+    tiny = build_tiny_pipeline(tiny_models_dir / "tiny")
+    presets = tmp_path / "presets.toml"
+    presets.write_text(f'[presets.tiny-slow]\nmodel = "{tiny}"\nnative_size = 64\nsteps = 600\n')
+    shared = {
+        "model": "tiny-slow",
+        "presets_file": presets,
+        "database_url": postgres_url,
+        "lease_seconds": 3.0,
+    }
+    runner.settings = runner.settings.model_copy(update=shared)
+    bot = await runner.start(run_worker=False)  # the bot also brings the schema up to date
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGINEBOT_", "DISCORD_"))}
+    env.update(
+        IMAGINEBOT_MODEL="tiny-slow",
+        IMAGINEBOT_PRESETS_FILE=str(presets),
+        IMAGINEBOT_DATABASE_URL=postgres_url,
+        IMAGINEBOT_LEASE_SECONDS="3",
+        IMAGINEBOT_DATA_DIR=str(runner.settings.data_dir),  # one image store for all
+        IMAGINEBOT_MODELS_DIR=str(tiny_models_dir),
+    )
+    quiet = {"stdout": asyncio.subprocess.DEVNULL, "stderr": asyncio.subprocess.DEVNULL}
+    workers = [
+        await asyncio.create_subprocess_exec(IMAGINEBOT, "worker", env=env, cwd=tmp_path, **quiet)
+        for _ in range(2)
+    ]
+    try:
+        inter = await fake.slash(alice, world.channel, "imagine", prompt="a relay fox --seed 8")
+        assert await inter.wait_for_response() == 4
+        [job] = await bot.jobs.for_user(alice.id)
+
+        async def running_on():
+            current = await bot.jobs.get(job.id)
+            return current.worker_id if current.state == JobState.RUNNING else None
+
+        worker_id = None
+        for _ in range(1200):
+            if worker_id := await running_on():
+                break
+            await asyncio.sleep(0.1)
+        assert worker_id, "no worker started the job"
+        victim = next(w for w in workers if worker_id.endswith(f"-{w.pid}"))
+        victim.send_signal(signal.SIGKILL)
+        await victim.wait()
+
+        await fake.wait_for(lambda: inter.original.attachments, timeout=240)
+        done = await bot.jobs.get(job.id)
+        assert done.state == JobState.DONE and done.attempts == 2
+        assert done.worker_id != worker_id
+        posted = [m for m in fake.messages(world.channel) if m.attachments]
+        assert posted == [inter.original]  # posted exactly once, on the job's own message
+    finally:
+        for worker in workers:
+            if worker.returncode is None:
+                worker.terminate()
+                await worker.wait()
