@@ -19,7 +19,7 @@ from inference.outpaint import Canvas, same_ratio
 from inference.presets import Preset, get_preset, resolution
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds
-from inference.tiny import build_tiny_pipeline
+from inference.tiny import build_tiny_pipeline, build_tiny_xl_pipeline
 
 VARY_SUBTLE = 0.35
 VARY_STRONG = 0.7
@@ -33,6 +33,7 @@ CHAOS_SCALE = 0.5
 VAE_TILING_ABOVE = 1024
 
 Progress = Callable[[float], None]
+BUILTIN = {"builtin:tiny": build_tiny_pipeline, "builtin:tiny-xl": build_tiny_xl_pipeline}
 
 
 class Cancelled(Exception):
@@ -74,7 +75,9 @@ class Engine:
             from diffusers.utils import logging as diffusers_logging
 
             diffusers_logging.disable_progress_bar()
-            source = self.preset.model_id or str(build_tiny_pipeline(self.cache_dir / "tiny"))
+            source = self.preset.model_id
+            if source in BUILTIN:
+                source = str(BUILTIN[source](self.cache_dir / source.removeprefix("builtin:")))
             pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=self.dtype)
             pipe = pipe.to(self.device)
             pipe.set_progress_bar_config(disable=True)
@@ -213,21 +216,30 @@ class Engine:
         negative = [*request.negative, *(p.text for p in request.prompts if p.weight < 0)]
         total = sum(weight for _, weight in positive)
         with torch.no_grad():
-            embeds = sum((weight / total) * self._encode(text) for text, weight in positive)
-            negative_embeds = self._encode(", ".join(negative))
+            concepts = [(weight / total, self._encode(text)) for text, weight in positive]
+            embeds = sum(share * tokens for share, (tokens, _) in concepts)
+            negative_embeds, negative_pooled = self._encode(", ".join(negative))
             batch_embeds = embeds.repeat(batch, 1, 1)
             if request.chaos:
                 batch_embeds = batch_embeds + _chaos_offsets(embeds, request.chaos, seed, batch)
-        return {
+        conditioning = {
             "prompt_embeds": batch_embeds,
             "negative_prompt_embeds": negative_embeds.repeat(batch, 1, 1),
         }
+        if negative_pooled is not None:  # SDXL: the pooled embeddings blend the same way
+            pooled = sum(share * pooled for share, (_, pooled) in concepts)
+            conditioning["pooled_prompt_embeds"] = pooled.repeat(batch, 1)
+            conditioning["negative_pooled_prompt_embeds"] = negative_pooled.repeat(batch, 1)
+        return conditioning
 
-    def _encode(self, text: str) -> torch.Tensor:
-        embeds, _ = self._pipe.encode_prompt(
-            text, self.device, num_images_per_prompt=1, do_classifier_free_guidance=False
-        )
-        return embeds
+    def _encode(self, text: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Token embeddings and, for SDXL-family pipelines, the pooled embedding."""
+        encoded = self._pipe.encode_prompt(
+            prompt=text, device=self.device, num_images_per_prompt=1,
+            do_classifier_free_guidance=False,
+        )  # fmt: skip
+        # SD returns (embeds, negative); SDXL (embeds, negative, pooled, negative pooled).
+        return encoded[0], encoded[2] if len(encoded) == 4 else None
 
 
 def _chaos_offsets(embeds: torch.Tensor, chaos: int, seed: int, batch: int) -> torch.Tensor:

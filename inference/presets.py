@@ -18,7 +18,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Preset:
     name: str
-    model_id: str  # hub id or local path; "" for the locally built tiny model
+    model_id: str  # hub id or local path; "builtin:<name>" for a locally built miniature
     native_size: int  # side of the square the model was trained at, in pixels
     multiple: int  # both sides are rounded to this (the UNet needs latents it can halve)
     default_steps: int
@@ -34,8 +34,9 @@ PRESETS: dict[str, Preset] = {
         Preset("sdxl-turbo", "stabilityai/sdxl-turbo", 512, 64, 4, 0.0),
         Preset("sd15", "stable-diffusion-v1-5/stable-diffusion-v1-5", 512, 64, 25, 7.0),
         Preset("sdxl", "stabilityai/stable-diffusion-xl-base-1.0", 1024, 64, 30, 6.0),
-        # Locally built random miniature: runs the real code in tests, offline, in seconds.
-        Preset("tiny", "", 64, 16, 2, 5.0, min_side=32),
+        # Locally built random miniatures (SD and SDXL): the real code, offline, in seconds.
+        Preset("tiny", "builtin:tiny", 64, 16, 2, 5.0, min_side=32),
+        Preset("tiny-xl", "builtin:tiny-xl", 64, 16, 2, 5.0, min_side=32),
     )
 }
 

@@ -1,4 +1,4 @@
-"""A miniature, randomly initialised Stable Diffusion pipeline, built offline.
+"""Miniature, randomly initialised Stable Diffusion and SDXL pipelines, built offline.
 
 Tests and try-outs run the real diffusers loading and denoising code on it in seconds. Its
 images are noise-like by design. The weights come from a fixed seed, so every build writes
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 TINY_SEED = 1234
 _COMPLETE_MARK = "imaginebot-tiny.json"
@@ -17,25 +19,42 @@ _VERSION = 1
 
 
 def build_tiny_pipeline(path: Path) -> Path:
-    """Write the tiny pipeline to `path` (reused when a complete build is already there)."""
+    """Write the tiny Stable Diffusion pipeline to `path` (reused when already complete)."""
+    return _build(path, _tiny_sd)
+
+
+def build_tiny_xl_pipeline(path: Path) -> Path:
+    """Write the tiny SDXL pipeline (two text encoders, pooled and time conditioning) to
+    `path`: the SDXL code paths (sdxl, sdxl-turbo) run offline on it."""
+    return _build(path, _tiny_xl)
+
+
+def _build(path: Path, make: Callable[[], Any]) -> Path:
     path = Path(path)
     mark = path / _COMPLETE_MARK
     if mark.exists() and json.loads(mark.read_text()).get("version") == _VERSION:
         return path
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        EulerAncestralDiscreteScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
     from diffusers.utils import logging as diffusers_logging
-    from transformers import CLIPTextConfig, CLIPTextModel
     from transformers.utils import logging as transformers_logging
 
     diffusers_logging.disable_progress_bar()
     transformers_logging.disable_progress_bar()
     torch.manual_seed(TINY_SEED)
+    pipe = make()
+    path.mkdir(parents=True, exist_ok=True)
+    # Build beside the target and rename, so a crash never leaves a half-written model.
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        pipe.save_pretrained(tmp)
+        for item in Path(tmp).iterdir():
+            item.replace(path / item.name)
+    mark.write_text(json.dumps({"version": _VERSION, "seed": TINY_SEED}))
+    return path
+
+
+def _tiny_sd() -> Any:
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64),
         layers_per_block=1,
@@ -48,8 +67,57 @@ def build_tiny_pipeline(path: Path) -> Path:
         attention_head_dim=8,
         norm_num_groups=16,
     )
-    # Four VAE blocks give vae_scale_factor 8, as in real models: latents stay small.
-    vae = AutoencoderKL(
+    return StableDiffusionPipeline(
+        unet=unet.eval(),
+        vae=_vae(),
+        text_encoder=_text_encoder(with_projection=False),
+        tokenizer=_byte_tokenizer(),
+        scheduler=_scheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def _tiny_xl() -> Any:
+    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        # SDXL's extra conditioning: six time ids of 8 features plus the pooled text (32).
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=6 * 8 + _TEXT_DIM,
+        cross_attention_dim=2 * _TEXT_DIM,  # both encoders' hidden states, concatenated
+        norm_num_groups=16,
+    )
+    return StableDiffusionXLPipeline(
+        vae=_vae(),
+        text_encoder=_text_encoder(with_projection=False),
+        text_encoder_2=_text_encoder(with_projection=True),
+        tokenizer=_byte_tokenizer(),
+        tokenizer_2=_byte_tokenizer(),
+        unet=unet.eval(),
+        scheduler=_scheduler(),
+    )
+
+
+_TEXT_DIM = 32
+
+
+def _vae() -> Any:
+    from diffusers import AutoencoderKL
+
+    # Four blocks give vae_scale_factor 8, as in real models: latents stay small.
+    return AutoencoderKL(
         block_out_channels=(16, 16, 32, 32),
         in_channels=3,
         out_channels=3,
@@ -58,46 +126,39 @@ def build_tiny_pipeline(path: Path) -> Path:
         latent_channels=4,
         norm_num_groups=8,
         sample_size=64,
+    ).eval()
+
+
+def _text_encoder(with_projection: bool) -> Any:
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    config = CLIPTextConfig(
+        bos_token_id=0,
+        eos_token_id=2,
+        hidden_size=_TEXT_DIM,
+        intermediate_size=37,
+        layer_norm_eps=1e-05,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        pad_token_id=1,
+        vocab_size=_VOCAB_SIZE,
+        max_position_embeddings=77,
+        projection_dim=_TEXT_DIM,
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=0,
-            eos_token_id=2,
-            hidden_size=32,
-            intermediate_size=37,
-            layer_norm_eps=1e-05,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            pad_token_id=1,
-            vocab_size=_VOCAB_SIZE,
-            max_position_embeddings=77,
-        )
-    )
-    scheduler = EulerAncestralDiscreteScheduler(
+    model = CLIPTextModelWithProjection(config) if with_projection else CLIPTextModel(config)
+    return model.eval()
+
+
+def _scheduler() -> Any:
+    from diffusers import EulerAncestralDiscreteScheduler
+
+    return EulerAncestralDiscreteScheduler(
         beta_start=0.00085,
         beta_end=0.012,
         beta_schedule="scaled_linear",
         timestep_spacing="trailing",
         steps_offset=1,
     )
-    pipe = StableDiffusionPipeline(
-        unet=unet.eval(),
-        vae=vae.eval(),
-        text_encoder=text_encoder.eval(),
-        tokenizer=_byte_tokenizer(),
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    path.mkdir(parents=True, exist_ok=True)
-    # Build beside the target and rename, so a crash never leaves a half-written model.
-    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-        pipe.save_pretrained(tmp)
-        for item in Path(tmp).iterdir():
-            item.replace(path / item.name)
-    mark.write_text(json.dumps({"version": _VERSION, "seed": TINY_SEED}))
-    return path
 
 
 def _byte_vocabulary() -> dict[str, int]:

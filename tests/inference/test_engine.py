@@ -199,3 +199,31 @@ def test_outpainting_keeps_the_source_and_paints_the_rest(engine):
             assert np.array_equal(np.asarray(image)[kept], np.asarray(canvas.image)[kept])
             painted = np.asarray(image)[~kept].astype(np.float32)
             assert np.abs(painted - np.asarray(canvas.image)[~kept]).mean() > 1
+
+
+@pytest.fixture(scope="module")
+def xl_engine(tiny_models_dir):
+    engine = Engine("tiny-xl", tiny_models_dir)
+    engine.load()
+    return engine
+
+
+def test_the_sdxl_family_runs_every_operation_with_pooled_conditioning(xl_engine):
+    from diffusers import StableDiffusionXLPipeline
+
+    from inference.outpaint import make_square
+
+    assert isinstance(xl_engine._pipe, StableDiffusionXLPipeline)
+    request = parse("a red fox::2 snow::1 --ar 2:1 --no people --chaos 20")
+    conditioning = xl_engine._conditioning(request, seed=3)
+    assert conditioning["pooled_prompt_embeds"].shape[0] == 4
+    grid = xl_engine.grid(request, seed=3)
+    assert {image.size for image in grid} == {resolution(xl_engine.preset, (2, 1))}
+    again = xl_engine.grid(request, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(_arrays(grid), _arrays(again), strict=True))
+    varied = xl_engine.vary(request, grid[0], seed=4, strength=VARY_STRONG)
+    assert {v.size for v in varied} == {grid[0].size}
+    upscaled = xl_engine.upscale(request, grid[0], seed=5, creative=True)
+    assert upscaled.size == (2 * grid[0].width, 2 * grid[0].height)
+    squared = xl_engine.outpaint(request, make_square(grid[0], 16), seed=6)
+    assert {s.width for s in squared} == {grid[0].width} == {s.height for s in squared}
