@@ -155,14 +155,36 @@ async def review(interaction: Interaction) -> None:
     await _reply(interaction, "\n".join(lines) or "No open appeals.")
 
 
-@mod.command(name="setup", description="Where appeals and zero-tolerance alerts are posted")
-async def setup(interaction: Interaction, review_channel: discord.TextChannel) -> None:
+@mod.command(name="setup", description="Where appeals go; whether stealth mode applies here")
+@app_commands.describe(
+    review_channel="Where appeals and zero-tolerance alerts are posted",
+    allow_stealth="Off: every job made on this server is public, whatever members chose",
+)
+async def setup(
+    interaction: Interaction,
+    review_channel: discord.TextChannel | None = None,
+    allow_stealth: bool | None = None,
+) -> None:
     guild_id = _require_moderator(interaction)
-    await interaction.client.moderation.set_review_channel(guild_id, review_channel.id)
-    await interaction.client.bans.record(
-        guild_id, interaction.user.id, None, "setup", "", {"review_channel": review_channel.id}
+    repo = interaction.client.moderation
+    changed: dict[str, Any] = {}
+    if review_channel is not None:
+        await repo.set_review_channel(guild_id, review_channel.id)
+        changed["review_channel"] = review_channel.id
+    if allow_stealth is not None:
+        await repo.set_allow_stealth(guild_id, allow_stealth)
+        changed["allow_stealth"] = allow_stealth
+    if changed:
+        await interaction.client.bans.record(
+            guild_id, interaction.user.id, None, "setup", "", changed
+        )
+    channel_id = await repo.review_channel(guild_id)
+    stealth = await repo.allows_stealth(guild_id)
+    await _reply(
+        interaction,
+        f"Appeals go to {f'<#{channel_id}>' if channel_id else 'no channel yet'}; "
+        f"stealth mode is {'allowed' if stealth else 'off (every job here is public)'}.",
     )
-    await _reply(interaction, f"Appeals will be posted in {review_channel.mention}.")
 
 
 @terms.command(name="add", description="Block a term on this server")

@@ -42,12 +42,15 @@ MENUS: dict[str, tuple[str, list[tuple[str, Any]]]] = {
 }
 
 
-def settings_text(prefs: Prefs, models: list[str]) -> str:
+def settings_text(prefs: Prefs, models: list[str], stealth_here: bool = True) -> str:
     flags = ", ".join(f"{k} {v}" for k, v in sorted(prefs.settings.items())) or "built-in defaults"
+    visibility = "stealth" if prefs.stealth else "public"
+    if prefs.stealth and not stealth_here:
+        visibility += " (off on this server: your jobs here are public)"
     return (
         f"**Your settings:** model {prefs.model or models[0]}, {flags}; "
-        f"remix {'on' if prefs.remix else 'off'}; "
-        f"{'stealth' if prefs.stealth else 'public'}. Flags typed in a prompt still win."
+        f"remix {'on' if prefs.remix else 'off'}; {visibility}. "
+        "Flags typed in a prompt still win."
     )
 
 
@@ -150,9 +153,12 @@ class SettingToggle(
 
 
 async def _show_settings(interaction: Interaction, prefs: Prefs) -> None:
-    models = interaction.client.engines.names
+    bot = interaction.client
+    models = bot.engines.names
+    here = await bot.moderation.allows_stealth(interaction.guild_id)
     await interaction.response.edit_message(
-        content=settings_text(prefs, models), view=settings_view(interaction.user.id, prefs, models)
+        content=settings_text(prefs, models, here),
+        view=settings_view(interaction.user.id, prefs, models),
     )
 
 
@@ -160,10 +166,12 @@ async def _show_settings(interaction: Interaction, prefs: Prefs) -> None:
     name="settings", description="Your model, stylize, quality, speed, remix and visibility"
 )
 async def settings(interaction: Interaction) -> None:
-    prefs = await interaction.client.prefs.get(interaction.user.id)
-    models = interaction.client.engines.names
+    bot = interaction.client
+    prefs = await bot.prefs.get(interaction.user.id)
+    models = bot.engines.names
+    here = await bot.moderation.allows_stealth(interaction.guild_id)
     await interaction.response.send_message(
-        settings_text(prefs, models),
+        settings_text(prefs, models, here),
         view=settings_view(interaction.user.id, prefs, models),
         ephemeral=True,
     )

@@ -145,6 +145,8 @@ class JobService:
                 prompt,
             )
         await self._admit(origin)
+        # The guild may turn stealth off: then every job made here is public.
+        stealth = prefs.stealth and await self.mod.allows_stealth(origin.guild_id)
         held = len(plan) > CONFIRM_ABOVE and not approved
         state = JobState.HELD if held else JobState.QUEUED
         batch = [
@@ -156,7 +158,7 @@ class JobService:
                 JobAction.IMAGINE,
                 seed,
                 model=model,
-                stealth=prefs.stealth,
+                stealth=stealth,
             )
             for n, (text, request, seed) in enumerate(plan)
         ]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -228,12 +229,14 @@ class UserPrefs(Base):
 
 
 class GuildSettings(Base):
-    """Per-guild moderation configuration."""
+    """Per-guild configuration: moderation, and which member settings apply here."""
 
     __tablename__ = "guild_settings"
 
     guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     review_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Off: members' stealth setting does not apply here; every job made here is public.
+    allow_stealth: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class GuildTerm(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,12 +26,27 @@ class ModerationRepository:
             return row.review_channel_id if row else None
 
     async def set_review_channel(self, guild_id: int, channel_id: int) -> None:
+        await self._change_guild(guild_id, review_channel_id=channel_id)
+
+    async def allows_stealth(self, guild_id: int | None) -> bool:
+        """Whether members' stealth setting applies in this guild (always in DMs)."""
+        if guild_id is None:
+            return True
+        async with self.sessions() as session:
+            row = await session.get(GuildSettings, guild_id)
+            return row is None or row.allow_stealth
+
+    async def set_allow_stealth(self, guild_id: int, allow: bool) -> None:
+        await self._change_guild(guild_id, allow_stealth=allow)
+
+    async def _change_guild(self, guild_id: int, **values: Any) -> None:
         async with self.sessions() as session, session.begin():
             row = await session.get(GuildSettings, guild_id)
             if row is None:
-                session.add(GuildSettings(guild_id=guild_id, review_channel_id=channel_id))
+                session.add(GuildSettings(guild_id=guild_id, **values))
             else:
-                row.review_channel_id = channel_id
+                for name, value in values.items():
+                    setattr(row, name, value)
 
     async def terms(self, guild_id: int | None) -> Sequence[GuildTerm]:
         if guild_id is None:

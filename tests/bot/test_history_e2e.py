@@ -144,3 +144,21 @@ async def test_a_long_history_pages_on_without_counting_everything(world, runner
     last = next(b for row in page.original.components for b in row["components"]
                 if b.get("emoji", {}).get("name") == "▶")  # fmt: skip
     assert last["disabled"]
+
+
+async def test_a_server_can_turn_stealth_off_for_jobs_made_there(world, runner):
+    fake, alice, mod = world.fake, world.alice, world.mod
+    bot = await runner.start(run_worker=False)
+    await bot.prefs.set_stealth(alice.id, True)
+    refused = await _run(world, alice, "mod", "setup", allow_stealth=False)
+    assert refused.original.embeds[0]["title"] == "Moderators only"
+    setup = await _run(world, mod, "mod", "setup", allow_stealth=False)
+    assert "stealth mode is off" in setup.original.content
+    await _run(world, alice, "imagine", prompt="a fox for everyone")
+    [job] = await bot.jobs.for_user(alice.id)
+    assert not job.stealth
+    menu = await _run(world, alice, "settings")
+    assert "off on this server: your jobs here are public" in menu.original.content
+    await _run(world, mod, "mod", "setup", allow_stealth=True)
+    await _run(world, alice, "imagine", prompt="a secret fox")
+    assert (await bot.jobs.for_user(alice.id))[0].stealth

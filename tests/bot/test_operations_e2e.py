@@ -108,3 +108,30 @@ async def test_custom_zoom_asks_how_far_and_refuses_a_bad_factor(world, runner):
     stranger = await fake.click(world.bob, single, single.button("Custom Zoom"))
     await stranger.wait_for_response()
     assert stranger.ephemeral and stranger.original.embeds[0]["title"] == "Not your job"
+
+
+async def test_every_other_button_of_a_single_image_posts_its_labelled_result(world, runner):
+    fake, alice = world.fake, world.alice
+    await runner.start()
+    single = await _single(world, "a fox at dawn --ar 3:2 --seed 10")
+    width, height = resolution(TINY, (3, 2))
+    expected = {
+        "Upscale (Creative)": ("Upscaled (Creative) by", (2 * width, 2 * height)),
+        "Vary (Subtle)": ("Variations (Subtle) by", (2 * width, 2 * height)),
+        "Vary (Strong)": ("Variations (Strong) by", (2 * width, 2 * height)),
+        "Zoom Out 1.5x": ("Zoom Out by", (2 * width, 2 * height)),
+        "➡️": ("Pan Right by", None),
+        "⬆️": ("Pan Up by", None),
+        "⬇️": ("Pan Down by", None),
+    }
+    for label, (says, size) in expected.items():
+        pressed = await _press(world, alice, single, label)
+        await _done(fake, pressed.original)
+        assert pressed.original.content.endswith(f"- {says} <@{alice.id}>"), label
+        image = _image(pressed.original)
+        if size is not None:
+            assert image.size == size, label
+        elif label == "➡️":
+            assert image.height == 2 * height and image.width > 2 * width
+        else:
+            assert image.width == 2 * width and image.height > 2 * height
