@@ -19,6 +19,7 @@ from bot.errors import BannedPrompt, UserFacingError
 from bot.escalation import parse_ladder
 from bot.forms import form_submission, remix_form, zoom_form
 from bot.history import HistoryPage, ShowButton
+from bot.lag import LagMonitor
 from bot.moderate import deployment_policy
 from bot.permissions import is_moderator
 from bot.preferences import SettingSelect, SettingToggle
@@ -104,6 +105,7 @@ class ImagineBot(discord.AutoShardedClient):
             SemanticCheck() if settings.semantic_moderation else None,
         )
         self.delivery = Delivery(self, self.jobs, self.store)
+        self.lag = LagMonitor()
         self.worker: Worker | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -130,6 +132,7 @@ class ImagineBot(discord.AutoShardedClient):
             self.worker.on_change = self.delivery.notify
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+        self._tasks.append(asyncio.create_task(self.lag.run(), name="lag-monitor"))
         self._tasks.append(asyncio.create_task(self._purge_forever(), name="purge"))
 
     async def _purge_forever(self) -> None:

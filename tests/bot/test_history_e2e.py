@@ -147,7 +147,7 @@ async def test_a_long_history_pages_on_without_counting_everything(world, runner
 
 
 async def test_a_server_can_turn_stealth_off_for_jobs_made_there(world, runner):
-    fake, alice, mod = world.fake, world.alice, world.mod
+    alice, mod = world.alice, world.mod
     bot = await runner.start(run_worker=False)
     await bot.prefs.set_stealth(alice.id, True)
     refused = await _run(world, alice, "mod", "setup", allow_stealth=False)
