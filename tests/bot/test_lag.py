@@ -19,7 +19,7 @@ async def test_a_blocked_loop_shows_up_as_lag():
     monitor = LagMonitor(interval=0.01)
     task = asyncio.create_task(monitor.run())
     await asyncio.sleep(0.05)
-    time.sleep(0.2)  # block the loop on purpose
+    time.sleep(0.2)  # noqa: ASYNC251 - blocking the loop is what this test does
     await asyncio.sleep(0.05)
     task.cancel()
     assert monitor.stats().max_ms >= 150
