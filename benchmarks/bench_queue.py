@@ -1,0 +1,151 @@
+"""Queue benchmark: dispatch throughput with a stub renderer, and /imagine acknowledgement
+latency with the event-loop lag while a worker renders.
+
+Run: python benchmarks/bench_queue.py [--jobs 2000] [--users 200]
+
+1. Dispatch, on SQLite (embedded) and PostgreSQL: `--users` members submit `--jobs` jobs
+   one by one (JobRepository.create, as /imagine does) while 4 stub workers claim them in
+   fair-share order and finish them at once: jobs per second end to end. Goal >= 200.
+2. Acknowledgement: the real bot against the local fake Discord, the tiny model rendering;
+   `--users` members press /imagine at the same moment. Reported: time from the interaction
+   to Discord receiving the bot's reply (p50/p99, goal p99 < 250 ms) and the bot's own
+   event-loop lag monitor (goal p99 < 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg
+import discord.gateway
+import discord.http
+import yarl
+
+from bot.app import ImagineBot
+from bot.settings import Settings
+from db import JobRepository, NewJob, StoredImage, make_engine, make_sessionmaker, upgrade_schema
+from tests.fakediscord import FakeDiscord
+
+WORKERS = 4
+STUB_IMAGE = [StoredImage(1, "0" * 64, 64, 64, 1)]
+
+
+async def dispatch(url: str, label: str, jobs: int, users: int) -> None:
+    engine = make_engine(url)
+    await upgrade_schema(engine)
+    repo = JobRepository(make_sessionmaker(engine), max_running_per_user=3)
+    tag = uuid.uuid4().hex[:8]
+    submitted = asyncio.Event()
+    done = 0
+
+    async def submit() -> None:
+        for n in range(jobs):
+            await repo.create(
+                NewJob(
+                    idempotency_key=f"{tag}:{n}", user_id=1 + n % users, channel_id=1,
+                    guild_id=1, prompt=f"job {n}", request={}, model="stub", action="imagine",
+                )
+            )  # fmt: skip
+        submitted.set()
+
+    async def work(worker: int) -> None:
+        nonlocal done
+        while True:
+            job = await repo.claim_next(f"stub-{worker}")
+            if job is None:
+                if submitted.is_set():
+                    return
+                await asyncio.sleep(0.005)
+                continue
+            await repo.finish(job.id, STUB_IMAGE, [1], 0.01, f"stub-{worker}")
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(submit(), *(work(w) for w in range(WORKERS)))
+    took = time.perf_counter() - started
+    print(
+        f"  {label:<10} {done} jobs submitted, claimed and finished in {took:.1f} s: "
+        f"{done / took:,.0f} jobs/s end to end (goal >= 200)"
+    )
+    await engine.dispose()
+
+
+async def acknowledgement(users: int) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    discord.http.Route.BASE = fake.api_base  # type: ignore[misc]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
+    guild = fake.add_guild("Bench")
+    channel = fake.add_channel(guild, "art")
+    members = [fake.add_user(f"user{n}") for n in range(users)]
+    for member in members:
+        fake.add_member(guild, member)
+    with tempfile.TemporaryDirectory() as data:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            token=fake.token,
+            model="tiny",
+            data_dir=Path(data),
+            guild_ids=[guild.id],
+        )
+        bot = ImagineBot(settings)
+        task = asyncio.create_task(bot.start(fake.token))
+        await fake.wait_for(bot.is_ready, timeout=120)
+        warm = await fake.slash(members[0], channel, "imagine", prompt="warm up --seed 1")
+        await fake.wait_for(lambda: warm.original is not None and warm.original.attachments, 120)
+
+        async def press(member, n: int) -> float:
+            started = time.perf_counter()
+            inter = await fake.slash(member, channel, "imagine", prompt=f"fox {n} --seed {n}")
+            await inter.wait_for_response(timeout=60)
+            return (time.perf_counter() - started) * 1000
+
+        latencies = sorted(await asyncio.gather(*(press(m, n) for n, m in enumerate(members))))
+        lag = bot.lag.stats()
+        await bot.close()
+        task.cancel()
+    await fake.stop()
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    print(
+        f"  {users} members at once: acknowledged in p50 {statistics.median(latencies):.0f} ms, "
+        f"p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms (goal p99 < 250 ms)"
+    )
+    print(
+        f"  bot event-loop lag: p50 {lag.p50_ms:.1f} ms, p99 {lag.p99_ms:.1f} ms, "
+        f"max {lag.max_ms:.1f} ms over {lag.samples} samples (goal p99 < 50 ms)"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    print(f"dispatch with a stub renderer ({WORKERS} workers):")
+    with tempfile.TemporaryDirectory() as tmp:
+        await dispatch(f"sqlite+aiosqlite:///{tmp}/queue.db", "SQLite", args.jobs, args.users)
+    admin = await asyncpg.connect(args.admin_dsn)
+    name = f"imaginebot_queue_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = args.admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        await dispatch(f"{base}/{name}", "PostgreSQL", args.jobs, args.users)
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+    print("acknowledgement of /imagine while the worker renders:")
+    await acknowledgement(args.users)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
