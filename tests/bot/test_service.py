@@ -307,3 +307,10 @@ async def test_reroll_of_a_pan_grid_pans_the_same_image_again(service):
         single.id,
         1,
     )
+
+
+async def test_a_remix_submitted_unchanged_is_a_normal_variation(service):
+    parent = await _finished(service)
+    child = await service.child("v", 3, parent.id, _origin(), remix_prompt=f" {parent.prompt} ")
+    assert (child.prompt, child.request) == (parent.prompt, parent.request)
+    assert (child.action, child.parent_index) == (JobAction.VARIATION, 3)
