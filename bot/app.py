@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -51,6 +52,9 @@ from moderation.semantic import SemanticCheck
 
 log = logging.getLogger(__name__)
 PURGE_INTERVAL_S = 3600
+# Discord drops an interaction not acknowledged within 3 s; past this much, defer first.
+ACK_BUDGET_S = 2.0
+T = TypeVar("T")
 
 
 class ImagineBot(discord.AutoShardedClient):
@@ -181,27 +185,49 @@ class ImagineBot(discord.AutoShardedClient):
             is_moderator=is_moderator(interaction, self.settings.mod_role_ids),
         )
 
+    async def within_deadline(self, interaction: discord.Interaction[Any], work: Awaitable[T]) -> T:
+        """`work`'s result; if it is not ready well inside Discord's 3 s to acknowledge (a
+        busy database, hundreds of members at once), the interaction is deferred first, and
+        the answer then replaces the "thinking" message (slash commands) or follows it."""
+        task = asyncio.ensure_future(work)
+        waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, ACK_BUDGET_S - waited))
+        if not done and not interaction.response.is_done():
+            thinking = interaction.type == discord.InteractionType.application_command
+            await interaction.response.defer(thinking=thinking)
+        return await task
+
     async def start_jobs(self, interaction: discord.Interaction[Any], jobs: list[Job]) -> None:
         """Answer with the jobs' messages (or, for a held batch, ask to confirm it first)."""
         if jobs[0].state == JobState.HELD:
-            await interaction.response.send_message(
-                f"This prompt makes {len(jobs)} jobs. Start them all?",
-                view=confirm_view(jobs[0]),
-                ephemeral=True,
-            )
+            text = f"This prompt makes {len(jobs)} jobs. Start them all?"
+            if interaction.response.is_done():  # deferred: the question goes privately
+                await interaction.followup.send(text, view=confirm_view(jobs[0]), ephemeral=True)
+                await _drop_thinking(interaction)
+            else:
+                await interaction.response.send_message(
+                    text, view=confirm_view(jobs[0]), ephemeral=True
+                )
             return
         await self._post_jobs(interaction, jobs)
 
     async def _post_jobs(self, interaction: discord.Interaction[Any], jobs: list[Job]) -> None:
         """One message per job: the interaction's response for the first, followups after."""
         expires = token_expiry(interaction.created_at)
-        for job in jobs:
+        for n, job in enumerate(jobs):
             try:
                 if not interaction.response.is_done():
                     response = await interaction.response.send_message(
                         job_content(job), allowed_mentions=mentions_for(job), view=waiting_view(job)
                     )
                     message_id = response.message_id or (await interaction.original_response()).id
+                elif n == 0 and _thinking(interaction):  # deferred: the first job takes it over
+                    message = await interaction.edit_original_response(
+                        content=job_content(job),
+                        allowed_mentions=mentions_for(job),
+                        view=waiting_view(job),
+                    )
+                    message_id = message.id
                 else:
                     message = await interaction.followup.send(
                         job_content(job),
@@ -238,6 +264,7 @@ class ImagineBot(discord.AutoShardedClient):
         extra: dict[str, Any] = {"view": view} if view is not None else {}
         if interaction.response.is_done():
             await interaction.followup.send(embed=error_embed(error), ephemeral=True, **extra)
+            await _drop_thinking(interaction)
         else:
             await interaction.response.send_message(
                 embed=error_embed(error), ephemeral=True, **extra
@@ -301,9 +328,8 @@ class ImagineBot(discord.AutoShardedClient):
             if remixed is not None:  # remix on: edit the prompt first (see on_interaction)
                 await interaction.response.send_modal(remix_form(action, index, remixed))
                 return
-            await self._post_jobs(
-                interaction, [await self.service.child(action, index, item_id, origin)]
-            )
+            child = self.service.child(action, index, item_id, origin)
+            await self._post_jobs(interaction, [await self.within_deadline(interaction, child)])
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Remix and Custom Zoom forms: handled here rather than by the form object, so a
@@ -312,7 +338,7 @@ class ImagineBot(discord.AutoShardedClient):
             submitted = form_submission(interaction)
             if submitted is None:
                 return
-            job = await self.service.child(
+            child = self.service.child(
                 submitted.action,
                 submitted.index,
                 submitted.job_id,
@@ -320,6 +346,7 @@ class ImagineBot(discord.AutoShardedClient):
                 remix_prompt=submitted.prompt,
                 zoom=submitted.zoom,
             )
+            job = await self.within_deadline(interaction, child)
         except UserFacingError as error:
             await self.reply_error(interaction, error)
             return
@@ -366,3 +393,15 @@ class ImagineBot(discord.AutoShardedClient):
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("unhandled error in %s", event_method)
+
+
+def _thinking(interaction: discord.Interaction[Any]) -> bool:
+    """Whether the interaction was deferred with a public "thinking" message."""
+    return interaction.response.type == discord.InteractionResponseType.deferred_channel_message
+
+
+async def _drop_thinking(interaction: discord.Interaction[Any]) -> None:
+    """An answer that went privately leaves no public "thinking" message behind."""
+    if _thinking(interaction):
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.delete_original_response()

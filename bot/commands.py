@@ -24,7 +24,9 @@ async def imagine(interaction: Interaction, prompt: str) -> None:
     bot = interaction.client
     if interaction.guild_id is None and not bot.settings.allow_dms:
         raise DirectMessagesOff()
-    jobs = await bot.service.imagine(prompt, bot.origin(interaction))
+    jobs = await bot.within_deadline(
+        interaction, bot.service.imagine(prompt, bot.origin(interaction))
+    )
     await bot.start_jobs(interaction, jobs)
 
 

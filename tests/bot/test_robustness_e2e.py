@@ -70,3 +70,38 @@ async def test_a_twenty_step_grid_costs_at_most_ten_rest_calls_besides_its_uploa
     assert len(others) <= 10, [(c.method, c.path) for c in others]
     edits = [c for c in calls if c.method == "PATCH"]
     assert all(b.time - a.time >= 0.9 for a, b in pairwise(edits))  # the result too
+
+
+async def test_slow_work_is_deferred_inside_three_seconds_then_answered(world, runner):
+    import asyncio
+
+    fake, alice = world.fake, world.alice
+    bot = await runner.start()
+    real_imagine, real_child = bot.service.imagine, bot.service.child
+
+    async def slow_imagine(*args, **kwargs):
+        await asyncio.sleep(2.5)  # a database under load
+        return await real_imagine(*args, **kwargs)
+
+    async def slow_child(*args, **kwargs):
+        await asyncio.sleep(2.5)
+        return await real_child(*args, **kwargs)
+
+    bot.service.imagine, bot.service.child = slow_imagine, slow_child
+    inter = await fake.slash(alice, world.channel, "imagine", prompt="a patient owl --seed 2")
+    assert await inter.wait_for_response(timeout=5) == 5  # "thinking", in time
+    await _done(fake, inter.original)  # the same message became the job, then its grid
+    assert inter.original.content == f"**a patient owl --seed 2** - <@{alice.id}>"
+
+    pressed = await fake.click(alice, inter.original, inter.original.button("V1"))
+    assert await pressed.wait_for_response(timeout=5) == 6
+    await fake.wait_for(lambda: pressed.followups, timeout=30)
+    await _done(fake, pressed.followups[0])
+    assert "Variations (Strong) by" in pressed.followups[0].content
+
+    refused = await fake.slash(alice, world.channel, "imagine", prompt="a fox --chaos 900")
+    assert await refused.wait_for_response(timeout=5) == 5
+    await fake.wait_for(lambda: refused.followups, timeout=30)
+    assert refused.followups[0].ephemeral
+    assert refused.followups[0].embeds[0]["title"] == "Invalid parameter"
+    await fake.wait_for(lambda: refused.original.deleted, timeout=10)  # no public leftover
