@@ -103,13 +103,18 @@ async def acknowledgement(users: int) -> None:
         warm = await fake.slash(members[0], channel, "imagine", prompt="warm up --seed 1")
         await fake.wait_for(lambda: warm.original is not None and warm.original.attachments, 120)
 
-        async def press(member, n: int) -> float:
+        async def press(member, n: int) -> float | None:
             started = time.perf_counter()
             inter = await fake.slash(member, channel, "imagine", prompt=f"fox {n} --seed {n}")
-            await inter.wait_for_response(timeout=60)
+            try:
+                await inter.wait_for_response(timeout=30)
+            except TimeoutError:
+                return None  # Discord gave up on it after 3 s: never acknowledged
             return (time.perf_counter() - started) * 1000
 
-        latencies = sorted(await asyncio.gather(*(press(m, n) for n, m in enumerate(members))))
+        results = await asyncio.gather(*(press(m, n) for n, m in enumerate(members)))
+        latencies = sorted(r for r in results if r is not None)
+        missed = len(results) - len(latencies)
         lag = bot.lag.stats()
         await bot.close()
         task.cancel()
@@ -117,7 +122,8 @@ async def acknowledgement(users: int) -> None:
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     print(
         f"  {users} members at once: acknowledged in p50 {statistics.median(latencies):.0f} ms, "
-        f"p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms (goal p99 < 250 ms)"
+        f"p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms (goal p99 < 250 ms); "
+        f"{missed} not acknowledged within Discord's 3 s"
     )
     print(
         f"  bot event-loop lag: p50 {lag.p50_ms:.1f} ms, p99 {lag.p99_ms:.1f} ms, "
@@ -129,8 +135,16 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--ack-only", action="store_true", help="skip the dispatch part")
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
+    if not args.ack_only:
+        await dispatch_both(args)
+    print("acknowledgement of /imagine while the worker renders:")
+    await acknowledgement(args.users)
+
+
+async def dispatch_both(args: argparse.Namespace) -> None:
     print(f"dispatch with a stub renderer ({WORKERS} workers):")
     with tempfile.TemporaryDirectory() as tmp:
         await dispatch(f"sqlite+aiosqlite:///{tmp}/queue.db", "SQLite", args.jobs, args.users)
@@ -143,8 +157,6 @@ async def main() -> None:
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
-    print("acknowledgement of /imagine while the worker renders:")
-    await acknowledgement(args.users)
 
 
 if __name__ == "__main__":
