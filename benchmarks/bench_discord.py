@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 from collections import defaultdict
 from dataclasses import replace
 from itertools import pairwise
@@ -24,45 +23,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import discord.gateway
-import discord.http
-import yarl
 
-from bot.app import ImagineBot
-from bot.settings import Settings
+from benchmarks.fakeserver import served
 from inference.presets import PRESETS
-from tests.fakediscord import FakeDiscord
 
 
 async def run(users: int, steps: int) -> None:
     # 128 px: a render long enough for progress edits to show, as on a real GPU.
     PRESETS["tiny"] = replace(PRESETS["tiny"], default_steps=steps, native_size=128)
-    fake = FakeDiscord()
-    await fake.start()
-    discord.http.Route.BASE = fake.api_base  # type: ignore[misc]
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
-    guild = fake.add_guild("Bench")
-    channel = fake.add_channel(guild, "art")
-    members = [fake.add_user(f"user{n}") for n in range(users)]
-    for member in members:
-        fake.add_member(guild, member)
-    with tempfile.TemporaryDirectory() as data:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            token=fake.token,
-            model="tiny",
-            data_dir=Path(data),
-            guild_ids=[guild.id],
-            max_running_jobs=1,
-        )
-        bot = ImagineBot(settings)
-        task = asyncio.create_task(bot.start(fake.token))
-        await fake.wait_for(bot.is_ready, timeout=120)
+    async with served(users, max_running_jobs=1) as world:
+        fake = world.fake
         since = fake.clock.now()
         interactions = await asyncio.gather(
             *(
-                fake.slash(member, channel, "imagine", prompt=f"fox number {n} --seed {n}")
-                for n, member in enumerate(members)
+                fake.slash(member, world.channel, "imagine", prompt=f"fox number {n} --seed {n}")
+                for n, member in enumerate(world.members)
             )
         )
         for inter in interactions:
@@ -72,9 +47,6 @@ async def run(users: int, steps: int) -> None:
             timeout=600,
         )
         calls = fake.rest_calls(since)
-        await bot.close()
-        task.cancel()
-    await fake.stop()
     report(calls, interactions, steps)
 
 

@@ -26,14 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
-import discord.gateway
-import discord.http
-import yarl
 
-from bot.app import ImagineBot
-from bot.settings import Settings
+from benchmarks.fakeserver import served
 from db import JobRepository, NewJob, StoredImage, make_engine, make_sessionmaker, upgrade_schema
-from tests.fakediscord import FakeDiscord
 
 WORKERS = 4
 STUB_IMAGE = [StoredImage(1, "0" * 64, 64, 64, 1)]
@@ -80,26 +75,8 @@ async def dispatch(url: str, label: str, jobs: int, users: int) -> None:
 
 
 async def acknowledgement(users: int) -> None:
-    fake = FakeDiscord()
-    await fake.start()
-    discord.http.Route.BASE = fake.api_base  # type: ignore[misc]
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
-    guild = fake.add_guild("Bench")
-    channel = fake.add_channel(guild, "art")
-    members = [fake.add_user(f"user{n}") for n in range(users)]
-    for member in members:
-        fake.add_member(guild, member)
-    with tempfile.TemporaryDirectory() as data:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            token=fake.token,
-            model="tiny",
-            data_dir=Path(data),
-            guild_ids=[guild.id],
-        )
-        bot = ImagineBot(settings)
-        task = asyncio.create_task(bot.start(fake.token))
-        await fake.wait_for(bot.is_ready, timeout=120)
+    async with served(users) as world:
+        fake, bot, channel, members = world.fake, world.bot, world.channel, world.members
         warm = await fake.slash(members[0], channel, "imagine", prompt="warm up --seed 1")
         await fake.wait_for(lambda: warm.original is not None and warm.original.attachments, 120)
 
@@ -116,9 +93,6 @@ async def acknowledgement(users: int) -> None:
         latencies = sorted(r for r in results if r is not None)
         missed = len(results) - len(latencies)
         lag = bot.lag.stats()
-        await bot.close()
-        task.cancel()
-    await fake.stop()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     print(
         f"  {users} members at once: acknowledged in p50 {statistics.median(latencies):.0f} ms, "

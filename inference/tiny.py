@@ -53,22 +53,10 @@ def _build(path: Path, make: Callable[[], Any]) -> Path:
 
 
 def _tiny_sd() -> Any:
-    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import StableDiffusionPipeline
 
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=8,
-        norm_num_groups=16,
-    )
     return StableDiffusionPipeline(
-        unet=unet.eval(),
+        unet=_unet(cross_attention_dim=_TEXT_DIM, attention_head_dim=8),
         vae=_vae(),
         text_encoder=_text_encoder(with_projection=False),
         tokenizer=_byte_tokenizer(),
@@ -80,16 +68,9 @@ def _tiny_sd() -> Any:
 
 
 def _tiny_xl() -> Any:
-    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers import StableDiffusionXLPipeline
 
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=16,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    unet = _unet(
         attention_head_dim=(2, 4),
         use_linear_projection=True,
         # SDXL's extra conditioning: six time ids of 8 features plus the pooled text (32).
@@ -97,7 +78,6 @@ def _tiny_xl() -> Any:
         addition_time_embed_dim=8,
         projection_class_embeddings_input_dim=6 * 8 + _TEXT_DIM,
         cross_attention_dim=2 * _TEXT_DIM,  # both encoders' hidden states, concatenated
-        norm_num_groups=16,
     )
     return StableDiffusionXLPipeline(
         vae=_vae(),
@@ -105,12 +85,29 @@ def _tiny_xl() -> Any:
         text_encoder_2=_text_encoder(with_projection=True),
         tokenizer=_byte_tokenizer(),
         tokenizer_2=_byte_tokenizer(),
-        unet=unet.eval(),
+        unet=unet,
         scheduler=_scheduler(),
     )
 
 
 _TEXT_DIM = 32
+
+
+def _unet(**conditioning: Any) -> Any:
+    """Two blocks, one with cross-attention; `conditioning` sets what it attends to."""
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        norm_num_groups=16,
+        **conditioning,
+    ).eval()
 
 
 def _vae() -> Any:

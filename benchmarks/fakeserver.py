@@ -1,0 +1,60 @@
+"""A running bot against the local fake Discord, for the benchmarks (one guild, one channel)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import discord.gateway
+import discord.http
+import yarl
+
+from bot.app import ImagineBot
+from bot.settings import Settings
+from tests.fakediscord import Channel, FakeDiscord, User
+
+
+@dataclass
+class Served:
+    fake: FakeDiscord
+    bot: ImagineBot
+    channel: Channel
+    members: list[User]
+
+
+@contextlib.asynccontextmanager
+async def served(users: int, **settings: Any) -> AsyncIterator[Served]:
+    """The tiny-model bot, ready, with `users` members in its guild; `settings` override."""
+    fake = FakeDiscord()
+    await fake.start()
+    discord.http.Route.BASE = fake.api_base  # type: ignore[misc]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
+    guild = fake.add_guild("Bench")
+    channel = fake.add_channel(guild, "art")
+    members = [fake.add_user(f"user{n}") for n in range(users)]
+    for member in members:
+        fake.add_member(guild, member)
+    with tempfile.TemporaryDirectory() as data:
+        bot = ImagineBot(
+            Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                token=fake.token,
+                model="tiny",
+                data_dir=Path(data),
+                guild_ids=[guild.id],
+                **settings,
+            )
+        )
+        task = asyncio.create_task(bot.start(fake.token))
+        await fake.wait_for(bot.is_ready, timeout=120)
+        try:
+            yield Served(fake, bot, channel, members)
+        finally:
+            await bot.close()
+            task.cancel()
+            await fake.stop()
