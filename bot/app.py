@@ -200,14 +200,11 @@ class ImagineBot(discord.AutoShardedClient):
     async def start_jobs(self, interaction: discord.Interaction[Any], jobs: list[Job]) -> None:
         """Answer with the jobs' messages (or, for a held batch, ask to confirm it first)."""
         if jobs[0].state == JobState.HELD:
-            text = f"This prompt makes {len(jobs)} jobs. Start them all?"
-            if interaction.response.is_done():  # deferred: the question goes privately
-                await interaction.followup.send(text, view=confirm_view(jobs[0]), ephemeral=True)
-                await _drop_thinking(interaction)
-            else:
-                await interaction.response.send_message(
-                    text, view=confirm_view(jobs[0]), ephemeral=True
-                )
+            await _tell_privately(
+                interaction,
+                content=f"This prompt makes {len(jobs)} jobs. Start them all?",
+                view=confirm_view(jobs[0]),
+            )
             return
         await self._post_jobs(interaction, jobs)
 
@@ -262,13 +259,7 @@ class ImagineBot(discord.AutoShardedClient):
         Appeal button for an appealable blocked prompt)."""
         view = await self._blocked_prompt_view(interaction, error)
         extra: dict[str, Any] = {"view": view} if view is not None else {}
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=error_embed(error), ephemeral=True, **extra)
-            await _drop_thinking(interaction)
-        else:
-            await interaction.response.send_message(
-                embed=error_embed(error), ephemeral=True, **extra
-            )
+        await _tell_privately(interaction, embed=error_embed(error), **extra)
 
     async def _blocked_prompt_view(
         self, interaction: discord.Interaction[Any], error: Exception
@@ -386,10 +377,7 @@ class ImagineBot(discord.AutoShardedClient):
             error_id = secrets.token_hex(4)
             log.error("unexpected error %s in /%s", error_id, interaction.command, exc_info=error)
             embed = unexpected_error_embed(error_id)
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True)
-        else:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
+        await _tell_privately(interaction, embed=embed)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("unhandled error in %s", event_method)
@@ -400,8 +388,13 @@ def _thinking(interaction: discord.Interaction[Any]) -> bool:
     return interaction.response.type == discord.InteractionResponseType.deferred_channel_message
 
 
-async def _drop_thinking(interaction: discord.Interaction[Any]) -> None:
-    """An answer that went privately leaves no public "thinking" message behind."""
+async def _tell_privately(interaction: discord.Interaction[Any], **message: Any) -> None:
+    """An ephemeral answer: the interaction's response if none was sent yet, else a followup,
+    and then a deferred public "thinking" message is removed rather than left behind."""
+    if not interaction.response.is_done():
+        await interaction.response.send_message(ephemeral=True, **message)
+        return
+    await interaction.followup.send(ephemeral=True, **message)
     if _thinking(interaction):
         with contextlib.suppress(discord.HTTPException):
             await interaction.delete_original_response()

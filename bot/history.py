@@ -17,7 +17,7 @@ from bot.errors import JobUnavailable, NotYourJob
 from bot.preferences import fast_time_left
 from bot.render import job_content, mentions_for
 from db import Job, JobState
-from db.models import utcnow
+from db.models import today_start
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -190,8 +190,7 @@ async def show(interaction: Interaction, job_id: int) -> None:
 @app_commands.command(name="info", description="Your queue and usage (only you see it)")
 async def info(interaction: Interaction) -> None:
     bot = interaction.client
-    day_start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    seconds, counts = await bot.jobs.usage(interaction.user.id, day_start)
+    seconds, counts = await bot.jobs.usage(interaction.user.id, today_start())
     prefs = await bot.prefs.get(interaction.user.id)
     lane = prefs.settings.get("lane") or "fast"
     running, queued = counts.get(JobState.RUNNING, 0), counts.get(JobState.QUEUED, 0)

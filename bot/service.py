@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 import moderation
 from bot.errors import (
@@ -36,7 +35,6 @@ from db.jobs import token_expiry
 from inference.outpaint import (
     MAX_ZOOM,
     MIN_ZOOM,
-    Direction,
     OutpaintError,
     pan_geometry,
     square_geometry,
@@ -265,7 +263,7 @@ class JobService:
                 square_geometry((width, height), preset.multiple)
             else:
                 pan_geometry(
-                    (width, height), _direction(action), preset.multiple, pixel_limit(preset)
+                    (width, height), PAN_DIRECTIONS[action], preset.multiple, pixel_limit(preset)
                 )
         except OutpaintError as exc:
             raise JobUnavailable(str(exc)) from exc
@@ -409,10 +407,6 @@ class JobService:
             interaction_token=origin.interaction_token,
             token_expires_at=token_expiry(origin.created_at),
         )
-
-
-def _direction(action: str) -> Direction:
-    return cast("Direction", PAN_DIRECTIONS[action])
 
 
 def _defaults(prefs: Prefs) -> PromptDefaults:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.fairshare import RELAX, Candidate, effective_lane, pick_next, queue_order
-from db.models import Job, JobImage, JobState, utcnow
+from db.models import Job, JobImage, JobState, today_start, utcnow
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
@@ -177,6 +177,8 @@ class JobRepository:
         the fair-share order predicts it (db.fairshare.queue_order)."""
         async with self.sessions() as session:
             candidates, usage, running = await self._standing(session, Job.state == JobState.QUEUED)
+            if not candidates:
+                return []
             places = {
                 job_id: n for n, job_id in enumerate(queue_order(candidates, usage, running), 1)
             }
@@ -231,12 +233,11 @@ class JobRepository:
             return (await self._fast_used(session, [user_id])).get(user_id, 0.0)
 
     async def _fast_used(self, session: AsyncSession, users: list[int]) -> dict[int, float]:
-        day_start = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         rows = await session.execute(
             select(Job.user_id, func.sum(Job.gpu_seconds))
             .where(
                 Job.user_id.in_(users),
-                Job.finished_at >= day_start,
+                Job.finished_at >= today_start(),
                 or_(Job.lane.is_(None), Job.lane != RELAX),
             )
             .group_by(Job.user_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def today_start() -> datetime:
+    """Midnight UTC today: where "today" starts for usage and the fast allowance."""
+    return utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -79,7 +84,8 @@ class JobAction(enum.StrEnum):
 
 
 # Which way each pan extends the image.
-PAN_DIRECTIONS: dict[str, str] = {
+PanDirection = Literal["left", "right", "up", "down"]
+PAN_DIRECTIONS: dict[str, PanDirection] = {
     JobAction.PAN_LEFT: "left",
     JobAction.PAN_RIGHT: "right",
     JobAction.PAN_UP: "up",

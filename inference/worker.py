@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from PIL import Image
 
@@ -34,7 +34,7 @@ from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine
 from inference.engines import EnginePool
 from inference.images import compose_grid, encode_png
 from inference.outcomes import OUTPUT_FILTERED
-from inference.outpaint import Canvas, Direction, make_square, pan, zoom_out
+from inference.outpaint import Canvas, make_square, pan, zoom_out
 from inference.presets import pixel_limit
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
@@ -299,5 +299,4 @@ def _canvas(job: Job, request: GenerationRequest, source: Image.Image, engine: E
         return zoom_out(source, job.zoom or 2.0, multiple, request.aspect)
     if job.action == JobAction.MAKE_SQUARE:
         return make_square(source, multiple)
-    direction = cast("Direction", PAN_DIRECTIONS[job.action])
-    return pan(source, direction, multiple, pixel_limit(engine.preset))
+    return pan(source, PAN_DIRECTIONS[job.action], multiple, pixel_limit(engine.preset))
