@@ -8,7 +8,7 @@ checks that mark before posting, so a retried job never posts twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,7 @@ class NewJob:
     interaction_token: str | None = None
     token_expires_at: datetime | None = None
     stealth: bool = False
+    prompt_images: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

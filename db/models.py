@@ -133,6 +133,11 @@ class Job(Base):
     model: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int | None] = mapped_column(BigInteger)
     seeds: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The request's image prompts as stored files (SHA-256 of the PNG, one per URL in order),
+    # downloaded once by the bot; the worker renders from these, never from the URLs.
+    prompt_images: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
     state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
     lane: Mapped[str | None] = mapped_column(String(8))
     # -1 until a worker starts it, so a queued job needs no message edit.
