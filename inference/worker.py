@@ -119,6 +119,8 @@ class Worker:
                 await self.process(await self._next_job())
         finally:
             leases.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leases
 
     async def _keep_leases(self) -> None:
         """Renew the lease of the job being rendered, and take back jobs whose worker died

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -179,6 +180,8 @@ async def test_run_loop_recovers_a_job_left_running_and_renders_it(worker, repo)
         assert current.state == JobState.DONE and current.attempts == 2
     finally:
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task  # nothing may hold a connection when the fixture disposes the engine
 
 
 async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
