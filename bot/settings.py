@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "IMAGINEBOT_GATEWAY_URL"),
     )
     log_level: str = "INFO"
+    # Image prompts: fetched only from these hosts (exact names), within these caps.
+    image_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["cdn.discordapp.com", "media.discordapp.net"]
+    )
+    image_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    image_max_pixels: int = Field(default=4096 * 4096, gt=0)
+    image_timeout_s: float = Field(default=10.0, gt=0)
 
     @field_validator("guild_ids", "mod_role_ids", mode="before")
     @classmethod
@@ -73,6 +80,15 @@ class Settings(BaseSettings):
     def _name_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("image_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            return [str(part).strip().lower().rstrip(".") for part in value if str(part).strip()]
         return value
 
     @field_validator("shards")
