@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
+from inference.image_prompts import image_prompt_strength, start_image
 from inference.outpaint import Canvas, same_ratio
 from inference.presets import Preset, get_preset, resolution
 from inference.prompt import GenerationRequest
@@ -124,6 +125,36 @@ class Engine:
         when the request asks for another aspect ratio (a remix), the source cropped to it."""
         self.load()
         source = _fit_aspect(source.convert("RGB"), self.preset, request.aspect)
+        images = self._img2img_grid(request, source, seed, strength, progress, cancel)
+        return [image.resize(source.size) for image in images]
+
+    def from_images(
+        self,
+        request: GenerationRequest,
+        images: list[Image.Image],
+        seed: int,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Image.Image]:
+        """A grid drawn from image prompts: the images, cropped to the request's size and
+        averaged, are the img2img start; --iw sets how much of them is kept."""
+        self.load()
+        size = resolution(self.preset, request.aspect)
+        start = start_image(images, size)
+        strength = image_prompt_strength(request.image_weight)
+        drawn = self._img2img_grid(request, start, seed, strength, progress, cancel)
+        return [image.resize(size) for image in drawn]
+
+    def _img2img_grid(
+        self,
+        request: GenerationRequest,
+        source: Image.Image,
+        seed: int,
+        strength: float,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> list[Image.Image]:
+        """Four img2img renders of `source` at `strength`, image i seeded with seed + i."""
         # img2img runs only strength x steps; keep at least one real step.
         steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
         actual = max(1, int(steps * strength))
@@ -137,7 +168,7 @@ class Engine:
                 generator=self._generators(seed),
                 callback_on_step_end=_step_callback(actual, request.stop, progress, cancel),
             )
-        return [image.resize(source.size) for image in result.images]
+        return list(result.images)
 
     def upscale(
         self,
@@ -212,7 +243,8 @@ class Engine:
         `--no` items and negatively weighted concepts become the negative prompt. With
         --chaos, each image's embedding is pushed in its own seeded direction, so the images
         of a grid drift apart in content, not only in noise."""
-        positive = [(p.text, p.weight) for p in request.prompts if p.weight > 0]
+        # Image prompts alone (two links, no text) draw from an empty prompt.
+        positive = [(p.text, p.weight) for p in request.prompts if p.weight > 0] or [("", 1.0)]
         negative = [*request.negative, *(p.text for p in request.prompts if p.weight < 0)]
         total = sum(weight for _, weight in positive)
         with torch.no_grad():

@@ -258,6 +258,8 @@ class Worker:
             assert start is not None
             canvas = _canvas(job, request, start, engine)
             images = engine.outpaint(request, canvas, seed, progress, cancel)
+        elif request.image_prompts:
+            images = engine.from_images(request, self._prompt_images(job), seed, progress, cancel)
         else:
             images = engine.grid(request, seed, progress, cancel)
         self._check_output(images)
@@ -272,6 +274,13 @@ class Worker:
     def _open(self, source: Source) -> Image.Image:
         with Image.open(self.store.path(source.sha256, source.format)) as img:
             return img.convert("RGB")
+
+    def _prompt_images(self, job: Job) -> list[Image.Image]:
+        """The image prompts the bot downloaded for this job (never ignored: a job without
+        them fails, saying so)."""
+        if not job.prompt_images:
+            raise LookupError("the image prompts of this job were never downloaded")
+        return [self._open(Source(digest, "png", None)) for digest in job.prompt_images]
 
     def _check_output(self, images: list[Image.Image]) -> None:
         """Withhold the whole result if the output filter flags any image (nothing is stored)."""
