@@ -20,6 +20,7 @@ from bot.errors import BannedPrompt, UserFacingError
 from bot.escalation import parse_ladder
 from bot.forms import form_submission, remix_form, zoom_form
 from bot.history import HistoryPage, ShowButton
+from bot.image_fetch import FetchLimits, ImageFetcher
 from bot.lag import LagMonitor
 from bot.moderate import deployment_policy
 from bot.permissions import is_moderator
@@ -107,6 +108,7 @@ class ImagineBot(discord.AutoShardedClient):
             settings.max_queued_jobs,
             deployment_policy(settings.lexicon_file),
             SemanticCheck() if settings.semantic_moderation else None,
+            ImageFetcher(FetchLimits.from_settings(settings), self.store),
         )
         self.delivery = Delivery(self, self.jobs, self.store)
         self.lag = LagMonitor()

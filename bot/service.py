@@ -16,6 +16,7 @@ from bot.errors import (
     QueueFull,
     UserBanned,
 )
+from bot.image_fetch import ImageFetcher, ImageFetchError
 from bot.moderate import guild_policy, verdict_for
 from db import (
     OUTPAINT_ACTIONS,
@@ -102,6 +103,7 @@ class JobService:
         max_queued_jobs: int,
         policy: moderation.Policy | None = None,
         semantic: SemanticCheck | None = None,
+        images: ImageFetcher | None = None,
     ) -> None:
         self.jobs = jobs
         self.bans = bans
@@ -112,6 +114,7 @@ class JobService:
         self.max_queued_jobs = max_queued_jobs
         self.policy = policy
         self.semantic = semantic
+        self.images = images  # downloads image prompts; None: image prompts are refused
 
     async def imagine(self, prompt: str, origin: Origin, *, approved: bool = False) -> list[Job]:
         """Parse and moderate a prompt, then record its jobs (one per permutation and repeat).
@@ -142,6 +145,8 @@ class JobService:
                 "too_many_jobs",
                 prompt,
             )
+        # Slow (up to the fetch timeout), so /imagine runs this inside within_deadline.
+        stored = await self._download([u for r in requests for u in r.image_prompts], prompt)
         await self._admit(origin)
         # The guild may turn stealth off: then every job made here is public.
         stealth = prefs.stealth and await self.mod.allows_stealth(origin.guild_id)
@@ -157,6 +162,7 @@ class JobService:
                 seed,
                 model=model,
                 stealth=stealth,
+                prompt_images=[stored[url] for url in request.image_prompts],
             )
             for n, (text, request, seed) in enumerate(plan)
         ]
@@ -224,6 +230,9 @@ class JobService:
         prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
         if remix_prompt is not None and remix_prompt.strip() != parent.prompt.strip():
             prompt, request = remix_prompt, await self._remix_request(remix_prompt, origin)
+        prompt_images: list[str] = []
+        if action == JobAction.REROLL and request.image_prompts:
+            prompt_images = await self._reroll_images(parent, request, prompt)
         await self._admit(origin)
         # An upscale shows an existing image; everything else draws with new seeds.
         seed = None if action == JobAction.UPSCALE else random_seed()
@@ -239,9 +248,37 @@ class JobService:
             model=parent.model,
             stealth=parent.stealth,
             zoom=zoom,
+            prompt_images=prompt_images,
         )
         job, _ = await self.jobs.create(new)
         return job
+
+    async def _reroll_images(
+        self, parent: Job, request: GenerationRequest, prompt: str
+    ) -> list[str]:
+        """A reroll draws from its parent's stored image prompts; a remix that changed the
+        links (or a job from before they were stored) downloads them."""
+        kept = GenerationRequest.from_json(parent.request).image_prompts
+        if request.image_prompts == kept and len(parent.prompt_images) == len(kept):
+            return list(parent.prompt_images)
+        stored = await self._download(request.image_prompts, prompt)
+        return [stored[url] for url in request.image_prompts]
+
+    async def _download(self, urls: list[str], prompt: str) -> dict[str, str]:
+        """The stored file of each distinct image prompt link, each downloaded once; a link
+        that cannot be used is an InvalidParameter naming it."""
+        if not urls:
+            return {}
+        if self.images is None:
+            raise InvalidParameter(
+                "Image prompts are not available on this bot; remove the image links.",
+                "image_prompts_off",
+                prompt,
+            )
+        try:
+            return await self.images.store_all(urls)
+        except ImageFetchError as exc:
+            raise InvalidParameter(exc.message, exc.code, prompt) from exc
 
     def _check_operation(
         self, action: JobAction, source: Job, width: int, height: int, zoom: float | None
@@ -386,6 +423,7 @@ class JobService:
         model: str,
         stealth: bool,
         zoom: float | None = None,
+        prompt_images: list[str] | None = None,
     ) -> NewJob:
         return NewJob(
             idempotency_key=f"{origin.interaction_id}:{n}",
@@ -406,6 +444,7 @@ class JobService:
             application_id=origin.application_id,
             interaction_token=origin.interaction_token,
             token_expires_at=token_expiry(origin.created_at),
+            prompt_images=prompt_images or [],
         )
 
 

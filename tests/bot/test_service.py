@@ -15,9 +15,11 @@ from bot.errors import (
     QueueFull,
     UserBanned,
 )
+from bot.image_fetch import FetchLimits, ImageFetcher
 from bot.service import JobService, Origin
 from db import (
     BanRepository,
+    ImageStore,
     JobAction,
     JobRepository,
     JobState,
@@ -29,6 +31,7 @@ from db import (
     upgrade_schema,
 )
 from inference.presets import PRESETS
+from tests.bot.imageserver import ImageServer, gradient, png_of
 
 
 @pytest.fixture
@@ -314,3 +317,66 @@ async def test_a_remix_submitted_unchanged_is_a_normal_variation(service):
     child = await service.child("v", 3, parent.id, _origin(), remix_prompt=f" {parent.prompt} ")
     assert (child.prompt, child.request) == (parent.prompt, parent.request)
     assert (child.action, child.parent_index) == (JobAction.VARIATION, 3)
+
+
+@pytest.fixture
+async def image_server():
+    server = ImageServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def _fetcher(tmp_path) -> ImageFetcher:
+    limits = FetchLimits(frozenset({"127.0.0.1"}), 1024 * 1024, 4096 * 4096, 5.0)
+    return ImageFetcher(limits, ImageStore(tmp_path / "images"))
+
+
+async def test_an_image_prompt_is_downloaded_once_for_all_its_permutations(
+    service, image_server, tmp_path
+):
+    service.images = _fetcher(tmp_path)
+    url = image_server.add_bytes("fox.png", png_of(gradient()))
+    jobs = await service.imagine(f"{url} a {{red, blue}} fox --iw 2", _origin())
+    assert len(jobs) == 2 and image_server.hits["fox.png"] == 1
+    [digest] = jobs[0].prompt_images
+    assert jobs[1].prompt_images == [digest]
+    assert (await service.jobs.get(jobs[1].id)).prompt_images == [digest]
+    assert service.images.store.path(digest, "png").exists()
+
+
+async def test_a_reroll_keeps_the_stored_images_and_a_remix_downloads_new_links(
+    service, image_server, tmp_path
+):
+    service.images = _fetcher(tmp_path)
+    fox = image_server.add_bytes("fox.png", png_of(gradient()))
+    owl = image_server.add_bytes("owl.png", png_of(gradient(30, 30)))
+    [parent] = await service.imagine(f"{fox} a fox", _origin())
+    claimed = await service.jobs.claim_next("w")
+    images = [StoredImage(i, f"{i:064x}", 64, 64, None if i == 0 else i) for i in range(5)]
+    await service.jobs.finish(claimed.id, images, [1, 2, 3, 4], 0.1)
+    reroll = await service.child("r", 0, parent.id, _origin())
+    assert reroll.prompt_images == parent.prompt_images and image_server.hits["fox.png"] == 1
+    remix = await service.child("r", 0, parent.id, _origin(), remix_prompt=f"{owl} an owl")
+    assert image_server.hits["owl.png"] == 1
+    assert len(remix.prompt_images) == 1 and remix.prompt_images != parent.prompt_images
+    await service.jobs.claim_next("w")
+    variation = await service.child("v", 1, parent.id, _origin())
+    assert variation.prompt_images == []  # a variation starts from the grid image
+
+
+async def test_a_bad_image_prompt_is_an_invalid_parameter_naming_the_link(
+    service, image_server, tmp_path
+):
+    service.images = _fetcher(tmp_path)
+    missing = image_server.url("gone.png")
+    with pytest.raises(InvalidParameter) as info:
+        await service.imagine(f"{missing} a fox", _origin())
+    assert info.value.code == "image_http" and missing in info.value.description
+    assert await service.jobs.for_user(1) == []
+
+
+async def test_image_prompts_are_refused_when_the_bot_cannot_download_them(service):
+    with pytest.raises(InvalidParameter, match="not available") as info:
+        await service.imagine("https://cdn.discordapp.com/a.png a fox", _origin())
+    assert info.value.code == "image_prompts_off"
