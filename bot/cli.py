@@ -11,10 +11,14 @@ import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,6 +200,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _imagine(args: argparse.Namespace) -> int:
+    from bot.image_fetch import ImageFetchError
     from inference.engine import Engine
     from inference.images import compose_grid, encode_png
     from inference.presets import get_preset, load_presets
@@ -214,10 +219,17 @@ def _imagine(args: argparse.Namespace) -> int:
         return _fail(f"invalid setting: {exc}")
     if Path(args.output).suffix.lower() in (".jpg", ".jpeg", ".webp"):
         return _fail("grids are written as PNG (with provenance): use -o grid.png or a folder")
+    try:
+        prompt_images = _download_image_prompts(request.image_prompts, settings)
+    except ImageFetchError as exc:
+        return _fail(f"{exc.message} [{exc.code}]")
     seed = request.seed if request.seed is not None else random_seed()
     engine = Engine(preset, settings.resolved_models_dir, settings.device)
     engine.load()
-    images = engine.grid(request, seed)
+    if prompt_images:
+        images = engine.from_images(request, prompt_images, seed)
+    else:
+        images = engine.grid(request, seed)
     out = Path(args.output)
     meta = {"prompt": args.prompt, "model": engine.preset.name}
     grid = encode_png(compose_grid(images), meta)
@@ -238,6 +250,16 @@ def _imagine(args: argparse.Namespace) -> int:
         (out / "job.json").write_text(json.dumps(sidecar, indent=2))
     print(f"wrote {out} (seeds {grid_seeds(seed)})")
     return 0
+
+
+def _download_image_prompts(urls: tuple[str, ...], settings: Settings) -> list[Image.Image]:
+    """The prompt's image links, downloaded under the bot's own rules (allowed hosts, caps)."""
+    if not urls:
+        return []
+    from bot.image_fetch import FetchLimits, ImageFetcher
+
+    fetched = asyncio.run(ImageFetcher(FetchLimits.from_settings(settings)).fetch(urls))
+    return [fetched[url] for url in urls]
 
 
 def _operate(args: argparse.Namespace) -> int:

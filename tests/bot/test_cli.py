@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.bot.imageserver import ImageServer, gradient, png_of
+
 IMAGINEBOT = str(Path(sys.executable).parent / "imaginebot")
 
 
@@ -167,3 +169,44 @@ async def test_bot_as_a_separate_process_serves_imagine_and_survives_a_kill(
         if process.returncode is None:
             process.terminate()
             await process.wait()
+
+
+async def _run_async(*args: str, cwd: Path, **env: str) -> tuple[int, str, str]:
+    """The command in a subprocess while this event loop keeps serving (the image server)."""
+    process = await asyncio.create_subprocess_exec(
+        IMAGINEBOT, *args, cwd=cwd, env=_env(**env),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def image_server():
+    server = ImageServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_imagine_refuses_an_image_prompt_from_a_host_not_allowed(tmp_path, image_server):
+    url = image_server.add_bytes("fox.png", png_of(gradient()))
+    code, _, err = await _run_async("imagine", f"{url} a fox", "--model", "tiny", cwd=tmp_path)
+    assert code == 2 and f"Image prompt {url}: host 127.0.0.1 is not allowed" in err
+    assert "Traceback" not in err and image_server.hits["fox.png"] == 0
+
+
+@pytest.mark.slow
+async def test_imagine_draws_from_an_image_prompt_on_an_allowed_host(
+    tmp_path, tiny_models_dir, image_server
+):
+    url = image_server.add_bytes("fox.png", png_of(gradient()))
+    code, out, err = await _run_async(
+        "imagine", f"{url} a fox --ar 3:2 --iw 2 --seed 4", "-o", "grid.png", "--model", "tiny",
+        cwd=tmp_path, IMAGINEBOT_MODELS_DIR=str(tiny_models_dir), IMAGINEBOT_IMAGE_HOSTS="127.0.0.1",
+    )  # fmt: skip
+    assert code == 0, err
+    assert image_server.hits["fox.png"] == 1
+    with Image.open(tmp_path / "grid.png") as grid:
+        assert grid.width > grid.height

@@ -49,3 +49,11 @@ def test_models_are_a_comma_list_served_after_the_default(monkeypatch):
     monkeypatch.setenv("IMAGINEBOT_MODEL", "tiny")
     monkeypatch.setenv("IMAGINEBOT_MODELS", "sdxl-turbo, tiny,sd15")
     assert Settings(_env_file=None).served_models == ["tiny", "sdxl-turbo", "sd15"]
+
+
+def test_image_hosts_are_a_comma_list_of_lowercase_names(monkeypatch):
+    monkeypatch.setenv("IMAGINEBOT_IMAGE_HOSTS", "CDN.Example.com., 127.0.0.1")
+    settings = Settings(_env_file=None)
+    assert settings.image_hosts == ["cdn.example.com", "127.0.0.1"]
+    monkeypatch.delenv("IMAGINEBOT_IMAGE_HOSTS")
+    assert Settings(_env_file=None).image_hosts == ["cdn.discordapp.com", "media.discordapp.net"]
