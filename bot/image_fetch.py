@@ -28,6 +28,7 @@ MIB = 1024 * 1024
 # Only decoders for the formats people paste; Pillow would otherwise try dozens.
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 CHUNK = 64 * 1024
+DECODE_AT_ONCE = 2
 UPLOAD_FIX = "upload the image to Discord and paste its link"
 
 
@@ -155,6 +156,8 @@ class ImageFetcher:
     def __init__(self, limits: FetchLimits, store: ImageStore | None = None) -> None:
         self.limits = limits
         self.store = store
+        # A decoded image at the pixel cap is ~50 MB: decode a few at a time, whoever asks.
+        self._decoding = asyncio.Semaphore(DECODE_AT_ONCE)
 
     async def fetch(self, urls: Sequence[str]) -> dict[str, Image.Image]:
         """Each distinct link's image (RGB), downloaded at the same time; the first failing
@@ -188,7 +191,8 @@ class ImageFetcher:
 
     async def _one(self, session: aiohttp.ClientSession, url: str, target: yarl.URL) -> Image.Image:
         data = await self._download(session, url, target)
-        return await asyncio.to_thread(decode, url, data, self.limits)
+        async with self._decoding:
+            return await asyncio.to_thread(decode, url, data, self.limits)
 
     async def _download(self, session: aiohttp.ClientSession, url: str, target: yarl.URL) -> bytes:
         chunks: list[bytes] = []
