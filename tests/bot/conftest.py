@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import ImagineBot
 from bot.settings import Settings
+from tests.bot.imageserver import ImageServer
 from tests.fakediscord import Channel, FakeDiscord, Guild, User
 
 MANAGE_MESSAGES = 1 << 13
@@ -83,3 +84,12 @@ async def runner(world: World, tmp_path: Path, tiny_models_dir: Path):
     runner = BotRunner(world, tmp_path / "data", tiny_models_dir)
     yield runner
     await runner.stop_all()
+
+
+@pytest.fixture
+async def image_server():
+    """A real HTTP server on 127.0.0.1 for image prompts (tests/bot/imageserver.py)."""
+    server = ImageServer()
+    await server.start()
+    yield server
+    await server.stop()

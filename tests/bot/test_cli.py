@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.bot.imageserver import ImageServer, gradient, png_of
+from tests.bot.imageserver import gradient, png_of
 
 IMAGINEBOT = str(Path(sys.executable).parent / "imaginebot")
 
@@ -180,14 +180,6 @@ async def _run_async(*args: str, cwd: Path, **env: str) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
-
-
-@pytest.fixture
-async def image_server():
-    server = ImageServer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_imagine_refuses_an_image_prompt_from_a_host_not_allowed(tmp_path, image_server):

@@ -11,15 +11,7 @@ from aiohttp import web
 from PIL import Image
 
 from inference.presets import PRESETS, resolution
-from tests.bot.imageserver import ImageServer, gradient, png_of
-
-
-@pytest.fixture
-async def images():
-    server = ImageServer()
-    await server.start()
-    yield server
-    await server.stop()
+from tests.bot.imageserver import gradient, png_of
 
 
 def _allow_local_images(runner) -> None:
@@ -36,9 +28,11 @@ def _grid(message) -> Image.Image:
 
 
 @pytest.mark.slow
-async def test_an_image_prompt_is_downloaded_once_and_drawn_and_rerolled(world, runner, images):
+async def test_an_image_prompt_is_downloaded_once_and_drawn_and_rerolled(
+    world, runner, image_server
+):
     fake, alice = world.fake, world.alice
-    url = images.add_bytes("fox.png", png_of(gradient(120, 80)))
+    url = image_server.add_bytes("fox.png", png_of(gradient(120, 80)))
     _allow_local_images(runner)
     bot = await runner.start()
     prompt = f"{url} a fox in snow --ar 3:2 --seed 9 --iw 2"
@@ -50,18 +44,18 @@ async def test_an_image_prompt_is_downloaded_once_and_drawn_and_rerolled(world, 
     [job] = await bot.jobs.for_user(alice.id)
     assert len(job.prompt_images) == 1 and job.request["image_weight"] == 2.0
     assert bot.store.path(job.prompt_images[0], "png").exists()
-    assert images.hits["fox.png"] == 1
+    assert image_server.hits["fox.png"] == 1
 
     reroll = await fake.click(alice, inter.original, inter.original.button("🔄"))
     await reroll.wait_for_response()
     await _finished(fake, reroll.original)
     child = await bot.jobs.get(max(j.id for j in await bot.jobs.for_user(alice.id)))
     assert child.parent_id == job.id and child.prompt_images == job.prompt_images
-    assert images.hits["fox.png"] == 1  # the reroll drew from the stored file
+    assert image_server.hits["fox.png"] == 1  # the reroll drew from the stored file
 
 
-async def test_an_image_prompt_from_another_host_is_refused_privately(world, runner, images):
-    url = images.add_bytes("fox.png", png_of(gradient()))
+async def test_an_image_prompt_from_another_host_is_refused_privately(world, runner, image_server):
+    url = image_server.add_bytes("fox.png", png_of(gradient()))
     bot = await runner.start()  # default hosts: Discord's CDN only
     prompt = f"{url} a fox"
     inter = await world.fake.slash(world.alice, world.channel, "imagine", prompt=prompt)
@@ -73,18 +67,18 @@ async def test_an_image_prompt_from_another_host_is_refused_privately(world, run
     assert "upload the image to Discord and paste its link" in embed["description"]
     assert prompt in embed["fields"][0]["value"]
     assert await bot.jobs.for_user(world.alice.id) == []
-    assert images.hits["fox.png"] == 0
+    assert image_server.hits["fox.png"] == 0
 
 
 @pytest.mark.slow
-async def test_a_slow_image_download_is_deferred_in_time_then_answered(world, runner, images):
+async def test_a_slow_image_download_is_deferred_in_time_then_answered(world, runner, image_server):
     fake = world.fake
 
     async def slow(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(2.5)  # past the bot's 2 s acknowledgement budget
         return web.Response(body=png_of(gradient()), content_type="image/png")
 
-    url = images.add("slow.png", slow)
+    url = image_server.add("slow.png", slow)
     _allow_local_images(runner)
     await runner.start()
     inter = await fake.slash(world.alice, world.channel, "imagine", prompt=f"{url} an owl")

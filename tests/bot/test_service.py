@@ -31,7 +31,7 @@ from db import (
     upgrade_schema,
 )
 from inference.presets import PRESETS
-from tests.bot.imageserver import ImageServer, gradient, png_of
+from tests.bot.imageserver import gradient, png_of
 
 
 @pytest.fixture
@@ -317,14 +317,6 @@ async def test_a_remix_submitted_unchanged_is_a_normal_variation(service):
     child = await service.child("v", 3, parent.id, _origin(), remix_prompt=f" {parent.prompt} ")
     assert (child.prompt, child.request) == (parent.prompt, parent.request)
     assert (child.action, child.parent_index) == (JobAction.VARIATION, 3)
-
-
-@pytest.fixture
-async def image_server():
-    server = ImageServer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def _fetcher(tmp_path) -> ImageFetcher:
