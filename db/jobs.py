@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db.fairshare import RELAX, Candidate, effective_lane, pick_next, queue_order
 from db.models import Job, JobImage, JobState, today_start, utcnow
@@ -82,6 +84,19 @@ class JobRepository:
         self, batch: Sequence[NewJob], state: JobState = JobState.QUEUED
     ) -> list[tuple[Job, bool]]:
         """Insert a batch in one transaction; rows whose key exists are returned as they are."""
+        made = [Job(**new.__dict__, state=state, images=[]) for new in batch]
+        async with self.sessions() as session:
+            try:  # the common case, new keys only, is a single INSERT
+                async with session.begin():
+                    session.add_all(made)
+                return [(job, True) for job in made]
+            except IntegrityError:
+                pass  # a retried interaction or button: some keys exist already
+        return await self._create_missing(batch, state)
+
+    async def _create_missing(
+        self, batch: Sequence[NewJob], state: JobState
+    ) -> list[tuple[Job, bool]]:
         keys = [new.idempotency_key for new in batch]
         async with self.sessions() as session:
             try:
@@ -93,7 +108,7 @@ class JobRepository:
                         )
                     }
                     made = {
-                        new.idempotency_key: Job(**new.__dict__, state=state)
+                        new.idempotency_key: Job(**new.__dict__, state=state, images=[])
                         for new in batch
                         if new.idempotency_key not in existing
                     }
@@ -101,8 +116,6 @@ class JobRepository:
             except IntegrityError:
                 # Another process inserted the same keys between our read and write.
                 return [(await self._by_key(key), False) for key in keys]
-            for job in made.values():
-                await session.refresh(job, ["images"])
         return [(made[key], True) if key in made else (existing[key], False) for key in keys]
 
     async def _by_key(self, key: str) -> Job:
@@ -137,13 +150,19 @@ class JobRepository:
             return await session.get(Job, job_id)
 
     async def claim_next(self, worker_id: str) -> Job | None:
-        """Move the fairest queued job (see db.fairshare) to running for this worker."""
+        """Move the fairest queued job (see db.fairshare) to running for this worker: one
+        query for the candidates with their users' standing, one UPDATE ... RETURNING."""
         while True:  # each lost race means another worker claimed a job: progress is global
             async with self.sessions() as session, session.begin():
-                candidate = await self._fairest(session)
+                candidates, usage, running = await self._standing(session, _HEADS_STANDING)
+                candidate = pick_next(
+                    [c for c in candidates if running[c.user_id] < self.max_running_per_user],
+                    usage,
+                    running,
+                )
                 if candidate is None:
                     return None
-                claimed = await session.execute(
+                claimed: Job | None = await session.scalar(
                     update(Job)
                     .where(Job.id == candidate.job_id, Job.state == JobState.QUEUED)
                     .values(
@@ -155,29 +174,19 @@ class JobRepository:
                         progress=0,
                         lane=candidate.lane,  # relax if the fast allowance is spent
                     )
+                    .returning(Job)
+                    .options(lazyload(Job.images)),  # none yet: a job has images once done
+                    execution_options={"populate_existing": True},
                 )
-                if claimed.rowcount:  # type: ignore[attr-defined]
-                    return await session.get(Job, candidate.job_id, populate_existing=True)
-
-    async def _fairest(self, session: AsyncSession) -> Candidate | None:
-        heads = (
-            select(func.min(Job.id))
-            .where(Job.state == JobState.QUEUED)
-            .group_by(Job.user_id)
-            .scalar_subquery()
-        )
-        candidates, usage, running = await self._standing(session, Job.id.in_(heads))
-        return pick_next(
-            [c for c in candidates if running.get(c.user_id, 0) < self.max_running_per_user],
-            usage,
-            running,
-        )
+                if claimed is not None:
+                    set_committed_value(claimed, "images", [])
+                    return claimed
 
     async def queue(self) -> list[tuple[Job, int]]:
         """Queued jobs that have a message, each with its place in the queue (1 = next), as
         the fair-share order predicts it (db.fairshare.queue_order)."""
         async with self.sessions() as session:
-            candidates, usage, running = await self._standing(session, Job.state == JobState.QUEUED)
+            candidates, usage, running = await self._standing(session, _QUEUED_STANDING)
             if not candidates:
                 return []
             places = {
@@ -189,43 +198,25 @@ class JobRepository:
             return [(job, places[job.id]) for job in jobs if job.id in places]
 
     async def _standing(
-        self, session: AsyncSession, which: ColumnElement[bool]
+        self, session: AsyncSession, query: Select[Any]
     ) -> tuple[list[Candidate], dict[int, float], dict[int, int]]:
-        """The queued jobs `which` selects as candidates (lanes after the fast allowance), with
-        their users' recent GPU seconds and running jobs."""
-        rows = (
-            await session.execute(
-                select(Job.id, Job.user_id, Job.created_at, Job.lane).where(which)
-            )
-        ).all()
-        if not rows:
-            return [], {}, {}
-        users = list({row.user_id for row in rows})
-        since = utcnow() - FAIRSHARE_WINDOW
-        usage = await session.execute(
-            select(Job.user_id, func.sum(Job.gpu_seconds))
-            .where(Job.user_id.in_(users), Job.finished_at >= since)
-            .group_by(Job.user_id)
-        )
-        running = await session.execute(
-            select(Job.user_id, func.count())
-            .where(Job.user_id.in_(users), Job.state == JobState.RUNNING)
-            .group_by(Job.user_id)
-        )
-        fast_used = await self._fast_used(session, users)
+        """The queued jobs `query` selects as candidates (lanes after the fast allowance),
+        with their users' recent GPU seconds and running jobs: one round trip."""
+        parameters = {"since": utcnow() - FAIRSHARE_WINDOW, "today": today_start()}
+        rows = (await session.execute(query, parameters)).all()
         candidates = [
             Candidate(
                 r.id,
                 r.user_id,
                 r.created_at,
-                effective_lane(r.lane, fast_used.get(r.user_id, 0.0), self.fast_allowance_s),
+                effective_lane(r.lane, float(r.fast), self.fast_allowance_s),
             )
             for r in rows
         ]
         return (
             candidates,
-            {user: float(seconds or 0) for user, seconds in usage.all()},
-            {user: int(count) for user, count in running.all()},
+            {r.user_id: float(r.recent) for r in rows},
+            {r.user_id: int(r.running) for r in rows},
         )
 
     async def fast_used(self, user_id: int) -> float:
@@ -236,11 +227,7 @@ class JobRepository:
     async def _fast_used(self, session: AsyncSession, users: list[int]) -> dict[int, float]:
         rows = await session.execute(
             select(Job.user_id, func.sum(Job.gpu_seconds))
-            .where(
-                Job.user_id.in_(users),
-                Job.finished_at >= today_start(),
-                or_(Job.lane.is_(None), Job.lane != RELAX),
-            )
+            .where(Job.user_id.in_(users), *_fast_time(Job, today_start()))
             .group_by(Job.user_id)
         )
         return {user: float(seconds or 0.0) for user, seconds in rows.all()}
@@ -285,23 +272,28 @@ class JobRepository:
         worker_id: str | None = None,
     ) -> None:
         """Record the result; ignored if the job is no longer running (or, given `worker_id`,
-        no longer that worker's: its lease lapsed and another worker took it)."""
+        no longer that worker's: its lease lapsed and another worker took it). A running job
+        has no images yet: they are only ever added here, as it leaves the running state."""
+        condition = [Job.id == job_id, Job.state == JobState.RUNNING]
+        if worker_id is not None:
+            condition.append(Job.worker_id == worker_id)
         async with self.sessions() as session, session.begin():
-            job = await session.get(Job, job_id)
-            if job is None or job.state != JobState.RUNNING:
-                return
-            if worker_id is not None and job.worker_id != worker_id:
-                return
-            for old in list(job.images):
-                await session.delete(old)
-            await session.flush()
-            for image in images:
-                session.add(JobImage(job_id=job_id, **image.__dict__))
-            job.state = JobState.DONE
-            job.progress = 100
-            job.seeds = seeds
-            job.gpu_seconds += gpu_seconds
-            job.finished_at = utcnow()
+            finished = await session.execute(
+                update(Job)
+                .where(*condition)
+                .values(
+                    state=JobState.DONE,
+                    progress=100,
+                    seeds=seeds,
+                    gpu_seconds=Job.gpu_seconds + gpu_seconds,
+                    finished_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if finished.rowcount and images:  # type: ignore[attr-defined]
+                await session.execute(
+                    insert(JobImage), [dict(job_id=job_id, **image.__dict__) for image in images]
+                )
 
     async def fail(self, job_id: int, error: str, worker_id: str | None = None) -> None:
         """End an active job as failed (given `worker_id`, only while it is that worker's)."""
@@ -513,3 +505,43 @@ def _listing(user_id: int, favourites: bool, public_only: bool) -> list[ColumnEl
     if public_only:
         conditions += [Job.stealth.is_(False), Job.state == JobState.DONE]
     return conditions
+
+
+def _fast_time(jobs: Any, today: Any) -> tuple[ColumnElement[bool], ...]:
+    """Which of `jobs` count against today's fast allowance: finished today, not relax."""
+    return (jobs.finished_at >= today, or_(jobs.lane.is_(None), jobs.lane != RELAX))
+
+
+def _standing_query(which: ColumnElement[bool]) -> Select[Any]:
+    """Queued jobs matching `which`, each with its user's GPU seconds since `:since`,
+    fast-lane seconds since `:today` and running jobs. Built once: SQLAlchemy takes longer
+    to build this statement than the database takes to run it."""
+    history = aliased(Job)
+    same_user = history.user_id == Job.user_id
+
+    def seconds(*where: ColumnElement[bool]) -> Any:
+        total = select(func.sum(history.gpu_seconds)).where(same_user, *where)
+        return func.coalesce(total.scalar_subquery(), 0.0)
+
+    running = select(func.count()).where(same_user, history.state == JobState.RUNNING)
+    return select(
+        Job.id,
+        Job.user_id,
+        Job.created_at,
+        Job.lane,
+        seconds(history.finished_at >= bindparam("since")).label("recent"),
+        seconds(*_fast_time(history, bindparam("today"))).label("fast"),
+        running.scalar_subquery().label("running"),
+    ).where(which)
+
+
+# Every queued job, for queue places; only each user's oldest one, to pick the next job.
+_QUEUED_STANDING = _standing_query(Job.state == JobState.QUEUED)
+_HEADS_STANDING = _standing_query(
+    Job.id.in_(
+        select(func.min(Job.id))
+        .where(Job.state == JobState.QUEUED)
+        .group_by(Job.user_id)
+        .scalar_subquery()
+    )
+)
