@@ -240,6 +240,11 @@ class ImagineBot(discord.AutoShardedClient):
                 log.exception("could not post the message of job %s", job.id)
                 continue
             await self.jobs.attach_message(job.id, message_id, interaction.token, expires)
+        self.queue_changed()
+
+    def queue_changed(self) -> None:
+        """Jobs were queued, or may now start: the worker looks at once, and the delivery loop
+        updates the waiting messages."""
         if self.worker is not None:
             self.worker.wake()
         self.delivery.notify()
@@ -361,9 +366,7 @@ class ImagineBot(discord.AutoShardedClient):
         for job in jobs:
             message = await channel.send(job_content(job), allowed_mentions=mentions_for(job))
             await self.jobs.attach_message(job.id, message.id, "", utcnow())
-        if self.worker is not None:
-            self.worker.wake()
-        self.delivery.notify()
+        self.queue_changed()
 
     async def on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

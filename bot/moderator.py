@@ -16,7 +16,7 @@ from bot.buttons import review_view
 from bot.errors import NotModerator, UserFacingError
 from bot.escalation import format_duration, parse_duration
 from bot.permissions import is_moderator
-from db import Appeal, AppealState
+from db import Appeal, AppealState, JobState
 from db.models import AuditRecord, utcnow
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ mod = app_commands.Group(
 terms = app_commands.Group(
     name="terms", description="This server's blocked and allowed terms", parent=mod
 )
+queue = app_commands.Group(name="queue", description="This server's job queue", parent=mod)
 
 
 def _require_moderator(interaction: Interaction) -> int:
@@ -185,6 +186,55 @@ async def setup(
         f"Appeals go to {f'<#{channel_id}>' if channel_id else 'no channel yet'}; "
         f"stealth mode is {'allowed' if stealth else 'off (every job here is public)'}.",
     )
+
+
+@queue.command(name="pause", description="Hold every waiting job here until resumed")
+@app_commands.describe(reason="Why (kept in the audit log)")
+async def queue_pause(interaction: Interaction, reason: str = "") -> None:
+    await _set_paused(interaction, True, reason)
+
+
+@queue.command(name="resume", description="Let waiting jobs here start again")
+@app_commands.describe(reason="Why (kept in the audit log)")
+async def queue_resume(interaction: Interaction, reason: str = "") -> None:
+    await _set_paused(interaction, False, reason)
+
+
+async def _set_paused(interaction: Interaction, paused: bool, reason: str) -> None:
+    guild_id = _require_moderator(interaction)
+    bot = interaction.client
+    was = await bot.moderation.queue_paused(guild_id)
+    if was != paused:
+        await bot.moderation.set_queue_paused(guild_id, paused)
+        action = "queue_paused" if paused else "queue_resumed"
+        await bot.bans.record(guild_id, interaction.user.id, None, action, reason)
+        bot.queue_changed()
+    counts = await bot.jobs.active_counts(guild_id=guild_id)
+    waiting, running = counts.get(JobState.QUEUED, 0), counts.get(JobState.RUNNING, 0)
+    if paused:
+        text = (
+            f"The queue here is {'already ' if was else ''}paused: {waiting} waiting job(s) "
+            f"hold until `/mod queue resume`; {running} running job(s) finish."
+        )
+    else:
+        text = (
+            f"The queue here {'was not paused' if not was else 'is running again'}: "
+            f"{waiting} waiting, {running} running."
+        )
+    await _reply(interaction, text)
+
+
+@queue.command(name="cancel", description="Stop any member's waiting or running job here")
+@app_commands.describe(job_id="The job (from /mod audit or its message)", reason="Why")
+async def queue_cancel(interaction: Interaction, job_id: int, reason: str = "") -> None:
+    guild_id = _require_moderator(interaction)
+    bot = interaction.client
+    job = await bot.jobs.get(job_id)
+    if job is None or job.guild_id != guild_id:
+        raise UserFacingError(f"There is no job {job_id} on this server.")
+    await bot.service.cancel(job_id, bot.origin(interaction), reason)
+    bot.queue_changed()
+    await _reply(interaction, f"Cancelled job #{job_id} by <@{job.user_id}>.")
 
 
 @terms.command(name="add", description="Block a term on this server")

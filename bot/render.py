@@ -7,6 +7,7 @@ import discord
 from bot.errors import InvalidParameter, UserFacingError
 from db import Job, JobAction, JobState
 from db.fairshare import RELAX
+from db.jobs import PAUSED
 from inference.outcomes import OUTPUT_FILTERED
 
 MAX_CONTENT = 2000
@@ -29,14 +30,16 @@ _LABELS = {
 
 def job_content(job: Job, place: int | None = None) -> str:
     """`**<prompt>** - <who> (<status>)`, the line Midjourney users know; a queued job with
-    a known `place` reads `(Waiting to start, #3 in queue)`."""
+    a known `place` reads `(Waiting to start, #3 in queue)`, or says the queue is paused."""
     who = f"<@{job.user_id}>"
     if job.action == JobAction.UPSCALE:
         who = f"Image #{job.parent_index} {who}"
     else:
         who = _LABELS.get(JobAction(job.action), "") + who
     status = _status(job)
-    if place is not None and job.state == JobState.QUEUED:
+    if place == PAUSED and job.state == JobState.QUEUED:
+        status += ", queue paused by moderators"
+    elif place is not None and job.state == JobState.QUEUED:
         status += f", #{place} in queue"
     relaxed = job.lane == RELAX and job.state in (JobState.QUEUED, JobState.RUNNING)
     tail = f" - {who}" + (f" ({status})" if status else "") + (" (relax)" if relaxed else "")

@@ -336,7 +336,7 @@ class JobService:
             )
         return parent
 
-    async def cancel(self, job_id: int, origin: Origin) -> Job:
+    async def cancel(self, job_id: int, origin: Origin, reason: str = "") -> Job:
         """Stop a waiting or running job: its owner or a moderator may."""
         job = await self.jobs.get(job_id)
         if job is None:
@@ -347,7 +347,12 @@ class JobService:
             raise JobUnavailable("That job has already finished, so it cannot be cancelled.")
         if origin.user_id != job.user_id:  # a moderator stopped someone's job: keep a record
             await self.bans.record(
-                origin.guild_id, origin.user_id, job.user_id, "job_cancelled", "", {"job": job_id}
+                origin.guild_id,
+                origin.user_id,
+                job.user_id,
+                "job_cancelled",
+                reason,
+                {"job": job_id},
             )
         return job
 

@@ -34,14 +34,14 @@ class Candidate:
     lane: str | None = None
 
 
-def pick_next(
+def start_order(
     candidates: Iterable[Candidate],
     recent_gpu_seconds: Mapping[int, float],
     running: Mapping[int, int],
-) -> Candidate | None:
-    """The candidate to run now: fast before relax, then fewest running, least recent GPU
-    time, and the oldest request among equals."""
-    return min(candidates, key=lambda c: _key(c, recent_gpu_seconds, running), default=None)
+) -> list[Candidate]:
+    """The candidates in the order to run them now (the first is the fairest): fast before
+    relax, then fewest running, least recent GPU time, and the oldest request among equals."""
+    return sorted(candidates, key=lambda c: _key(c, recent_gpu_seconds, running))
 
 
 def queue_order(
@@ -49,7 +49,7 @@ def queue_order(
     recent_gpu_seconds: Mapping[int, float],
     running: Mapping[int, int],
 ) -> list[int]:
-    """Every queued job id in the order pick_next would start them, assuming each started
+    """Every queued job id in the order start_order would start them, assuming each started
     job keeps running (so a user's next job waits behind everyone with fewer running).
     O(n log users): one heap entry per user, keyed by their oldest queued job."""
     by_user: defaultdict[int, list[Candidate]] = defaultdict(list)

@@ -12,18 +12,32 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from db.fairshare import RELAX, Candidate, effective_lane, pick_next, queue_order
-from db.models import Job, JobImage, JobState, today_start, utcnow
+from db.fairshare import RELAX, Candidate, effective_lane, queue_order, start_order
+from db.models import GuildSettings, Job, JobImage, JobState, today_start, utcnow
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 FAIRSHARE_WINDOW = timedelta(hours=1)
+# Candidates a claim tries, in fair order, before it looks at the queue again.
+CLAIM_TRIES = 4
+# The place JobRepository.queue gives a job whose guild's queue moderators paused.
+PAUSED = 0
 
 
 @dataclass(frozen=True)
@@ -151,51 +165,69 @@ class JobRepository:
 
     async def claim_next(self, worker_id: str) -> Job | None:
         """Move the fairest queued job (see db.fairshare) to running for this worker: one
-        query for the candidates with their users' standing, one UPDATE ... RETURNING."""
+        query for the candidates with their users' standing, then UPDATE ... RETURNING on
+        the fairest. A candidate another worker is claiming at that moment is skipped, not
+        waited for; the next one in fair order is tried instead."""
         while True:  # each lost race means another worker claimed a job: progress is global
             async with self.sessions() as session, session.begin():
                 candidates, usage, running = await self._standing(session, _HEADS_STANDING)
-                candidate = pick_next(
+                order = start_order(
                     [c for c in candidates if running[c.user_id] < self.max_running_per_user],
                     usage,
                     running,
                 )
-                if candidate is None:
+                if not order:
                     return None
-                claimed: Job | None = await session.scalar(
-                    update(Job)
-                    .where(Job.id == candidate.job_id, Job.state == JobState.QUEUED)
-                    .values(
-                        state=JobState.RUNNING,
-                        attempts=Job.attempts + 1,
-                        worker_id=worker_id,
-                        started_at=utcnow(),
-                        heartbeat_at=utcnow(),
-                        progress=0,
-                        lane=candidate.lane,  # relax if the fast allowance is spent
-                    )
-                    .returning(Job)
-                    .options(lazyload(Job.images)),  # none yet: a job has images once done
-                    execution_options={"populate_existing": True},
-                )
-                if claimed is not None:
-                    set_committed_value(claimed, "images", [])
-                    return claimed
+                for candidate in order[:CLAIM_TRIES]:
+                    claimed = await self._start(session, candidate, worker_id)
+                    if claimed is not None:
+                        return claimed
+
+    async def _start(
+        self, session: AsyncSession, candidate: Candidate, worker_id: str
+    ) -> Job | None:
+        still_queued = (
+            select(Job.id)
+            .where(Job.id == candidate.job_id, Job.state == JobState.QUEUED)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer at a time
+            .scalar_subquery()
+        )
+        claimed: Job | None = await session.scalar(
+            update(Job)
+            .where(Job.id == still_queued)
+            .values(
+                state=JobState.RUNNING,
+                attempts=Job.attempts + 1,
+                worker_id=worker_id,
+                started_at=utcnow(),
+                heartbeat_at=utcnow(),
+                progress=0,
+                lane=candidate.lane,  # relax if the fast allowance is spent
+            )
+            .returning(Job)
+            .options(lazyload(Job.images)),  # none yet: a job has images once done
+            execution_options={"populate_existing": True},
+        )
+        if claimed is not None:
+            set_committed_value(claimed, "images", [])
+        return claimed
 
     async def queue(self) -> list[tuple[Job, int]]:
         """Queued jobs that have a message, each with its place in the queue (1 = next), as
-        the fair-share order predicts it (db.fairshare.queue_order)."""
+        the fair-share order predicts it (db.fairshare.queue_order), or PAUSED."""
         async with self.sessions() as session:
-            candidates, usage, running = await self._standing(session, _QUEUED_STANDING)
-            if not candidates:
+            jobs = list(
+                await session.scalars(
+                    select(Job).where(Job.state == JobState.QUEUED, Job.message_id.is_not(None))
+                )
+            )
+            if not jobs:
                 return []
+            candidates, usage, running = await self._standing(session, _QUEUED_STANDING)
             places = {
                 job_id: n for n, job_id in enumerate(queue_order(candidates, usage, running), 1)
             }
-            jobs = await session.scalars(
-                select(Job).where(Job.state == JobState.QUEUED, Job.message_id.is_not(None))
-            )
-            return [(job, places[job.id]) for job in jobs if job.id in places]
+            return [(job, places.get(job.id, PAUSED)) for job in jobs]
 
     async def _standing(
         self, session: AsyncSession, query: Select[Any]
@@ -376,12 +408,15 @@ class JobRepository:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def active_counts(self, user_id: int) -> dict[str, int]:
-        """How many of a user's jobs are held, queued and running."""
+    async def active_counts(
+        self, user_id: int | None = None, guild_id: int | None = None
+    ) -> dict[str, int]:
+        """How many of a user's (or a guild's) jobs are held, queued and running."""
+        whose = Job.user_id == user_id if guild_id is None else Job.guild_id == guild_id
         async with self.sessions() as session:
             rows = await session.execute(
                 select(Job.state, func.count())
-                .where(Job.user_id == user_id, Job.state.in_((JobState.HELD, *ACTIVE_STATES)))
+                .where(whose, Job.state.in_((JobState.HELD, *ACTIVE_STATES)))
                 .group_by(Job.state)
             )
             return {state: int(count) for state, count in rows.all()}
@@ -535,13 +570,16 @@ def _standing_query(which: ColumnElement[bool]) -> Select[Any]:
     ).where(which)
 
 
-# Every queued job, for queue places; only each user's oldest one, to pick the next job.
-_QUEUED_STANDING = _standing_query(Job.state == JobState.QUEUED)
+# Jobs that may start: queued, and not in a guild whose queue moderators paused.
+_STARTABLE = (
+    Job.state == JobState.QUEUED,
+    or_(
+        Job.guild_id.is_(None),
+        Job.guild_id.not_in(select(GuildSettings.guild_id).where(GuildSettings.queue_paused)),
+    ),
+)
+# Every startable job, for queue places; only each user's oldest one, to pick the next job.
+_QUEUED_STANDING = _standing_query(and_(*_STARTABLE))
 _HEADS_STANDING = _standing_query(
-    Job.id.in_(
-        select(func.min(Job.id))
-        .where(Job.state == JobState.QUEUED)
-        .group_by(Job.user_id)
-        .scalar_subquery()
-    )
+    Job.id.in_(select(func.min(Job.id)).where(*_STARTABLE).group_by(Job.user_id).scalar_subquery())
 )

@@ -103,6 +103,9 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_state_created", "state", "created_at"),
         Index("ix_jobs_user_created", "user_id", "created_at"),
+        # A user's standing in the fair-share queue: recent GPU time and running jobs.
+        Index("ix_jobs_user_finished", "user_id", "finished_at"),
+        Index("ix_jobs_user_state", "user_id", "state"),
         # /history pages and counts: an index-only scan on PostgreSQL (benchmarks/bench_db.py).
         Index(
             "ix_jobs_listing",
@@ -248,6 +251,8 @@ class GuildSettings(Base):
     review_channel_id: Mapped[int | None] = mapped_column(BigInteger)
     # Off: members' stealth setting does not apply here; every job made here is public.
     allow_stealth: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Moderators paused the queue here: jobs wait (none start) until it is resumed.
+    queue_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class GuildTerm(Base):

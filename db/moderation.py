@@ -39,6 +39,17 @@ class ModerationRepository:
     async def set_allow_stealth(self, guild_id: int, allow: bool) -> None:
         await self._change_guild(guild_id, allow_stealth=allow)
 
+    async def queue_paused(self, guild_id: int | None) -> bool:
+        """Whether moderators paused this guild's queue (never in DMs)."""
+        if guild_id is None:
+            return False
+        async with self.sessions() as session:
+            row = await session.get(GuildSettings, guild_id)
+            return row is not None and row.queue_paused
+
+    async def set_queue_paused(self, guild_id: int, paused: bool) -> None:
+        await self._change_guild(guild_id, queue_paused=paused)
+
     async def _change_guild(self, guild_id: int, **values: Any) -> None:
         async with self.sessions() as session, session.begin():
             row = await session.get(GuildSettings, guild_id)

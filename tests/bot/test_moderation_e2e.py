@@ -153,8 +153,21 @@ async def test_timeout_command_and_bad_duration(world, runner):
         (("mod", "review"), None),
         (("mod", "terms", "add"), {"term": "x", "category": "hate"}),
         (("mod", "terms", "list"), None),
+        (("mod", "queue", "pause"), None),
+        (("mod", "queue", "resume"), None),
     ],
-    ids=["ban", "unban", "timeout", "strikes", "audit", "review", "terms-add", "terms-list"],
+    ids=[
+        "ban",
+        "unban",
+        "timeout",
+        "strikes",
+        "audit",
+        "review",
+        "terms-add",
+        "terms-list",
+        "queue-pause",
+        "queue-resume",
+    ],
 )
 async def test_members_without_the_permission_cannot_use_mod_commands(world, runner, path, options):
     await runner.start()
@@ -184,3 +197,41 @@ async def test_results_flagged_by_the_output_filter_are_withheld_and_sent_to_rev
     assert (
         f"Job #{job.id}" in audit.original.content and "output_filtered" in audit.original.content
     )
+
+
+async def test_a_paused_queue_holds_jobs_until_resumed_and_moderators_cancel_any_job(world, runner):
+    fake, alice, bob, mod = world.fake, world.alice, world.bob, world.mod
+    bot = await runner.start()
+    paused = await _run(world, mod, "mod", "queue", "pause", reason="maintenance")
+    assert paused.ephemeral and "paused: 0 waiting job(s)" in paused.original.content
+
+    held = (await _run(world, alice, "imagine", prompt="a fox that waits")).original
+    await fake.wait_for(
+        lambda: held.content.endswith("(Waiting to start, queue paused by moderators)")
+    )
+    doomed = (await _run(world, bob, "imagine", prompt="an owl never drawn")).original
+    await fake.wait_for(lambda: "queue paused" in doomed.content)
+    [owl] = await bot.jobs.for_user(bob.id)
+
+    member = await _run(world, alice, "mod", "queue", "cancel", job_id=owl.id)
+    assert member.original.embeds[0]["title"] == "Moderators only"
+    stopped = await _run(world, mod, "mod", "queue", "cancel", job_id=owl.id, reason="test")
+    assert stopped.original.content == f"Cancelled job #{owl.id} by <@{bob.id}>."
+    await fake.wait_for(lambda: doomed.content.endswith("(Cancelled)"))
+    again = await _run(world, mod, "mod", "queue", "cancel", job_id=owl.id)
+    assert "already finished" in again.original.embeds[0]["description"]
+    nowhere = await _run(world, mod, "mod", "queue", "cancel", job_id=owl.id + 1000)
+    assert f"no job {owl.id + 1000} on this server" in nowhere.original.embeds[0]["description"]
+    [fox] = await bot.jobs.for_user(alice.id)
+    assert fox.state == "queued"  # nothing started while paused
+
+    resumed = await _run(world, mod, "mod", "queue", "resume")
+    assert "running again: 1 waiting" in resumed.original.content
+    await fake.wait_for(lambda: held.attachments, timeout=60)
+    guild_records = await bot.bans.audit_for(world.guild.id, None)  # no member targeted
+    assert [(r.action, r.reason) for r in guild_records] == [
+        ("queue_paused", "maintenance"),
+        ("queue_resumed", ""),
+    ]
+    [cancel] = await bot.bans.audit_for_job(world.guild.id, owl.id)
+    assert (cancel.action, cancel.actor_id, cancel.reason) == ("job_cancelled", mod.id, "test")

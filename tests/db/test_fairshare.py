@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db.fairshare import Candidate, effective_lane, pick_next, queue_order
+from db.fairshare import Candidate, effective_lane, queue_order, start_order
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -34,9 +34,10 @@ def _c(job: int, user: int, minute: int = 0, lane: str | None = None) -> Candida
         "relax-by-usage",
     ],
 )
-def test_pick_next(candidates, usage, running, expected):
-    chosen = pick_next(candidates, usage, running)
-    assert (chosen.job_id if chosen else None) == expected
+def test_the_fairest_candidate_starts_first(candidates, usage, running, expected):
+    order = start_order(candidates, usage, running)
+    assert (order[0].job_id if order else None) == expected
+    assert sorted(c.job_id for c in order) == sorted(c.job_id for c in candidates)
 
 
 @pytest.mark.parametrize(
@@ -63,12 +64,12 @@ def test_queue_order_interleaves_users_so_a_single_job_waits_behind_at_most_one(
     assert [j for j in order if j != 100] == list(range(1, 41))  # a user's own jobs stay in order
 
 
-def test_queue_order_starts_with_what_pick_next_picks():
+def test_queue_order_starts_with_what_start_order_starts():
     queued = [_c(1, 1, 0), _c(2, 1, 1), _c(3, 2, 2, lane="relax"), _c(4, 3, 3)]
     usage, running = {3: 30.0}, {1: 1}
     order = queue_order(queued, usage, running)
     heads = [c for c in queued if c.job_id in (1, 3, 4)]
-    assert order[0] == pick_next(heads, usage, running).job_id == 4
+    assert order[0] == start_order(heads, usage, running)[0].job_id == 4
     assert order == [4, 1, 2, 3]  # relax last, user 1's second job after its first
 
 

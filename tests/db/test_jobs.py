@@ -3,7 +3,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from db import JobRepository, JobState, NewJob, StoredImage
+from db import JobRepository, JobState, ModerationRepository, NewJob, StoredImage
+from db.jobs import PAUSED
+from db.models import utcnow
 
 
 def _new(user: int = 1, interaction: int | None = 100, **kw: object) -> NewJob:
@@ -269,3 +271,25 @@ async def test_purging_deleted_jobs_keeps_files_other_jobs_still_use(sessions):
     assert len((await repo.get(upscale.id)).images) == 1
     assert await repo.delete_all(1) == 1  # the upscale; the grid was already deleted
     assert await repo.for_user(1) == []
+
+
+async def test_a_paused_guilds_jobs_wait_while_others_and_direct_messages_run(sessions):
+    jobs, moderation = JobRepository(sessions), ModerationRepository(sessions)
+    await moderation.set_queue_paused(20, True)
+    paused, _ = await jobs.create(_new(user=1, interaction=1))  # guild 20
+    elsewhere, _ = await jobs.create(_new(user=2, interaction=2, guild_id=21))
+    direct, _ = await jobs.create(_new(user=3, interaction=3, guild_id=None))
+    for job in (paused, elsewhere, direct):
+        await jobs.attach_message(job.id, 900 + job.id, "token", utcnow())
+    assert dict((j.id, place) for j, place in await jobs.queue()) == {
+        paused.id: PAUSED,
+        elsewhere.id: 1,
+        direct.id: 2,
+    }
+    started = [await jobs.claim_next("w") for _ in range(3)]
+    assert [j.id if j else None for j in started] == [elsewhere.id, direct.id, None]
+    assert await jobs.active_counts(guild_id=20) == {"queued": 1}
+
+    await moderation.set_queue_paused(20, False)
+    assert (await jobs.claim_next("w")).id == paused.id
+    assert await jobs.active_counts(guild_id=20) == {"running": 1}

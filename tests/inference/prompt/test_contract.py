@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import time
 
 import pytest
 
@@ -78,11 +76,13 @@ ADVERSARIAL = {
 
 
 @pytest.mark.parametrize("text", list(ADVERSARIAL.values()), ids=list(ADVERSARIAL))
-def test_adversarial_input_finishes_fast(text: str) -> None:
-    # The goal is 10 ms (see benchmarks/bench_prompt.py); 100 ms here only catches a
-    # quadratic or backtracking regression without being flaky on a busy machine.
+def test_adversarial_input_gets_jobs_or_a_coded_error(text: str) -> None:
+    # How fast is benchmarks/bench_prompt.py's business (goal 10 ms for the worst input);
+    # here: no crash (recursion, index errors), no job explosion, errors a user can act on.
     assert len(text) <= MAX_PROMPT_CHARS
-    start = time.perf_counter()
-    with contextlib.suppress(PromptError):
-        parse_jobs(text)
-    assert time.perf_counter() - start < 0.1
+    try:
+        jobs = parse_jobs(text)
+    except PromptError as error:
+        assert error.code and error.message
+    else:
+        assert 1 <= len(jobs) <= 40
