@@ -161,6 +161,7 @@ def _worker(args: argparse.Namespace) -> int:
             settings.served_models,
             settings.resolved_models_dir,
             settings.device,
+            settings.memory_options,
         )
         output_filter = load_output_filter(settings.output_filter)
     except ValidationError as exc:
@@ -224,7 +225,7 @@ def _imagine(args: argparse.Namespace) -> int:
     except ImageFetchError as exc:
         return _fail(f"{exc.message} [{exc.code}]")
     seed = request.seed if request.seed is not None else random_seed()
-    engine = Engine(preset, settings.resolved_models_dir, settings.device)
+    engine = Engine(preset, settings.resolved_models_dir, settings.device, settings.memory_options)
     engine.load()
     if prompt_images:
         images = engine.from_images(request, prompt_images, seed)
@@ -288,7 +289,7 @@ def _operate(args: argparse.Namespace) -> int:
         return _fail(f"{exc.message} [{exc.code}]")
     except (OSError, ValueError, ValidationError) as exc:
         return _fail(str(exc))
-    engine = Engine(preset, settings.resolved_models_dir, settings.device)
+    engine = Engine(preset, settings.resolved_models_dir, settings.device, settings.memory_options)
     seed = args.seed if args.seed is not None else random_seed()
     try:
         if args.command == "upscale":

@@ -25,6 +25,7 @@ from db import ImageStore, Job, JobRepository, JobState
 from db.models import utcnow
 from inference.images import fit_upload
 from inference.outcomes import OUTPUT_FILTERED
+from inference.preview import PREVIEW_FORMAT
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -44,6 +45,8 @@ class Delivery:
         self.store = store
         self._changed = asyncio.Event()
         self.budget = EditBudget()
+        # The preview each running job's message shows now (forgotten with its result).
+        self._previews: dict[int, str] = {}
 
     def notify(self) -> None:
         """Something changed in the jobs table; look before the next poll."""
@@ -95,8 +98,24 @@ class Delivery:
         assert job.message_id is not None
         if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
             return  # shown by a later sweep, with whatever progress is newest then
-        await self._edit(job, view=waiting_view(job))
+        preview = await self._new_preview(job)
+        await self._edit(job, upload=preview, view=waiting_view(job))
+        if preview is not None and job.preview_sha256 is not None:
+            self._previews[job.id] = job.preview_sha256
         await self.jobs.mark_shown(job.id, job.progress)
+
+    async def _new_preview(self, job: Job) -> Upload | None:
+        """The job's newest latent preview, if the message does not show it yet. It rides on a
+        progress edit (never an edit of its own); the worker deletes the files when the render
+        ends, so a missing one is simply not shown."""
+        digest = job.preview_sha256
+        if job.state != JobState.RUNNING or digest is None or self._previews.get(job.id) == digest:
+            return None
+        try:
+            data = await asyncio.to_thread(self.store.get, digest, PREVIEW_FORMAT)
+        except OSError:
+            return None
+        return Upload(data, f"preview_{job.id}.{PREVIEW_FORMAT}")
 
     async def _show_result(self, job: Job) -> None:
         assert job.message_id is not None
@@ -105,15 +124,18 @@ class Delivery:
             return
         self.budget.forget(job.message_id)
         self.budget.count(job.channel_id, time.monotonic())
+        self._previews.pop(job.id, None)
+        # The result's image replaces a preview; a failed or cancelled job takes it off.
+        no_preview: dict[str, Any] = {"attachments": []} if job.preview_sha256 else {}
         if job.state == JobState.DONE:
             shown = next(i for i in job.images if i.index == (0 if len(job.images) > 1 else 1))
             data, ext = await asyncio.to_thread(self.upload_bytes, shown.sha256, shown.format)
             upload = Upload(data, f"imaginebot_{job.id}.{ext}")
             message_id = await self._edit(job, upload=upload, view=job_view(job), embed=None)
         elif job.state == JobState.CANCELLED:
-            message_id = await self._edit(job, view=None)
+            message_id = await self._edit(job, view=None, **no_preview)
         else:
-            message_id = await self._edit(job, embed=failure_embed(job), view=None)
+            message_id = await self._edit(job, embed=failure_embed(job), view=None, **no_preview)
         if await self.jobs.mark_delivered(job.id, message_id) and _withheld(job):
             await self._report_withheld(job)
 
@@ -169,6 +191,7 @@ class Delivery:
             if job.state in (JobState.QUEUED, JobState.RUNNING):
                 return job.message_id  # a lost progress edit is harmless; the result is not
         files = [upload.file()] if upload else []
+        fields.pop("attachments", None)  # a new message has none to take off
         message = await channel.send(files=files, **fields)
         return message.id
 

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.escalation import DEFAULT_LADDER, parse_ladder
+from inference.memory import MemoryOptions
 
 
 class Settings(BaseSettings):
@@ -29,6 +30,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     models_dir: Path | None = None
     device: str | None = None
+    # None: float16 on CUDA, float32 elsewhere.
+    dtype: Literal["float32", "float16", "bfloat16"] | None = None
+    # GPU memory savers, applied when a model loads (docs/inference.md, "Memory").
+    attention_slicing: bool = False
+    vae_tiling: bool = False
+    cpu_offload: Literal["none", "model", "sequential"] = "none"
     guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     mod_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     max_running_jobs: int = 3
@@ -103,6 +110,15 @@ class Settings(BaseSettings):
     def _ladder(cls, value: str) -> str:
         parse_ladder(value)  # raises with the accepted form
         return value
+
+    @property
+    def memory_options(self) -> MemoryOptions:
+        return MemoryOptions(
+            attention_slicing=self.attention_slicing,
+            vae_tiling=self.vae_tiling,
+            cpu_offload=self.cpu_offload,
+            dtype=self.dtype,
+        )
 
     @property
     def resolved_database_url(self) -> str:

@@ -159,6 +159,10 @@ class Job(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     result_message_id: Mapped[int | None] = mapped_column(BigInteger)
     shown_progress: Mapped[int] = mapped_column(Integer, default=-1)
+    # The newest low-resolution preview of a running render (a JPEG in the image store),
+    # written with its progress. Its file is deleted when the render ends; the column stays
+    # set, so the bot knows the message carried a preview to take off.
+    preview_sha256: Mapped[str | None] = mapped_column(String(64))
     # The place in the queue the waiting message shows ("#3 in queue"), once shown.
     shown_place: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

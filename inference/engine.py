@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ import torch
 from PIL import Image, ImageOps
 
 from inference.image_prompts import image_prompt_strength, start_image
+from inference.memory import DTYPES, MemoryOptions, apply_memory_options
 from inference.outpaint import Canvas, same_ratio
 from inference.presets import Preset, get_preset, resolution
+from inference.preview import LatentPalette, latent_preview, palette_for
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds
 from inference.tiny import build_tiny_pipeline, build_tiny_xl_pipeline
@@ -33,7 +36,12 @@ CHAOS_SCALE = 0.5
 # The VAE decodes in tiles above this many pixels on a side (bounded memory for big images).
 VAE_TILING_ABOVE = 1024
 
+# A preview at most this often, and never on the first or last step: cheap, but not free.
+PREVIEW_INTERVAL_S = 1.0
+
 Progress = Callable[[float], None]
+# Receives a low-resolution preview of the render so far (from the render thread).
+PreviewSink = Callable[[Image.Image], None]
 BUILTIN = {"builtin:tiny": build_tiny_pipeline, "builtin:tiny-xl": build_tiny_xl_pipeline}
 
 
@@ -41,8 +49,9 @@ class Cancelled(Exception):
     """The job was cancelled; raised from inside the denoising loop within one step."""
 
 
-def pick_device(requested: str | None = None) -> tuple[str, torch.dtype]:
-    """CUDA with fp16, else Apple MPS, else CPU with fp32 (unless a device is requested)."""
+def pick_device(requested: str | None = None, dtype: str | None = None) -> tuple[str, torch.dtype]:
+    """CUDA with fp16, else Apple MPS, else CPU with fp32 (unless a device or dtype is
+    requested)."""
     device = requested or (
         "cuda"
         if torch.cuda.is_available()
@@ -50,17 +59,27 @@ def pick_device(requested: str | None = None) -> tuple[str, torch.dtype]:
         if torch.backends.mps.is_available()
         else "cpu"
     )
+    if dtype is not None:
+        return device, DTYPES[dtype]
     return device, torch.float16 if device.startswith("cuda") else torch.float32
 
 
 class Engine:
-    def __init__(self, preset: Preset | str, cache_dir: Path, device: str | None = None) -> None:
+    def __init__(
+        self,
+        preset: Preset | str,
+        cache_dir: Path,
+        device: str | None = None,
+        memory: MemoryOptions | None = None,
+    ) -> None:
         self.preset = get_preset(preset) if isinstance(preset, str) else preset
         self.cache_dir = Path(cache_dir)
-        self.device, self.dtype = pick_device(device)
+        self.memory = memory or MemoryOptions()
+        self.device, self.dtype = pick_device(device, self.memory.dtype)
         self._pipe: Any = None
         self._img2img: Any = None
         self._inpaint: Any = None
+        self._palette: LatentPalette | None = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -80,13 +99,18 @@ class Engine:
             if source in BUILTIN:
                 source = str(BUILTIN[source](self.cache_dir / source.removeprefix("builtin:")))
             pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=self.dtype)
-            pipe = pipe.to(self.device)
+            if not self.memory.offloads(self.device):  # offload places the weights itself
+                pipe = pipe.to(self.device)
             pipe.set_progress_bar_config(disable=True)
+            if self.preset.lora:
+                _fuse_lora(pipe, self.preset)
+            apply_memory_options(pipe, self.memory, self.device)
             # The img2img and inpainting pipelines share the text-to-image weights.
             img2img = AutoPipelineForImage2Image.from_pipe(pipe)
             inpaint = AutoPipelineForInpainting.from_pipe(pipe)
             for derived in (img2img, inpaint):
                 derived.set_progress_bar_config(disable=True)
+            self._palette = palette_for(pipe)
             self._pipe, self._img2img, self._inpaint = pipe, img2img, inpaint
 
     def grid(
@@ -95,6 +119,7 @@ class Engine:
         seed: int,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
     ) -> list[Image.Image]:
         """Four images from one batched call; image i is seeded with seed + i."""
         self.load()
@@ -108,7 +133,7 @@ class Engine:
                 num_inference_steps=steps,
                 guidance_scale=guidance_for(self.preset, request.stylize),
                 generator=self._generators(seed),
-                callback_on_step_end=_step_callback(steps, request.stop, progress, cancel),
+                callback_on_step_end=self._callback(steps, request.stop, progress, cancel, preview),
             )
         return list(result.images)
 
@@ -120,12 +145,13 @@ class Engine:
         strength: float,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
     ) -> list[Image.Image]:
         """Four variations of `source` (img2img at `strength`): the size of the source, or,
         when the request asks for another aspect ratio (a remix), the source cropped to it."""
         self.load()
         source = _fit_aspect(source.convert("RGB"), self.preset, request.aspect)
-        images = self._img2img_grid(request, source, seed, strength, progress, cancel)
+        images = self._img2img_grid(request, source, seed, strength, progress, cancel, preview)
         return [image.resize(source.size) for image in images]
 
     def from_images(
@@ -135,6 +161,7 @@ class Engine:
         seed: int,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
     ) -> list[Image.Image]:
         """A grid drawn from image prompts: the images, cropped to the request's size and
         averaged, are the img2img start; --iw sets how much of them is kept."""
@@ -142,7 +169,7 @@ class Engine:
         size = resolution(self.preset, request.aspect)
         start = start_image(images, size)
         strength = image_prompt_strength(request.image_weight)
-        drawn = self._img2img_grid(request, start, seed, strength, progress, cancel)
+        drawn = self._img2img_grid(request, start, seed, strength, progress, cancel, preview)
         return [image.resize(size) for image in drawn]
 
     def _img2img_grid(
@@ -153,11 +180,13 @@ class Engine:
         strength: float,
         progress: Progress | None,
         cancel: threading.Event | None,
+        preview: PreviewSink | None = None,
     ) -> list[Image.Image]:
         """Four img2img renders of `source` at `strength`, image i seeded with seed + i."""
         # img2img runs only strength x steps; keep at least one real step.
         steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
         actual = max(1, int(steps * strength))
+        callback = self._callback(actual, request.stop, progress, cancel, preview)
         with _tiling(self._img2img, request.tile):
             result = self._img2img(
                 **self._conditioning(request, seed),
@@ -166,7 +195,7 @@ class Engine:
                 num_inference_steps=steps,
                 guidance_scale=guidance_for(self.preset, request.stylize),
                 generator=self._generators(seed),
-                callback_on_step_end=_step_callback(actual, request.stop, progress, cancel),
+                callback_on_step_end=callback,
             )
         return list(result.images)
 
@@ -178,6 +207,7 @@ class Engine:
         creative: bool,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
     ) -> Image.Image:
         """The source at twice its size: resized, then redrawn lightly (subtle) or with more
         freedom (creative) by img2img so the new pixels carry detail, not blur."""
@@ -195,7 +225,7 @@ class Engine:
                 num_inference_steps=steps,
                 guidance_scale=guidance_for(self.preset, request.stylize),
                 generator=self._generators(seed, 1),
-                callback_on_step_end=_step_callback(actual, 100, progress, cancel),
+                callback_on_step_end=self._callback(actual, 100, progress, cancel, preview),
             )
         return result.images[0].resize(size)
 
@@ -206,6 +236,7 @@ class Engine:
         seed: int,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
     ) -> list[Image.Image]:
         """Four fillings of the canvas's masked area (zoom out, pan, make square), the kept
         area pasted back exactly so the source is never altered."""
@@ -223,7 +254,7 @@ class Engine:
                 num_inference_steps=steps,
                 guidance_scale=guidance_for(self.preset, request.stylize),
                 generator=self._generators(seed),
-                callback_on_step_end=_step_callback(steps, request.stop, progress, cancel),
+                callback_on_step_end=self._callback(steps, request.stop, progress, cancel, preview),
             )
         keep = ImageOps.invert(canvas.mask)
         images = []
@@ -232,6 +263,17 @@ class Engine:
             filled.paste(canvas.image, (0, 0), keep)
             images.append(filled)
         return images
+
+    def _callback(
+        self,
+        total_steps: int,
+        stop: int,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+        preview: PreviewSink | None,
+    ) -> Callable[..., dict[str, Any]]:
+        palette = self._palette if preview is not None else None
+        return _step_callback(total_steps, stop, progress, cancel, preview, palette)
 
     def _generators(self, seed: int, count: int = GRID_SIZE) -> list[torch.Generator]:
         return [torch.Generator("cpu").manual_seed(s) for s in grid_seeds(seed, count)]
@@ -274,6 +316,24 @@ class Engine:
         return encoded[0], encoded[2] if len(encoded) == 4 else None
 
 
+def _fuse_lora(pipe: Any, preset: Preset) -> None:
+    """Merge the preset's LoRA into the weights at its scale, once: renders then cost what
+    they cost without it, and the derived pipelines (from_pipe) share the merged weights."""
+    try:
+        pipe.load_lora_weights(preset.lora, adapter_name="preset")
+    except Exception as exc:
+        hint = (
+            " (install the LoRA extra: pip install 'imaginebot[lora]')"
+            if "PEFT" in str(exc)
+            else ""
+        )
+        raise RuntimeError(
+            f"preset {preset.name!r}: the LoRA {preset.lora!r} could not be loaded: {exc}{hint}"
+        ) from exc
+    pipe.fuse_lora(lora_scale=preset.lora_scale)
+    pipe.unload_lora_weights()  # the merged weights stay; the adapter layers go
+
+
 def _chaos_offsets(embeds: torch.Tensor, chaos: int, seed: int, batch: int) -> torch.Tensor:
     """Per-image embedding offsets, proportional to --chaos and reproducible from the seed."""
     scale = CHAOS_SCALE * chaos / 100 * float(embeds.std())
@@ -306,17 +366,31 @@ def guidance_for(preset: Preset, stylize: int) -> float:
 
 
 def _step_callback(
-    total_steps: int, stop: int, progress: Progress | None, cancel: threading.Event | None
+    total_steps: int,
+    stop: int,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+    preview: PreviewSink | None = None,
+    palette: LatentPalette | None = None,
 ) -> Callable[..., dict[str, Any]]:
-    """Progress, cancellation and --stop: past `stop` % of the steps the loop is interrupted
-    and diffusers decodes the partly denoised latents."""
+    """Progress, previews, cancellation and --stop: past `stop` % of the steps the loop is
+    interrupted and diffusers decodes the partly denoised latents."""
     last_step = max(1, math.ceil(total_steps * stop / 100))
+    previewed: list[float] = []  # when the last preview went out (or the first step ended)
 
     def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if cancel is not None and cancel.is_set():
             raise Cancelled()
         if step + 1 >= last_step:
             pipe._interrupt = True  # diffusers' own early exit: remaining steps are skipped
+        elif preview is not None and palette is not None and "latents" in kwargs:
+            # The clock starts after the first step: a short render shows no preview at all.
+            now = time.monotonic()
+            if not previewed:
+                previewed.append(now)
+            elif now - previewed[0] >= PREVIEW_INTERVAL_S:
+                previewed[0] = now
+                preview(latent_preview(kwargs["latents"], palette))
         if progress is not None:
             progress(min(1.0, (step + 1) / last_step))
         return kwargs
@@ -349,8 +423,9 @@ def _tiling(pipe: Any, tile: bool) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _vae_tiling(vae: Any, largest_side: int) -> Iterator[None]:
-    """Decode big images tile by tile (bounded memory); small ones in one pass."""
-    if largest_side <= VAE_TILING_ABOVE:
+    """Decode big images tile by tile (bounded memory); small ones in one pass, unless the
+    VAE tiles every decode already (IMAGINEBOT_VAE_TILING): then it is left as it is."""
+    if largest_side <= VAE_TILING_ABOVE or getattr(vae, "use_tiling", False):
         yield
         return
     vae.enable_tiling()

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from inference.engine import Engine
+from inference.memory import MemoryOptions
 from inference.presets import Preset
 
 
@@ -25,6 +26,7 @@ class EnginePool:
         served: Sequence[str],
         cache_dir: Path,
         device: str | None = None,
+        memory: MemoryOptions | None = None,
     ) -> None:
         missing = [name for name in served if name not in presets]
         if missing or not served:
@@ -34,6 +36,7 @@ class EnginePool:
         self.default = served[0]
         self.cache_dir = cache_dir
         self.device = device
+        self.memory = memory
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
 
@@ -51,6 +54,6 @@ class EnginePool:
         with self._lock:
             engine = self._engines.get(name)
             if engine is None:
-                engine = Engine(self.presets[name], self.cache_dir, self.device)
+                engine = Engine(self.presets[name], self.cache_dir, self.device, self.memory)
                 self._engines[name] = engine
             return engine

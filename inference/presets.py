@@ -8,6 +8,7 @@ rounds both sides to the preset's multiple, e.g. for sd-turbo (512, multiple 64)
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ class Preset:
     guidance_scale: float
     min_side: int = 64
     supports: frozenset[str] = field(default_factory=lambda: frozenset({"grid", "vary"}))
+    # A LoRA fused into the weights at load (local file or folder, or hub id), at this scale.
+    lora: str | None = None
+    lora_scale: float = 1.0
 
 
 PRESETS: dict[str, Preset] = {
@@ -56,7 +60,11 @@ _FILE_KEYS = {
     "multiple": "multiple",
     "steps": "default_steps",
     "guidance": "guidance_scale",
+    "lora": "lora",
+    "lora_scale": "lora_scale",
 }
+# A hub repository id: owner/name, as the hub spells them.
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 def load_presets(path: Path | None) -> dict[str, Preset]:
@@ -67,6 +75,8 @@ def load_presets(path: Path | None) -> dict[str, Preset]:
         native_size = 768            # optional, default 512
         steps = 20                   # optional, default 25
         guidance = 6.5               # optional, default 7.0
+        lora = "loras/ink.safetensors"  # optional: file/folder (relative to here) or hub id
+        lora_scale = 0.8             # optional, default 1.0; only with `lora`
 
     Raises ValueError naming the file, the preset and the key that is wrong.
     """
@@ -94,6 +104,14 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
     if not isinstance(table.get("model"), str) or not table["model"]:
         raise ValueError(f"{where}: `model` (a local path or hub id) is required")
     values = {"native_size": 512, "multiple": 64, "steps": 25, "guidance": 7.0, **table}
+    if "lora" in table:
+        values["lora"] = _lora_source(where, table["lora"], Path(path).parent)
+    elif "lora_scale" in table:
+        raise ValueError(f"{where}: `lora_scale` is set but there is no `lora` to scale")
+    scale = values.get("lora_scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 2:
+        raise ValueError(f"{where}: `lora_scale` must be a number above 0 and at most 2")
+    values["lora_scale"] = float(scale)
     for key in ("native_size", "multiple", "steps"):
         if not isinstance(values[key], int) or values[key] < 1:
             raise ValueError(f"{where}: `{key}` must be a positive whole number")
@@ -101,6 +119,19 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
         raise ValueError(f"{where}: `guidance` must be a number >= 0")
     fields = {_FILE_KEYS[key]: value for key, value in values.items()}
     return Preset(name, min_side=min(64, values["native_size"]), **fields)
+
+
+def _lora_source(where: str, value: Any, base: Path) -> str:
+    """A local LoRA file or folder (made absolute, and it must exist) or a hub id."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: `lora` must be a path or hub id (owner/name)")
+    candidate = (base / Path(value).expanduser()).resolve()
+    local = value.startswith(("/", ".", "~")) or value.endswith((".safetensors", ".bin"))
+    if candidate.exists():
+        return str(candidate)
+    if local or not _HUB_ID.fullmatch(value):
+        raise ValueError(f"{where}: `lora` {value!r}: no such file or folder ({candidate})")
+    return value
 
 
 def pixel_limit(preset: Preset) -> int:

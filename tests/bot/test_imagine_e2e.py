@@ -24,8 +24,12 @@ def _image(message) -> Image.Image:
 
 
 async def _finished(fake, message):
-    """Wait until a job message carries its image and buttons."""
-    await fake.wait_for(lambda: message.attachments and message.components, timeout=60)
+    """Wait until a job message carries its image and buttons (a running job's message may
+    carry a preview already, with its Cancel button)."""
+    await fake.wait_for(
+        lambda: message.attachments and message.components and "Cancel" not in message.buttons(),
+        timeout=60,
+    )
     return message
 
 
@@ -257,6 +261,27 @@ async def test_progress_is_shown_as_percent_edits_within_the_edit_budget(
     assert percents == sorted(percents) and all(0 <= p < 100 for p in percents)
     progress_edits = [r for r in world.fake.requests if r.method == "PATCH"][:-1]  # not the result
     assert all(b.time - a.time >= 0.9 for a, b in pairwise(progress_edits))  # about 1 edit/s
+
+
+@pytest.mark.slow
+async def test_a_running_job_shows_a_latent_preview_that_the_result_replaces(
+    world, runner, monkeypatch
+):
+    monkeypatch.setitem(PRESETS, "tiny", replace(TINY, default_steps=120))  # a few seconds
+    bot = await runner.start()
+    inter = await _imagine(world, world.alice, "a fox coming into view --seed 2")
+    message = await _finished(world.fake, inter.original)
+    [job] = await bot.jobs.for_user(world.alice.id)
+    with_preview = [
+        edit
+        for edit in message.edits
+        if edit["attachments"] == [f"preview_{job.id}.jpg"]
+        and re.search(r"\(\d+%\)$", edit["content"])
+    ]
+    assert with_preview, [(e["content"], e["attachments"]) for e in message.edits]
+    assert [a.filename for a in message.attachments] == [f"imaginebot_{job.id}.png"]
+    progress_edits = [r for r in world.fake.requests if r.method == "PATCH"][:-1]
+    assert all(b.time - a.time >= 0.9 for a, b in pairwise(progress_edits))  # no extra edits
 
 
 async def test_a_result_after_the_token_expired_is_delivered_through_the_channel(world, runner):

@@ -21,7 +21,10 @@ async def _imagine(world, prompt: str):
 
 
 async def _done(fake, message) -> None:
-    await fake.wait_for(lambda: message.attachments and message.components, timeout=90)
+    await fake.wait_for(
+        lambda: message.attachments and message.components and "Cancel" not in message.buttons(),
+        timeout=90,
+    )
 
 
 async def test_a_429_on_an_edit_delays_the_job_message_but_loses_nothing(

@@ -57,3 +57,25 @@ def test_image_hosts_are_a_comma_list_of_lowercase_names(monkeypatch):
     assert settings.image_hosts == ["cdn.example.com", "127.0.0.1"]
     monkeypatch.delenv("IMAGINEBOT_IMAGE_HOSTS")
     assert Settings(_env_file=None).image_hosts == ["cdn.discordapp.com", "media.discordapp.net"]
+
+
+def test_memory_options_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("IMAGINEBOT_ATTENTION_SLICING", "true")
+    monkeypatch.setenv("IMAGINEBOT_VAE_TILING", "1")
+    monkeypatch.setenv("IMAGINEBOT_CPU_OFFLOAD", "model")
+    monkeypatch.setenv("IMAGINEBOT_DTYPE", "bfloat16")
+    options = Settings(_env_file=None).memory_options
+    assert (options.attention_slicing, options.vae_tiling) == (True, True)
+    assert (options.cpu_offload, options.dtype) == ("model", "bfloat16")
+
+
+def test_memory_options_are_off_by_default():
+    options = Settings(_env_file=None).memory_options
+    assert not options.attention_slicing and not options.vae_tiling
+    assert options.cpu_offload == "none" and options.dtype is None
+
+
+def test_an_unknown_offload_mode_lists_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("IMAGINEBOT_CPU_OFFLOAD", "gpu")
+    with pytest.raises(ValidationError, match="'none', 'model' or 'sequential'"):
+        Settings(_env_file=None)

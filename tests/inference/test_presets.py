@@ -36,7 +36,12 @@ def test_a_file_adds_presets_with_defaults_for_what_it_leaves_out(tmp_path):
     ("text", "says"),
     [
         ("[presets.x]\nsteps = 4\n", "`model` (a local path or hub id) is required"),
-        ('[presets.x]\nmodel = "m"\nlora = "l"\n', "unknown keys ['lora']"),
+        ('[presets.x]\nmodel = "m"\ncolour = "l"\n', "unknown keys ['colour']"),
+        ('[presets.x]\nmodel = "m"\nlora = "./ink.safetensors"\n', "`lora` './ink.safetensors'"),
+        ('[presets.x]\nmodel = "m"\nlora = "not a hub id"\n', "no such file or folder"),
+        ('[presets.x]\nmodel = "m"\nlora = 3\n', "`lora` must be a path or hub id"),
+        ('[presets.x]\nmodel = "m"\nlora_scale = 0.5\n', "there is no `lora` to scale"),
+        ('[presets.x]\nmodel = "m"\nlora = "o/l"\nlora_scale = 3\n', "`lora_scale` must be"),
         ('[presets.x]\nmodel = "m"\nsteps = 0\n', "`steps` must be a positive whole number"),
         ('[presets.x]\nmodel = "m"\nnative_size = "big"\n', "`native_size` must be"),
         ('[presets.x]\nmodel = "m"\nguidance = -1\n', "`guidance` must be a number >= 0"),
@@ -53,3 +58,18 @@ def test_a_bad_file_names_the_preset_and_the_key(tmp_path, text, says):
 def test_a_missing_file_is_reported(tmp_path):
     with pytest.raises(ValueError, match=r"presets file .*missing\.toml"):
         load_presets(tmp_path / "missing.toml")
+
+
+def test_a_lora_is_a_file_beside_the_presets_file_or_a_hub_id(tmp_path):
+    (tmp_path / "loras").mkdir()
+    (tmp_path / "loras" / "ink.safetensors").write_bytes(b"")
+    presets = load_presets(
+        _file(
+            tmp_path,
+            '[presets.ink]\nmodel = "m"\nlora = "loras/ink.safetensors"\nlora_scale = 0.8\n'
+            '[presets.hub]\nmodel = "m"\nlora = "someone/pixel-lora"\n',
+        )
+    )
+    ink, hub = presets["ink"], presets["hub"]
+    assert (ink.lora, ink.lora_scale) == (str(tmp_path / "loras" / "ink.safetensors"), 0.8)
+    assert (hub.lora, hub.lora_scale) == ("someone/pixel-lora", 1.0)

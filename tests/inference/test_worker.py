@@ -221,3 +221,36 @@ async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_mo
     assert withheld.error == f"{OUTPUT_FILTERED} (test-filter: flagged)"
     assert withheld.images == [] and not list((tmp_path / "images").rglob("*.png"))
     assert seen  # the filter looked at the rendered images
+
+
+async def test_a_longer_render_records_a_preview_with_its_progress_while_running(
+    repo, tmp_path, tiny_models_dir, monkeypatch
+):
+    from inference import engine as engine_module
+    from inference import worker as worker_module
+
+    monkeypatch.setattr(engine_module, "PREVIEW_INTERVAL_S", 0.0)
+    store = ImageStore(tmp_path / "images")
+    seen = []  # (state, progress, preview on the row, decoded size, written) per preview
+    record = worker_module.set_progress_with_preview
+
+    async def record_and_look(sessions, job_id, percent, preview):
+        with Image.open(store.path(preview, "jpg")) as image:
+            image.load()
+            size = image.size
+        recorded = await record(sessions, job_id, percent, preview)
+        job = await repo.get(job_id)
+        assert job.preview_sha256 == preview
+        seen.append((job.state, job.progress, job.preview_sha256, size, recorded))
+        return recorded
+
+    monkeypatch.setattr(worker_module, "set_progress_with_preview", record_and_look)
+    worker = Worker(repo, store, _pool(tiny_models_dir, default_steps=8), "w")
+    done = await _run_one(worker, repo, _job("a fox taking shape --seed 5"))
+    assert done.state == JobState.DONE, done.error
+    assert seen, "no preview was recorded"
+    state, percent, preview, size, recorded = seen[0]
+    assert state == JobState.RUNNING and 0 < percent < 100 and recorded
+    assert size == (256, 256) and preview is not None
+    assert done.preview_sha256 == seen[-1][2]
+    assert not list(store.root.rglob("*.jpg"))  # previews go when the result is in
