@@ -30,12 +30,14 @@ from db import (
     StoredImage,
 )
 from db.models import utcnow
-from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine
+from db.previews import set_progress_with_preview
+from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine, PreviewSink
 from inference.engines import EnginePool
 from inference.images import compose_grid, encode_png
 from inference.outcomes import OUTPUT_FILTERED
 from inference.outpaint import Canvas, make_square, pan, zoom_out
 from inference.presets import pixel_limit
+from inference.preview import PREVIEW_FORMAT, encode_preview
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
 
@@ -59,6 +61,45 @@ class OutputFiltered(Exception):
 
 class ModelUnavailable(Exception):
     """The job's model preset could not be loaded on this worker."""
+
+
+class Previews:
+    """The latent previews of one render: the newest goes out with the next progress report;
+    all are deleted from the store when the render ends (the result replaces them)."""
+
+    def __init__(self, store: ImageStore) -> None:
+        self.store = store
+        self._written: set[str] = set()
+        self._pending: str | None = None
+        self._lock = threading.Lock()
+
+    def add(self, image: Image.Image) -> None:
+        """Encode and store a preview (render thread); a failure costs the preview, not the job."""
+        try:
+            digest = self.store.put(encode_preview(image), PREVIEW_FORMAT)
+        except Exception:
+            log.exception("could not store a preview")
+            return
+        with self._lock:
+            self._written.add(digest)
+            self._pending = digest
+
+    def take(self) -> str | None:
+        """The newest preview not reported yet, if any."""
+        with self._lock:
+            digest, self._pending = self._pending, None
+            return digest
+
+    @property
+    def waiting(self) -> bool:
+        return self._pending is not None
+
+    def delete_all(self) -> None:
+        """Blocking file I/O: from a worker thread."""
+        with self._lock:
+            written, self._written = self._written, set()
+        for digest in written:
+            self.store.delete(digest, PREVIEW_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -166,10 +207,12 @@ class Worker:
         self.on_change()
         started = time.monotonic()
         cancel = threading.Event()
+        previews = Previews(self.store)
         try:
             source = await self._source(job)
+            report = self._progress_reporter(job.id, cancel, previews)
             images, seeds = await asyncio.to_thread(
-                self._render, job, source, self._progress_reporter(job.id, cancel), cancel
+                self._render, job, source, report, cancel, previews.add
             )
         except Cancelled:
             log.info("job %s was cancelled while rendering", job.id)
@@ -183,6 +226,8 @@ class Worker:
             await self.jobs.finish(
                 job.id, images, seeds, time.monotonic() - started, self.worker_id
             )
+        finally:
+            await asyncio.to_thread(previews.delete_all)
         self.on_change()
 
     async def _source(self, job: Job) -> Source | None:
@@ -195,10 +240,13 @@ class Worker:
             raise LookupError(f"job {job.parent_id} has no image #{index} to start from")
         return Source(image.sha256, image.format, image.seed)
 
-    def _progress_reporter(self, job_id: int, cancel: threading.Event) -> Callable[[float], None]:
-        """A thread-side callback that forwards progress to the database at most twice a second;
-        when the row says the job is no longer running (cancelled), it sets `cancel`, which the
-        engine checks at every denoising step."""
+    def _progress_reporter(
+        self, job_id: int, cancel: threading.Event, previews: Previews
+    ) -> Callable[[float], None]:
+        """A thread-side callback that forwards progress to the database at most twice a second,
+        and at once when a new preview waits (the engine makes one a second at most); when the
+        row says the job is no longer running (cancelled), it sets `cancel`, which the engine
+        checks at every denoising step."""
         loop = asyncio.get_running_loop()
         last = [0.0]
         lock = threading.Lock()
@@ -206,12 +254,17 @@ class Worker:
         def report(fraction: float) -> None:
             now = time.monotonic()
             with lock:
-                if now - last[0] < PROGRESS_INTERVAL_S or fraction >= 1.0:
+                due = now - last[0] >= PROGRESS_INTERVAL_S or previews.waiting
+                if fraction >= 1.0 or not due:
                     return
                 last[0] = now
-            future = asyncio.run_coroutine_threadsafe(
-                self.jobs.set_progress(job_id, int(fraction * 100)), loop
-            )
+                preview = previews.take()
+            percent = int(fraction * 100)
+            if preview is None:
+                update = self.jobs.set_progress(job_id, percent)
+            else:
+                update = set_progress_with_preview(self.jobs.sessions, job_id, percent, preview)
+            future = asyncio.run_coroutine_threadsafe(update, loop)
             future.add_done_callback(lambda done: _after_report(done, cancel))
 
         def _after_report(done: Any, cancel: threading.Event) -> None:
@@ -227,6 +280,7 @@ class Worker:
         source: Source | None,
         progress: Callable[[float], None],
         cancel: threading.Event,
+        preview: PreviewSink | None = None,
     ) -> tuple[list[StoredImage], list[int]]:
         """Blocking: model call, encoding and file writes. Runs in a worker thread."""
         request = GenerationRequest.from_json(job.request)
@@ -247,21 +301,22 @@ class Worker:
         if job.action in UPSCALE_ACTIONS:
             assert start is not None
             creative = job.action == JobAction.UPSCALE_CREATIVE
-            upscaled = engine.upscale(request, start, seed, creative, progress, cancel)
+            upscaled = engine.upscale(request, start, seed, creative, progress, cancel, preview)
             self._check_output([upscaled])
             return [self._store(upscaled, job, 1, seed)], [seed]
         if job.action in _STRENGTH:
             assert start is not None
             strength = _STRENGTH[JobAction(job.action)]
-            images = engine.vary(request, start, seed, strength, progress, cancel)
+            images = engine.vary(request, start, seed, strength, progress, cancel, preview)
         elif job.action in OUTPAINT_ACTIONS:
             assert start is not None
             canvas = _canvas(job, request, start, engine)
-            images = engine.outpaint(request, canvas, seed, progress, cancel)
+            images = engine.outpaint(request, canvas, seed, progress, cancel, preview)
         elif request.image_prompts:
-            images = engine.from_images(request, self._prompt_images(job), seed, progress, cancel)
+            prompt_images = self._prompt_images(job)
+            images = engine.from_images(request, prompt_images, seed, progress, cancel, preview)
         else:
-            images = engine.grid(request, seed, progress, cancel)
+            images = engine.grid(request, seed, progress, cancel, preview)
         self._check_output(images)
         seeds = grid_seeds(seed)
         stored = [self._store(compose_grid(images), job, 0, None)]
