@@ -14,7 +14,7 @@ import pytest
 
 from db import JobState
 from inference.tiny import build_tiny_pipeline
-from tests.conftest import _postgres_database
+from tests.conftest import POSTGRES_ADMIN_DSN, _postgres_database
 
 IMAGINEBOT = str(Path(sys.executable).parent / "imaginebot")
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -26,14 +26,14 @@ async def postgres_url():
         yield url
 
 
-async def test_a_killed_worker_s_job_is_finished_by_another_and_posted_once(
-    world, runner, tmp_path, tiny_models_dir, postgres_url
-):
-    fake, alice = world.fake, world.alice
-    # Slow enough that the job is still rendering when its worker is killed.
-    tiny = build_tiny_pipeline(tiny_models_dir / "tiny")
+async def _bot_and_workers(runner, tmp_path, models_dir, postgres_url, steps, count):
+    """The bot without a worker, and `count` `imaginebot worker` processes, on one
+    PostgreSQL database and image store, rendering a tiny model with `steps` steps."""
+    tiny = build_tiny_pipeline(models_dir / "tiny")
     presets = tmp_path / "presets.toml"
-    presets.write_text(f'[presets.tiny-slow]\nmodel = "{tiny}"\nnative_size = 64\nsteps = 600\n')
+    presets.write_text(
+        f'[presets.tiny-slow]\nmodel = "{tiny}"\nnative_size = 64\nsteps = {steps}\n'
+    )
     shared = {
         "model": "tiny-slow",
         "presets_file": presets,
@@ -49,13 +49,34 @@ async def test_a_killed_worker_s_job_is_finished_by_another_and_posted_once(
         IMAGINEBOT_DATABASE_URL=postgres_url,
         IMAGINEBOT_LEASE_SECONDS="3",
         IMAGINEBOT_DATA_DIR=str(runner.settings.data_dir),  # one image store for all
-        IMAGINEBOT_MODELS_DIR=str(tiny_models_dir),
+        IMAGINEBOT_MODELS_DIR=str(models_dir),
     )
     quiet = {"stdout": asyncio.subprocess.DEVNULL, "stderr": asyncio.subprocess.DEVNULL}
     workers = [
         await asyncio.create_subprocess_exec(IMAGINEBOT, "worker", env=env, cwd=tmp_path, **quiet)
-        for _ in range(2)
+        for _ in range(count)
     ]
+    return bot, workers
+
+
+def _shows_result(message) -> bool:
+    """The grid is posted with its buttons (a progress edit may carry a preview image)."""
+    return bool(message.attachments) and "U1" in message.buttons()
+
+
+async def _stop(workers):
+    for worker in workers:
+        if worker.returncode is None:
+            worker.terminate()
+            await worker.wait()
+
+
+async def test_a_killed_worker_s_job_is_finished_by_another_and_posted_once(
+    world, runner, tmp_path, tiny_models_dir, postgres_url
+):
+    fake, alice = world.fake, world.alice
+    # Slow enough that the job is still rendering when its worker is killed.
+    bot, workers = await _bot_and_workers(runner, tmp_path, tiny_models_dir, postgres_url, 600, 2)
     try:
         inter = await fake.slash(alice, world.channel, "imagine", prompt="a relay fox --seed 8")
         assert await inter.wait_for_response() == 4
@@ -75,14 +96,60 @@ async def test_a_killed_worker_s_job_is_finished_by_another_and_posted_once(
         victim.send_signal(signal.SIGKILL)
         await victim.wait()
 
-        await fake.wait_for(lambda: inter.original.attachments, timeout=240)
+        await fake.wait_for(lambda: _shows_result(inter.original), timeout=240)
         done = await bot.jobs.get(job.id)
         assert done.state == JobState.DONE and done.attempts == 2
         assert done.worker_id != worker_id
-        posted = [m for m in fake.messages(world.channel) if m.attachments]
+        posted = [m for m in fake.messages(world.channel) if _shows_result(m)]
         assert posted == [inter.original]  # posted exactly once, on the job's own message
     finally:
-        for worker in workers:
-            if worker.returncode is None:
-                worker.terminate()
-                await worker.wait()
+        await _stop(workers)
+
+
+async def _database_outage(postgres_url: str, seconds: float) -> None:
+    """What a database restart looks like to its clients: every connection is cut, and new
+    ones are refused for a while."""
+    import asyncpg
+
+    name = postgres_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await asyncio.sleep(seconds)
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+
+
+async def test_queued_jobs_survive_a_bot_restart_and_a_database_outage(
+    world, runner, tmp_path, tiny_models_dir, postgres_url
+):
+    fake, alice = world.fake, world.alice
+    bot, workers = await _bot_and_workers(runner, tmp_path, tiny_models_dir, postgres_url, 150, 1)
+    try:
+        inter = await fake.slash(
+            alice, world.channel, "imagine", prompt="{an owl, a hare} --seed 4"
+        )
+        await inter.wait_for_response()
+        jobs = await bot.jobs.for_user(alice.id)
+        assert len(jobs) == 2
+        await fake.wait_for(lambda: "%" in inter.original.content)  # rendering has begun
+        await runner.stop(bot)  # one job rendering, the other queued
+        await _database_outage(postgres_url, seconds=4.0)  # the worker's polls fail meanwhile
+
+        bot = await runner.start(run_worker=False)
+        jobs = [await bot.jobs.get(job.id) for job in jobs]
+        messages = [fake.all_messages[job.message_id] for job in jobs]
+        await fake.wait_for(
+            lambda: workers[0].returncode is not None or all(_shows_result(m) for m in messages),
+            timeout=240,
+        )
+        assert workers[0].returncode is None  # the worker lived through the outage
+        assert {(await bot.jobs.get(job.id)).state for job in jobs} == {JobState.DONE}
+        posted = [m for m in fake.messages(world.channel) if _shows_result(m)]
+        assert sorted(m.id for m in posted) == sorted(m.id for m in messages)  # once each
+    finally:
+        await _stop(workers)
