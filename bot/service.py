@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,7 +40,7 @@ from inference.outpaint import (
     pan_geometry,
     square_geometry,
 )
-from inference.presets import Preset, pixel_limit
+from inference.presets import Preset, pixel_limit, unsupported
 from inference.prompt import (
     CONFIRM_ABOVE,
     MAX_JOBS,
@@ -128,6 +128,7 @@ class JobService:
         except PromptError as exc:
             raise InvalidParameter(exc.message, exc.code, prompt) from exc
         model = self._model_for(prefs, prompt)
+        self._check_supported(model, requests, prompt)
         await self._check_ban(origin)
         if not approved:  # a moderator approved this prompt on appeal: it is not checked again
             policy = await guild_policy(self.mod, origin.guild_id, self.policy)
@@ -182,6 +183,18 @@ class JobService:
             )
         return prefs.model
 
+    def _check_supported(
+        self, model: str, requests: Sequence[GenerationRequest], prompt: str
+    ) -> None:
+        """Refuse flags the model cannot honour (Flux: --no, --tile), naming them."""
+        preset = self.presets.get(model)
+        if preset is None:
+            return  # an unserved model is reported where the job is made
+        for request in requests:
+            refusal = unsupported(preset, request)
+            if refusal:
+                raise InvalidParameter(refusal, "unsupported_by_model", prompt)
+
     async def confirm(self, job_id: int, origin: Origin, start: bool) -> list[Job]:
         """Start (or drop) the held batch that job `job_id` belongs to."""
         job = await self.jobs.get(job_id)
@@ -230,6 +243,7 @@ class JobService:
         prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
         if remix_prompt is not None and remix_prompt.strip() != parent.prompt.strip():
             prompt, request = remix_prompt, await self._remix_request(remix_prompt, origin)
+            self._check_supported(parent.model, [request], prompt)
         prompt_images: list[str] = []
         if action == JobAction.REROLL and request.image_prompts:
             prompt_images = await self._reroll_images(parent, request, prompt)

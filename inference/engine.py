@@ -19,11 +19,11 @@ from PIL import Image, ImageOps
 from inference.image_prompts import image_prompt_strength, start_image
 from inference.memory import DTYPES, MemoryOptions, apply_memory_options
 from inference.outpaint import Canvas, same_ratio
-from inference.presets import Preset, get_preset, resolution
+from inference.presets import Preset, get_preset, resolution, unsupported
 from inference.preview import LatentPalette, latent_preview, palette_for
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds
-from inference.tiny import build_tiny_pipeline, build_tiny_xl_pipeline
+from inference.tiny import build_tiny_flux_pipeline, build_tiny_pipeline, build_tiny_xl_pipeline
 
 VARY_SUBTLE = 0.35
 VARY_STRONG = 0.7
@@ -42,7 +42,13 @@ PREVIEW_INTERVAL_S = 1.0
 Progress = Callable[[float], None]
 # Receives a low-resolution preview of the render so far (from the render thread).
 PreviewSink = Callable[[Image.Image], None]
-BUILTIN = {"builtin:tiny": build_tiny_pipeline, "builtin:tiny-xl": build_tiny_xl_pipeline}
+BUILTIN = {
+    "builtin:tiny": build_tiny_pipeline,
+    "builtin:tiny-xl": build_tiny_xl_pipeline,
+    "builtin:tiny-flux": build_tiny_flux_pipeline,
+}
+# T5 tokens of a Flux prompt (FLUX.1-schnell was trained with at most 256).
+FLUX_MAX_TOKENS = 256
 
 
 class Cancelled(Exception):
@@ -122,7 +128,7 @@ class Engine:
         preview: PreviewSink | None = None,
     ) -> list[Image.Image]:
         """Four images from one batched call; image i is seeded with seed + i."""
-        self.load()
+        self._ready(request)
         width, height = resolution(self.preset, request.aspect)
         steps = steps_for(self.preset, request.quality)
         with _tiling(self._pipe, request.tile):
@@ -149,7 +155,7 @@ class Engine:
     ) -> list[Image.Image]:
         """Four variations of `source` (img2img at `strength`): the size of the source, or,
         when the request asks for another aspect ratio (a remix), the source cropped to it."""
-        self.load()
+        self._ready(request)
         source = _fit_aspect(source.convert("RGB"), self.preset, request.aspect)
         images = self._img2img_grid(request, source, seed, strength, progress, cancel, preview)
         return [image.resize(source.size) for image in images]
@@ -165,7 +171,7 @@ class Engine:
     ) -> list[Image.Image]:
         """A grid drawn from image prompts: the images, cropped to the request's size and
         averaged, are the img2img start; --iw sets how much of them is kept."""
-        self.load()
+        self._ready(request)
         size = resolution(self.preset, request.aspect)
         start = start_image(images, size)
         strength = image_prompt_strength(request.image_weight)
@@ -211,7 +217,7 @@ class Engine:
     ) -> Image.Image:
         """The source at twice its size: resized, then redrawn lightly (subtle) or with more
         freedom (creative) by img2img so the new pixels carry detail, not blur."""
-        self.load()
+        self._ready(request)
         size = (_round8(source.width * 2), _round8(source.height * 2))
         start = source.convert("RGB").resize(size, Image.Resampling.LANCZOS)
         strength = UPSCALE_CREATIVE if creative else UPSCALE_SUBTLE
@@ -240,7 +246,7 @@ class Engine:
     ) -> list[Image.Image]:
         """Four fillings of the canvas's masked area (zoom out, pan, make square), the kept
         area pasted back exactly so the source is never altered."""
-        self.load()
+        self._ready(request)
         steps = steps_for(self.preset, request.quality)
         width, height = canvas.image.size
         with _vae_tiling(self._pipe.vae, max(width, height)):
@@ -264,6 +270,14 @@ class Engine:
             images.append(filled)
         return images
 
+    def _ready(self, request: GenerationRequest) -> None:
+        """Refuse what the model cannot do (the bot refuses it at the command already; this
+        guards every other caller), then load."""
+        refusal = unsupported(self.preset, request)
+        if refusal:
+            raise ValueError(refusal)
+        self.load()
+
     def _callback(
         self,
         total_steps: int,
@@ -285,6 +299,8 @@ class Engine:
         `--no` items and negatively weighted concepts become the negative prompt. With
         --chaos, each image's embedding is pushed in its own seeded direction, so the images
         of a grid drift apart in content, not only in noise."""
+        if _is_flux(self._pipe):
+            return self._flux_conditioning(request, seed, batch)
         # Image prompts alone (two links, no text) draw from an empty prompt.
         positive = [(p.text, p.weight) for p in request.prompts if p.weight > 0] or [("", 1.0)]
         negative = [*request.negative, *(p.text for p in request.prompts if p.weight < 0)]
@@ -306,6 +322,28 @@ class Engine:
             conditioning["negative_pooled_prompt_embeds"] = negative_pooled.repeat(batch, 1)
         return conditioning
 
+    def _flux_conditioning(
+        self, request: GenerationRequest, seed: int, batch: int
+    ) -> dict[str, Any]:
+        """Flux: T5 token embeddings and the CLIP pooled embedding, both blended by the `::`
+        weights; no negative prompt (refused before this)."""
+        positive = [(p.text, p.weight) for p in request.prompts if p.weight > 0] or [("", 1.0)]
+        total = sum(weight for _, weight in positive)
+        with torch.no_grad():
+            concepts = []
+            for text, weight in positive:
+                embeds, pooled, _ = self._pipe.encode_prompt(
+                    prompt=text, prompt_2=None, device=self.device, num_images_per_prompt=1,
+                    max_sequence_length=FLUX_MAX_TOKENS,
+                )  # fmt: skip
+                concepts.append((weight / total, embeds, pooled))
+            tokens = sum(share * embeds for share, embeds, _ in concepts)
+            pooled = sum(share * pooled for share, _, pooled in concepts)
+            batch_tokens = tokens.repeat(batch, 1, 1)
+            if request.chaos:
+                batch_tokens = batch_tokens + _chaos_offsets(tokens, request.chaos, seed, batch)
+        return {"prompt_embeds": batch_tokens, "pooled_prompt_embeds": pooled.repeat(batch, 1)}
+
     def _encode(self, text: str) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Token embeddings and, for SDXL-family pipelines, the pooled embedding."""
         encoded = self._pipe.encode_prompt(
@@ -314,6 +352,10 @@ class Engine:
         )  # fmt: skip
         # SD returns (embeds, negative); SDXL (embeds, negative, pooled, negative pooled).
         return encoded[0], encoded[2] if len(encoded) == 4 else None
+
+
+def _is_flux(pipe: Any) -> bool:
+    return type(pipe).__name__.startswith("Flux")
 
 
 def _fuse_lora(pipe: Any, preset: Preset) -> None:

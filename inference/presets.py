@@ -13,7 +13,17 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inference.prompt import GenerationRequest
+
+
+# Prompt features a pipeline may lack: a negative prompt (--no, negative :: weights) and
+# --tile (circular padding of a UNet's convolutions).
+FEATURES = frozenset({"negative", "tile"})
+# Flux (a transformer, guidance-distilled): no negative prompt, no convolutions to wrap.
+FLUX_FEATURES: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,8 @@ class Preset:
     default_steps: int
     guidance_scale: float
     min_side: int = 64
-    supports: frozenset[str] = field(default_factory=lambda: frozenset({"grid", "vary"}))
+    # Prompt features the model's pipeline can honour (see `unsupported`).
+    supports: frozenset[str] = field(default_factory=lambda: FEATURES)
     # A LoRA fused into the weights at load (local file or folder, or hub id), at this scale.
     lora: str | None = None
     lora_scale: float = 1.0
@@ -38,11 +49,37 @@ PRESETS: dict[str, Preset] = {
         Preset("sdxl-turbo", "stabilityai/sdxl-turbo", 512, 64, 4, 0.0),
         Preset("sd15", "stable-diffusion-v1-5/stable-diffusion-v1-5", 512, 64, 25, 7.0),
         Preset("sdxl", "stabilityai/stable-diffusion-xl-base-1.0", 1024, 64, 30, 6.0),
+        # 16: 8x VAE downsampling, then 2x2 latent patches.
+        Preset(
+            "flux-schnell",
+            "black-forest-labs/FLUX.1-schnell",
+            1024,
+            16,
+            4,
+            0.0,
+            supports=FLUX_FEATURES,
+        ),
         # Locally built random miniatures (SD and SDXL): the real code, offline, in seconds.
         Preset("tiny", "builtin:tiny", 64, 16, 2, 5.0, min_side=32),
         Preset("tiny-xl", "builtin:tiny-xl", 64, 16, 2, 5.0, min_side=32),
+        Preset(
+            "tiny-flux", "builtin:tiny-flux", 64, 16, 2, 0.0, min_side=32, supports=FLUX_FEATURES
+        ),
     )
 }
+
+
+def unsupported(preset: Preset, request: GenerationRequest) -> str | None:
+    """Why `preset` cannot render `request` as asked (a sentence for the user), or None."""
+    negative = request.negative or any(p.weight < 0 for p in request.prompts)
+    if negative and "negative" not in preset.supports:
+        return (
+            f"The {preset.name} model has no negative prompt: remove --no and negative "
+            "`::` weights, or pick another model in /settings."
+        )
+    if request.tile and "tile" not in preset.supports:
+        return f"The {preset.name} model cannot make tiling images: remove --tile."
+    return None
 
 
 def get_preset(name: str, presets: Mapping[str, Preset] = PRESETS) -> Preset:

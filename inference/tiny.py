@@ -1,4 +1,4 @@
-"""Miniature, randomly initialised Stable Diffusion and SDXL pipelines, built offline.
+"""Miniature, randomly initialised Stable Diffusion, SDXL and Flux pipelines, built offline.
 
 Tests and try-outs run the real diffusers loading and denoising code on it in seconds. Its
 images are noise-like by design. The weights come from a fixed seed, so every build writes
@@ -27,6 +27,12 @@ def build_tiny_xl_pipeline(path: Path) -> Path:
     """Write the tiny SDXL pipeline (two text encoders, pooled and time conditioning) to
     `path`: the SDXL code paths (sdxl, sdxl-turbo) run offline on it."""
     return _build(path, _tiny_xl)
+
+
+def build_tiny_flux_pipeline(path: Path) -> Path:
+    """Write the tiny Flux pipeline (a one-block transformer over 16-channel latents, CLIP
+    pooled and T5 token conditioning) to `path`: the flux-schnell code path, offline."""
+    return _build(path, _tiny_flux)
 
 
 def _build(path: Path, make: Callable[[], Any]) -> Path:
@@ -90,6 +96,31 @@ def _tiny_xl() -> Any:
     )
 
 
+def _tiny_flux() -> Any:
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+
+    transformer = FluxTransformer2DModel(
+        patch_size=1,
+        in_channels=4 * 16,  # 2x2 patches of 16 latent channels
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=_TEXT_DIM,  # T5 token states
+        pooled_projection_dim=_TEXT_DIM,  # CLIP pooled output
+        axes_dims_rope=(4, 6, 6),  # sums to attention_head_dim
+    ).eval()
+    return FluxPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=_vae(latent_channels=16, flux=True),
+        text_encoder=_text_encoder(with_projection=False),
+        tokenizer=_byte_tokenizer(),
+        text_encoder_2=_t5_encoder(),
+        tokenizer_2=_t5_tokenizer(),
+        transformer=transformer,
+    )
+
+
 _TEXT_DIM = 32
 
 
@@ -110,9 +141,15 @@ def _unet(**conditioning: Any) -> Any:
     ).eval()
 
 
-def _vae() -> Any:
+def _vae(latent_channels: int = 4, flux: bool = False) -> Any:
     from diffusers import AutoencoderKL
 
+    # Flux's VAE has no quant convolutions and shifts its latents before scaling them.
+    extra: dict[str, Any] = (
+        {"use_quant_conv": False, "use_post_quant_conv": False, "shift_factor": 0.0609}
+        if flux
+        else {}
+    )
     # Four blocks give vae_scale_factor 8, as in real models: latents stay small.
     return AutoencoderKL(
         block_out_channels=(16, 16, 32, 32),
@@ -120,9 +157,10 @@ def _vae() -> Any:
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
-        latent_channels=4,
+        latent_channels=latent_channels,
         norm_num_groups=8,
         sample_size=64,
+        **extra,
     ).eval()
 
 
@@ -144,6 +182,37 @@ def _text_encoder(with_projection: bool) -> Any:
     )
     model = CLIPTextModelWithProjection(config) if with_projection else CLIPTextModel(config)
     return model.eval()
+
+
+def _t5_encoder() -> Any:
+    from transformers import T5Config, T5EncoderModel
+
+    config = T5Config(
+        vocab_size=_VOCAB_SIZE,
+        d_model=_TEXT_DIM,
+        d_kv=8,
+        d_ff=37,
+        num_layers=2,
+        num_heads=4,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+    )
+    return T5EncoderModel(config).eval()
+
+
+def _t5_tokenizer() -> object:
+    """A T5 (unigram) tokenizer over single printable characters, each also with the word-start
+    mark: no sentencepiece model to download."""
+    import string
+
+    from transformers import T5TokenizerFast
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
+    for char in string.printable.strip():
+        pieces += [(char, -3.0), ("\u2581" + char, -3.0)]
+    assert len(pieces) <= _VOCAB_SIZE
+    return T5TokenizerFast(vocab=pieces, extra_ids=0, model_max_length=512)
 
 
 def _scheduler() -> Any:

@@ -231,6 +231,19 @@ async def test_a_model_no_longer_offered_is_reported_not_replaced(service):
     assert "'retired-model' is no longer offered" in info.value.description
 
 
+async def test_flags_the_model_cannot_honour_are_refused_at_the_command_and_the_remix(service):
+    service.presets["tiny-wide"] = replace(PRESETS["tiny-flux"], name="tiny-wide")
+    await service.prefs.set_model(1, "tiny-wide")
+    with pytest.raises(InvalidParameter) as info:
+        await service.imagine("a fox --no snow", _origin())
+    assert info.value.code == "unsupported_by_model"
+    assert "The tiny-wide model has no negative prompt: remove --no" in info.value.description
+    parent = await _finished(service)
+    with pytest.raises(InvalidParameter, match="cannot make tiling images: remove --tile"):
+        await service.child("v", 1, parent.id, _origin(), remix_prompt="a fox --tile")
+    assert len(await service.jobs.for_user(1)) == 1  # nothing was queued by the refusals
+
+
 async def test_remix_applies_to_variations_and_reroll_only_when_switched_on(service):
     parent = await _finished(service)
     assert await service.remixable("v", parent.id, _origin()) is None

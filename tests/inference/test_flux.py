@@ -1,0 +1,72 @@
+"""The Flux code path (flux-schnell) on a tiny random Flux built here: transformer, CLIP, T5."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.engine import Engine
+from inference.outpaint import zoom_out
+from inference.presets import PRESETS, resolution, unsupported
+from inference.prompt import parse
+
+TINY_FLUX = PRESETS["tiny-flux"]
+
+
+@pytest.fixture(scope="module")
+def flux(tiny_models_dir):
+    engine = Engine("tiny-flux", tiny_models_dir)
+    engine.load()
+    return engine
+
+
+def test_the_preset_matches_flux_schnell():
+    schnell = PRESETS["flux-schnell"]
+    assert (schnell.model_id, schnell.native_size, schnell.default_steps) == (
+        "black-forest-labs/FLUX.1-schnell",
+        1024,
+        4,
+    )
+    assert (schnell.guidance_scale, schnell.multiple) == (0.0, 16)
+    assert resolution(schnell, (16, 9)) == (1360, 768)
+
+
+@pytest.mark.slow
+def test_a_flux_grid_is_four_reproducible_images_and_weights_blend(flux):
+    request = parse("a red fox --ar 3:2 --seed 4")
+    images = flux.grid(request, seed=4)
+    assert type(flux._pipe).__name__ == "FluxPipeline"
+    assert [i.size for i in images] == [resolution(TINY_FLUX, (3, 2))] * 4
+    again = flux.grid(request, seed=4)
+    assert all(
+        np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(images, again, strict=True)
+    )
+    weighted = flux.grid(parse("a red fox:: snow::2 --ar 3:2 --seed 4"), seed=4)
+    assert not np.array_equal(np.asarray(images[0]), np.asarray(weighted[0]))
+
+
+@pytest.mark.slow
+def test_flux_varies_upscales_and_outpaints(flux):
+    [source, *_] = flux.grid(parse("a fox --seed 1"), seed=1)
+    request = parse("a fox")
+    assert [i.size for i in flux.vary(request, source, seed=2, strength=0.7)] == [source.size] * 4
+    assert flux.upscale(request, source, seed=3, creative=False).size == (128, 128)
+    canvas = zoom_out(source, 2.0, TINY_FLUX.multiple, (1, 1))
+    assert len(flux.outpaint(request, canvas, seed=4)) == 4
+
+
+@pytest.mark.parametrize(
+    ("prompt", "says"),
+    [
+        ("a fox --no snow", "has no negative prompt"),
+        ("a fox:: snow::-0.5", "has no negative prompt"),
+        ("a fox --tile", "cannot make tiling images"),
+    ],
+    ids=["no", "negative-weight", "tile"],
+)
+def test_flux_refuses_what_it_cannot_do_naming_the_model(flux, prompt, says):
+    request = parse(prompt)
+    assert says in unsupported(TINY_FLUX, request)
+    assert unsupported(PRESETS["tiny"], request) is None
+    with pytest.raises(ValueError, match=says):
+        flux.grid(request, seed=1)
