@@ -284,6 +284,22 @@ async def test_a_running_job_shows_a_latent_preview_that_the_result_replaces(
     assert all(b.time - a.time >= 0.9 for a, b in pairwise(progress_edits))  # no extra edits
 
 
+@pytest.mark.slow
+async def test_cancelling_a_job_that_shows_a_preview_takes_the_preview_off(
+    world, runner, monkeypatch
+):
+    monkeypatch.setitem(PRESETS, "tiny", replace(TINY, default_steps=2000))  # long enough
+    await runner.start()
+    inter = await _imagine(world, world.alice, "a fox that stops --seed 3")
+    message = inter.original
+    await world.fake.wait_for(lambda: message.attachments, timeout=60)  # the preview
+    assert "Cancel" in message.buttons()
+    click = await world.fake.click(world.alice, message, message.button("Cancel"))
+    assert await click.wait_for_response() == 6
+    await world.fake.wait_for(lambda: message.content.endswith("(Cancelled)"), timeout=60)
+    assert not message.attachments and not message.components
+
+
 async def test_a_result_after_the_token_expired_is_delivered_through_the_channel(world, runner):
     fake, alice = world.fake, world.alice
     bot = await runner.start(run_worker=False)
