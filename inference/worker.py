@@ -157,7 +157,13 @@ class Worker:
             except Exception:
                 log.exception("the default model %r could not be loaded", self.engines.default)
             while True:
-                await self.process(await self._next_job())
+                try:
+                    await self.process(await self._next_job())
+                except Exception:
+                    # The database is restarting or unreachable. A job taken meanwhile stays
+                    # running under this worker's lease, which lapses, so it is run again.
+                    log.exception("could not take or record a job; retrying")
+                    await asyncio.sleep(self.poll_interval)
         finally:
             leases.cancel()
             with contextlib.suppress(asyncio.CancelledError):
