@@ -98,6 +98,7 @@ class ImagineBot(discord.AutoShardedClient):
             settings.served_models,
             settings.resolved_models_dir,
             settings.device,
+            settings.memory_options,
         )
         self.service = JobService(
             self.jobs,

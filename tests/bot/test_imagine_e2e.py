@@ -398,3 +398,16 @@ async def test_waiting_messages_show_their_fair_place_in_the_queue(world, runner
             ),
             timeout=30,
         )
+
+
+async def test_the_embedded_worker_renders_with_the_memory_options(world, runner):
+    runner.settings = runner.settings.model_copy(
+        update={"attention_slicing": True, "vae_tiling": True}
+    )
+    bot = await runner.start()
+    inter = await _imagine(world, world.alice, "a frugal fox --seed 3")
+    await world.fake.wait_for(
+        lambda: inter.original.attachments and "U1" in inter.original.buttons(), timeout=60
+    )
+    engine = bot.engines.get("tiny")
+    assert engine.memory.attention_slicing and engine._pipe.vae.use_tiling
