@@ -47,6 +47,10 @@ class LagMonitor:
     def stats(self) -> LagStats:
         return lag_stats(list(self._lags))
 
+    def reset(self) -> None:
+        """Start a new window: stats() covers only what happens from now on."""
+        self._lags.clear()
+
     async def run(self) -> None:
         last_report = time.monotonic()
         while True:

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "IMAGINEBOT_GATEWAY_URL"),
     )
     log_level: str = "INFO"
+    # Connections to Discord's API kept open at most (reused; see ImagineBot.login).
+    http_connections: int = Field(default=32, gt=0)
     # Image prompts: fetched only from these hosts (exact names), within these caps.
     image_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["cdn.discordapp.com", "media.discordapp.net"]

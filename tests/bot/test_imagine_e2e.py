@@ -411,3 +411,9 @@ async def test_the_embedded_worker_renders_with_the_memory_options(world, runner
     )
     engine = bot.engines.get("tiny")
     assert engine.memory.attention_slicing and engine._pipe.vae.use_tiling
+
+
+async def test_the_discord_connection_pool_is_bounded(world, runner):
+    runner.settings = runner.settings.model_copy(update={"http_connections": 7})
+    bot = await runner.start(run_worker=False)
+    assert bot.http.connector.limit == 7

@@ -23,3 +23,16 @@ async def test_a_blocked_loop_shows_up_as_lag():
     await asyncio.sleep(0.05)
     task.cancel()
     assert monitor.stats().max_ms >= 150
+
+
+async def test_reset_starts_a_new_window():
+    monitor = LagMonitor(interval=0.01)
+    task = asyncio.create_task(monitor.run())
+    await asyncio.sleep(0.05)
+    time.sleep(0.2)  # noqa: ASYNC251 - a stall before the reset
+    await asyncio.sleep(0.05)
+    monitor.reset()
+    await asyncio.sleep(0.1)
+    task.cancel()
+    stats = monitor.stats()
+    assert 0 < stats.samples <= 11 and stats.max_ms < 190  # the 200 ms stall is forgotten
