@@ -98,7 +98,8 @@ async def acknowledgement(users: int) -> None:
         with tempfile.TemporaryDirectory() as data:
             settings["data_dir"] = data
             async with bot_process(fake.api_base, fake.gateway_url, fake.token, settings) as bot:
-                await fake.wait_for(lambda: fake.connected and fake.commands(guild), timeout=120)
+                await fake.wait_for(lambda: fake.commands(guild), timeout=120)
+                await fake.wait_until_ready(timeout=120)
                 warm = await fake.slash(members[0], channel, "imagine", prompt="warm up --seed 1")
                 await fake.wait_for(
                     lambda: warm.original is not None and warm.original.attachments, 300

@@ -54,19 +54,19 @@ from moderation.semantic import SemanticCheck
 
 log = logging.getLogger(__name__)
 PURGE_INTERVAL_S = 3600
-# Discord drops an interaction not acknowledged within 3 s. An answer not ready this soon
-# after the interaction was created is deferred first; with more than BUSY_INTERACTIONS
-# being answered at once, every new one is deferred at once (benchmarks/bench_queue.py).
-ACK_BUDGET_S = 0.15
+# Discord drops an interaction not acknowledged within 3 s. An answer not ready
+# IMAGINEBOT_ACK_BUDGET_S after the interaction was made is deferred first; with more than
+# BUSY_INTERACTIONS being answered at once, each new one is deferred at once
+# (benchmarks/bench_queue.py).
 BUSY_INTERACTIONS = 8
 T = TypeVar("T")
 
 
-def ack_wait(waited_s: float, answering: int) -> float:
+def ack_wait(waited_s: float, answering: int, budget_s: float) -> float:
     """How long to let an answer get ready before deferring the interaction."""
     if answering > BUSY_INTERACTIONS:
         return 0.0
-    return max(0.0, ACK_BUDGET_S - waited_s)
+    return max(0.0, budget_s - waited_s)
 
 
 class ImagineBot(discord.AutoShardedClient):
@@ -215,7 +215,9 @@ class ImagineBot(discord.AutoShardedClient):
         self._answering += 1
         try:
             task = asyncio.ensure_future(work)
-            done, _ = await asyncio.wait({task}, timeout=ack_wait(waited, self._answering))
+            done, _ = await asyncio.wait(
+                {task}, timeout=ack_wait(waited, self._answering, self.settings.ack_budget_s)
+            )
             if not done and not interaction.response.is_done():
                 thinking = interaction.type == discord.InteractionType.application_command
                 await interaction.response.defer(thinking=thinking)

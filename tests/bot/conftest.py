@@ -51,6 +51,9 @@ class BotRunner:
             data_dir=data_dir,
             models_dir=models_dir,
             guild_ids=[world.guild.id],
+            # Answer straight away unless the work takes 2 s: response types stay predictable
+            # on a slow machine (the production default, 0.15 s, is benchmarked instead).
+            ack_budget_s=2.0,
         )
         self.running: list[tuple[ImagineBot, asyncio.Task[None]]] = []
 

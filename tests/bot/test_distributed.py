@@ -153,3 +153,54 @@ async def test_queued_jobs_survive_a_bot_restart_and_a_database_outage(
         assert sorted(m.id for m in posted) == sorted(m.id for m in messages)  # once each
     finally:
         await _stop(workers)
+
+
+async def test_two_workers_start_a_single_job_before_more_of_a_40_job_batch_and_cancel(
+    world, runner, tmp_path, tiny_models_dir, postgres_url
+):
+    fake, alice, bob = world.fake, world.alice, world.bob
+    bot, workers = await _bot_and_workers(runner, tmp_path, tiny_models_dir, postgres_url, 60, 2)
+    try:
+        foxes = ", ".join(f"fox {n}" for n in range(40))
+        batch = await fake.slash(alice, world.channel, "imagine", prompt=f"{{{foxes}}} --seed 1")
+        await batch.wait_for_response()
+        assert "40 jobs" in batch.original.content
+        yes = await fake.click(alice, batch.original, batch.original.button("Yes"))
+        await yes.wait_for_response()
+        owl = await fake.slash(bob, world.channel, "imagine", prompt="a single owl --seed 2")
+        await owl.wait_for_response()
+        await fake.wait_for(lambda: _shows_result(owl.original), timeout=120)
+
+        [single] = await bot.jobs.for_user(bob.id)
+        foxes_jobs = await bot.jobs.for_user(alice.id, limit=40)
+        assert len(foxes_jobs) == 40
+        jumped = [
+            j
+            for j in foxes_jobs
+            if j.started_at and single.created_at < j.started_at < single.started_at
+        ]
+        # Older foxes may start first while nobody runs anything, but the owl waits behind one
+        # fox at most: after that, its owner has a job running and bob does not.
+        assert len(jumped) <= 1
+
+        async def a_fox_in(state):
+            for job in await bot.jobs.for_user(alice.id, limit=40):
+                if job.state == state and job.message_id is not None:
+                    return job
+            return None
+
+        for state in (JobState.RUNNING, JobState.QUEUED):
+            job = None
+            for _ in range(600):
+                if job := await a_fox_in(state):
+                    break
+                await asyncio.sleep(0.05)
+            assert job is not None, f"no fox {state}"
+            message = fake.all_messages[job.message_id]
+            click = await fake.click(alice, message, message.button("Cancel"))
+            await click.wait_for_response()
+            await fake.wait_for(lambda m=message: m.content.endswith("(Cancelled)"), timeout=60)
+            assert (await bot.jobs.get(job.id)).state == JobState.CANCELLED
+        assert all(worker.returncode is None for worker in workers)
+    finally:
+        await _stop(workers)

@@ -288,11 +288,6 @@ class FakeDiscord:
             if m.ephemeral
         ]
 
-    @property
-    def connected(self) -> bool:
-        """A bot is identified on the gateway: events sent now reach it."""
-        return self._session is not None
-
     def commands(self, guild: Guild | None = None) -> list[dict[str, Any]]:
         return self.global_commands if guild is None else self.guild_commands.get(guild.id, [])
 
