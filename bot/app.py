@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import contextlib
 import logging
 import secrets
@@ -160,6 +161,8 @@ class ImagineBot(discord.AutoShardedClient):
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
         self._tasks.append(asyncio.create_task(self.lag.run(), name="lag-monitor"))
         self._tasks.append(asyncio.create_task(self._purge_forever(), name="purge"))
+        gc.collect()  # the libraries loaded by now are permanent: see Worker.run
+        gc.freeze()
 
     async def _purge_forever(self) -> None:
         """Deleted jobs' image files go once their grace period is over (hourly check)."""

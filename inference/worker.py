@@ -8,6 +8,7 @@ writes content-addressed files and the job row; posting is the bot's, marked onc
 from __future__ import annotations
 
 import asyncio
+import gc
 import contextlib
 import logging
 import threading
@@ -156,6 +157,11 @@ class Worker:
                 await asyncio.to_thread(self.engines.get(self.engines.default).load)
             except Exception:
                 log.exception("the default model %r could not be loaded", self.engines.default)
+            # Torch, diffusers and the model are millions of long-lived objects; a full garbage
+            # collection walking them stalled the process's event loop for 100-300 ms. Collect
+            # once now, then keep them out of later collections.
+            gc.collect()
+            gc.freeze()
             while True:
                 try:
                     await self.process(await self._next_job())
