@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,21 +14,15 @@ from PIL import Image
 from bot.image_fetch import png_bytes
 from db import (
     ImageStore,
-    JobAction,
     JobRepository,
     JobState,
-    NewJob,
-    make_engine,
-    make_sessionmaker,
-    upgrade_schema,
 )
-from inference.engines import EnginePool
 from inference.image_prompts import image_prompt_strength, start_image
 from inference.presets import PRESETS, resolution
-from inference.prompt import parse
 from inference.seeds import grid_seeds
 from inference.worker import Worker
 from tests.bot.imageserver import gradient
+from tests.inference.worker_jobs import new_job, run_one, tiny_pool
 
 URL = "https://cdn.discordapp.com/attachments/1/2/fox.png"
 # Eight steps, so each --iw level runs a different number of denoising steps.
@@ -70,42 +63,14 @@ def test_start_image_needs_an_image():
 
 
 @pytest.fixture
-async def repo(tmp_path: Path):
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
-    await upgrade_schema(engine)
-    yield JobRepository(make_sessionmaker(engine))
-    await engine.dispose()
-
-
-@pytest.fixture
 def worker(repo, tmp_path, tiny_models_dir):
-    engines = EnginePool({"tiny": TINY}, ["tiny"], tiny_models_dir)
+    engines = tiny_pool(tiny_models_dir, default_steps=TINY.default_steps)
     engines.get("tiny").load()
     return Worker(repo, ImageStore(tmp_path / "images"), engines, "test-worker")
 
 
-_keys = iter(range(1_000_000))
-
-
 async def _render(worker: Worker, repo: JobRepository, prompt: str, images: list[str]):
-    request = parse(prompt)
-    new = NewJob(
-        idempotency_key=f"{next(_keys)}:0",
-        user_id=1,
-        channel_id=2,
-        guild_id=3,
-        prompt=prompt,
-        request=request.to_json(),
-        model="tiny",
-        action=JobAction.IMAGINE,
-        seed=request.seed,
-        prompt_images=images,
-    )
-    job, _ = await repo.create(new)
-    claimed = await repo.claim_next(worker.worker_id)
-    assert claimed is not None and claimed.id == job.id
-    await worker.process(claimed)
-    return await repo.get(job.id)
+    return await run_one(worker, repo, new_job(prompt, prompt_images=images))
 
 
 def _pixels(worker: Worker, image) -> np.ndarray:

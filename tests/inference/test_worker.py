@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -13,70 +11,23 @@ from PIL import Image
 from db import (
     ImageStore,
     JobAction,
-    JobRepository,
     JobState,
-    NewJob,
-    make_engine,
-    make_sessionmaker,
-    upgrade_schema,
 )
-from inference.engines import EnginePool
 from inference.outcomes import OUTPUT_FILTERED
-from inference.presets import PRESETS
-from inference.prompt import parse
 from inference.seeds import grid_seeds
 from inference.worker import Worker
-
-
-@pytest.fixture
-async def repo(tmp_path: Path):
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
-    await upgrade_schema(engine)
-    yield JobRepository(make_sessionmaker(engine))
-    await engine.dispose()
-
-
-def _pool(models_dir: Path, **changes) -> EnginePool:
-    return EnginePool({"tiny": replace(PRESETS["tiny"], **changes)}, ["tiny"], models_dir)
+from tests.inference.worker_jobs import new_job, run_one, tiny_pool
 
 
 @pytest.fixture
 def worker(repo, tmp_path, tiny_models_dir):
-    engines = _pool(tiny_models_dir)
+    engines = tiny_pool(tiny_models_dir)
     engines.get("tiny").load()
     return Worker(repo, ImageStore(tmp_path / "images"), engines, "test-worker")
 
 
-_keys = iter(range(1_000_000))
-
-
-def _job(prompt: str, action: JobAction = JobAction.IMAGINE, **kw) -> NewJob:
-    request = parse(prompt)
-    values = dict(
-        idempotency_key=f"{next(_keys)}:0",
-        user_id=1,
-        channel_id=2,
-        guild_id=3,
-        prompt=prompt,
-        request=request.to_json(),
-        model="tiny",
-        action=action,
-        seed=request.seed,
-    )
-    values.update(kw)
-    return NewJob(**values)
-
-
-async def _run_one(worker: Worker, repo: JobRepository, new: NewJob):
-    job, _ = await repo.create(new)
-    claimed = await repo.claim_next(worker.worker_id)
-    assert claimed is not None and claimed.id == job.id
-    await worker.process(claimed)
-    return await repo.get(job.id)
-
-
 async def test_grid_job_stores_grid_and_four_images_with_their_seeds(worker, repo):
-    done = await _run_one(worker, repo, _job("a red fox --ar 3:2 --seed 42 --no people"))
+    done = await run_one(worker, repo, new_job("a red fox --ar 3:2 --seed 42 --no people"))
     assert done.state == JobState.DONE, done.error
     assert done.seeds == grid_seeds(42) == [42, 43, 44, 45]
     grid, *singles = done.images
@@ -90,22 +41,26 @@ async def test_grid_job_stores_grid_and_four_images_with_their_seeds(worker, rep
 
 
 async def test_upscale_shows_the_chosen_image_of_the_parent(worker, repo):
-    parent = await _run_one(worker, repo, _job("a fox --seed 7"))
-    child = await _run_one(
+    parent = await run_one(worker, repo, new_job("a fox --seed 7"))
+    child = await run_one(
         worker,
         repo,
-        _job("a fox --seed 7", JobAction.UPSCALE, parent_id=parent.id, parent_index=3, seed=None),
+        new_job(
+            "a fox --seed 7", JobAction.UPSCALE, parent_id=parent.id, parent_index=3, seed=None
+        ),
     )
     assert child.state == JobState.DONE
     assert [(i.index, i.sha256, i.seed) for i in child.images] == [(1, parent.images[3].sha256, 9)]
 
 
 async def test_variation_makes_a_new_grid_from_the_parent_image(worker, repo):
-    parent = await _run_one(worker, repo, _job("a fox --seed 7"))
-    child = await _run_one(
+    parent = await run_one(worker, repo, new_job("a fox --seed 7"))
+    child = await run_one(
         worker,
         repo,
-        _job("a fox --seed 7", JobAction.VARIATION, parent_id=parent.id, parent_index=2, seed=1000),
+        new_job(
+            "a fox --seed 7", JobAction.VARIATION, parent_id=parent.id, parent_index=2, seed=1000
+        ),
     )
     assert child.state == JobState.DONE, child.error
     assert child.seeds == [1000, 1001, 1002, 1003]
@@ -119,11 +74,11 @@ def _size(worker, image):
 
 
 async def test_upscale_subtle_and_creative_store_one_image_at_twice_the_size(worker, repo):
-    parent = await _run_one(worker, repo, _job("a fox --ar 3:2 --seed 7"))
+    parent = await run_one(worker, repo, new_job("a fox --ar 3:2 --seed 7"))
     source = parent.images[2]
     for action in (JobAction.UPSCALE_SUBTLE, JobAction.UPSCALE_CREATIVE):
-        child = await _run_one(
-            worker, repo, _job("a fox --ar 3:2", action, parent_id=parent.id, parent_index=2)
+        child = await run_one(
+            worker, repo, new_job("a fox --ar 3:2", action, parent_id=parent.id, parent_index=2)
         )
         assert child.state == JobState.DONE, child.error
         [image] = child.images
@@ -144,11 +99,11 @@ async def test_upscale_subtle_and_creative_store_one_image_at_twice_the_size(wor
 async def test_zoom_pan_and_square_make_a_grid_of_the_grown_canvas(
     worker, repo, action, zoom, size
 ):
-    parent = await _run_one(worker, repo, _job("a fox --ar 3:2 --seed 7"))  # 80x48 images
-    child = await _run_one(
+    parent = await run_one(worker, repo, new_job("a fox --ar 3:2 --seed 7"))  # 80x48 images
+    child = await run_one(
         worker,
         repo,
-        _job("a fox --ar 3:2", action, parent_id=parent.id, parent_index=1, zoom=zoom, seed=5),
+        new_job("a fox --ar 3:2", action, parent_id=parent.id, parent_index=1, zoom=zoom, seed=5),
     )
     assert child.state == JobState.DONE, child.error
     grid, *singles = child.images
@@ -158,17 +113,17 @@ async def test_zoom_pan_and_square_make_a_grid_of_the_grown_canvas(
 
 
 async def test_a_render_error_fails_the_job_with_a_message_and_the_worker_goes_on(worker, repo):
-    broken = await _run_one(
-        worker, repo, _job("a fox", JobAction.UPSCALE, parent_id=None, parent_index=1)
+    broken = await run_one(
+        worker, repo, new_job("a fox", JobAction.UPSCALE, parent_id=None, parent_index=1)
     )
     # an upscale without a parent cannot render: reported, not dropped
     assert broken.state == JobState.FAILED and broken.error
-    ok = await _run_one(worker, repo, _job("a fox --seed 1"))
+    ok = await run_one(worker, repo, new_job("a fox --seed 1"))
     assert ok.state == JobState.DONE
 
 
 async def test_run_loop_recovers_a_job_left_running_and_renders_it(worker, repo):
-    job, _ = await repo.create(_job("a fox --seed 3"))
+    job, _ = await repo.create(new_job("a fox --seed 3"))
     await repo.claim_next("a-worker-that-died")
     task = asyncio.create_task(worker.run())
     try:
@@ -188,13 +143,13 @@ async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
     repo, tmp_path, tiny_models_dir
 ):
     steps = 30
-    engines = _pool(tiny_models_dir, default_steps=steps)
+    engines = tiny_pool(tiny_models_dir, default_steps=steps)
     engine = engines.get("tiny")
     engine.load()
     unet_calls = []
     engine._pipe.unet.register_forward_hook(lambda *args: unet_calls.append(1))
     worker = Worker(repo, ImageStore(tmp_path / "images"), engines, "w")
-    job, _ = await repo.create(_job("a fox --seed 1"))
+    job, _ = await repo.create(new_job("a fox --seed 1"))
     claimed = await repo.claim_next("w")
     assert await repo.cancel(job.id)  # the cancel lands while the worker holds the job
     await worker.process(claimed)
@@ -204,7 +159,7 @@ async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
 
 
 async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_models_dir):
-    engines = _pool(tiny_models_dir)
+    engines = tiny_pool(tiny_models_dir)
     seen = []
 
     def flag_everything(image):
@@ -214,7 +169,7 @@ async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_mo
     worker = Worker(
         repo, ImageStore(tmp_path / "images"), engines, "w", output_filter=flag_everything
     )
-    job, _ = await repo.create(_job("a fox --seed 2"))
+    job, _ = await repo.create(new_job("a fox --seed 2"))
     await worker.process(await repo.claim_next("w"))
     withheld = await repo.get(job.id)
     assert withheld.state == JobState.FAILED
@@ -245,8 +200,8 @@ async def test_a_longer_render_records_a_preview_with_its_progress_while_running
         return recorded
 
     monkeypatch.setattr(worker_module, "set_progress_with_preview", record_and_look)
-    worker = Worker(repo, store, _pool(tiny_models_dir, default_steps=8), "w")
-    done = await _run_one(worker, repo, _job("a fox taking shape --seed 5"))
+    worker = Worker(repo, store, tiny_pool(tiny_models_dir, default_steps=8), "w")
+    done = await run_one(worker, repo, new_job("a fox taking shape --seed 5"))
     assert done.state == JobState.DONE, done.error
     assert seen, "no preview was recorded"
     state, percent, preview, size, recorded = seen[0]
