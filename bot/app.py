@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 import logging
 import secrets
 from collections.abc import Awaitable
@@ -49,6 +49,7 @@ from db.jobs import token_expiry
 from db.models import utcnow
 from inference.engines import EnginePool
 from inference.presets import load_presets
+from inference.watermark import check_available
 from inference.worker import OutputFilter, Worker
 from moderation.images import load_output_filter
 from moderation.semantic import SemanticCheck
@@ -91,6 +92,8 @@ class ImagineBot(discord.AutoShardedClient):
         )
         self.settings = settings
         self.run_worker = settings.embedded_worker if run_worker is None else run_worker
+        if self.run_worker and settings.watermark:
+            check_available()  # at once, with how to fix it, not when the worker starts
         self.output_filter = output_filter or load_output_filter(settings.output_filter)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
@@ -155,6 +158,7 @@ class ImagineBot(discord.AutoShardedClient):
                 lease_s=self.settings.lease_seconds,
                 # On SQLite it is the only worker: whatever ran before a restart was its own.
                 sole_worker=self.settings.resolved_database_url.startswith("sqlite"),
+                watermark=self.settings.watermark,
             )
             self.worker.on_change = self.delivery.notify
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))

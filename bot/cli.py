@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             op.add_argument("direction", choices=["left", "right", "up", "down"])
     provenance = sub.add_parser("provenance", help="print what an image file says made it")
     provenance.add_argument("image", type=Path)
+    watermark = sub.add_parser(
+        "watermark", help="read the invisible watermark: which job made an image"
+    )
+    watermark.add_argument("action", choices=["verify"])
+    watermark.add_argument("image", type=Path)
     parse = sub.add_parser("parse", help="print a prompt's parsed request as JSON")
     parse.add_argument("prompt")
     moderate = sub.add_parser("moderate", help="print the moderation verdict for a prompt")
@@ -72,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "imagine": _imagine,
         **dict.fromkeys(OPERATIONS, _operate),
         "provenance": _provenance,
+        "watermark": _watermark,
         "parse": _parse,
         "moderate": _moderate,
         "db": _db,
@@ -123,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     point_at(settings.api_base, settings.gateway_url)
     try:
         bot = ImagineBot(settings)
-    except ValueError as exc:  # an unknown preset or a bad presets file
+    except ValueError as exc:  # an unknown preset, a bad presets file, a missing extra
         return _fail(f"invalid setting: {exc}")
 
     async def serve() -> None:
@@ -151,6 +157,7 @@ def _worker(args: argparse.Namespace) -> int:
     from db import ImageStore, JobRepository, make_engine, make_sessionmaker
     from inference.engines import EnginePool
     from inference.presets import load_presets
+    from inference.watermark import check_available
     from inference.worker import Worker
     from moderation.images import load_output_filter
 
@@ -164,6 +171,8 @@ def _worker(args: argparse.Namespace) -> int:
             settings.memory_options,
         )
         output_filter = load_output_filter(settings.output_filter)
+        if settings.watermark:
+            check_available()
     except ValidationError as exc:
         return _fail(f"invalid setting: {_first_error(exc)}")
     except (ValueError, RuntimeError) as exc:
@@ -188,6 +197,7 @@ def _worker(args: argparse.Namespace) -> int:
             output_filter=output_filter,
             lease_s=settings.lease_seconds,
             sole_worker=False,
+            watermark=settings.watermark,
         )
         logging.getLogger(__name__).info("worker %s serving %s", worker_id, engines.names)
         try:
@@ -329,6 +339,21 @@ def _provenance(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     print(json.dumps(found, ensure_ascii=False, indent=2))
     return 0 if found else 1
+
+
+def _watermark(args: argparse.Namespace) -> int:
+    """Prints {"watermarked": bool, "job_id": int | null}; exits 0 only for a marked image."""
+    from PIL import Image, UnidentifiedImageError
+
+    from inference.watermark import WatermarkUnavailable, read_mark
+
+    try:
+        with Image.open(args.image) as image:
+            job_id = read_mark(image)
+    except (OSError, UnidentifiedImageError, WatermarkUnavailable) as exc:
+        return _fail(str(exc))
+    print(json.dumps({"watermarked": job_id is not None, "job_id": job_id}))
+    return 0 if job_id is not None else 1
 
 
 def _parse(args: argparse.Namespace) -> int:

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Connections to Discord's API kept open at most (reused; see ImagineBot.login).
     http_connections: int = Field(default=32, gt=0)
+    # Hide the job id in every stored image (needs the `watermark` extra).
+    watermark: bool = False
     # An answer not ready this long after the interaction was made is deferred first.
     ack_budget_s: float = Field(default=0.15, ge=0, le=2.5)
     # Image prompts: fetched only from these hosts (exact names), within these caps.

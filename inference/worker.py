@@ -8,8 +8,8 @@ writes content-addressed files and the job row; posting is the bot's, marked onc
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -41,6 +41,7 @@ from inference.presets import pixel_limit
 from inference.preview import PREVIEW_FORMAT, encode_preview
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
+from inference.watermark import check_available, mark
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,10 @@ class Worker:
         output_filter: OutputFilter | None = None,
         lease_s: float = 30.0,
         sole_worker: bool = True,
+        watermark: bool = False,
     ) -> None:
+        if watermark:
+            check_available()  # refuse to start rather than store unmarked images
         self.jobs = jobs
         self.store = store
         self.engines = engines
@@ -140,6 +144,8 @@ class Worker:
         self.lease_s = lease_s
         # The only worker (embedded mode): whatever was running at start was its own.
         self.sole_worker = sole_worker
+        # Hide the job id in every stored image large enough (inference/watermark.py).
+        self.watermark = watermark
         self._current: int | None = None
         self._wake = asyncio.Event()
         self.on_change: Callable[[], None] = lambda: None
@@ -359,6 +365,8 @@ class Worker:
                 raise OutputFiltered(label)
 
     def _store(self, image: Image.Image, job: Job, index: int, seed: int | None) -> StoredImage:
+        if self.watermark:
+            image = mark(image, job.id)
         metadata = {
             "prompt": job.prompt,
             "negative": ", ".join(job.request.get("negative", [])),

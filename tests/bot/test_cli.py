@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from inference.watermark import mark
 from tests.bot.imageserver import gradient, png_of
 
 IMAGINEBOT = str(Path(sys.executable).parent / "imaginebot")
@@ -203,3 +205,18 @@ async def test_imagine_draws_from_an_image_prompt_on_an_allowed_host(
     assert image_server.hits["fox.png"] == 1
     with Image.open(tmp_path / "grid.png") as grid:
         assert grid.width > grid.height
+
+
+def test_watermark_verify_names_the_job_of_a_marked_image(tmp_path):
+    rng = np.random.default_rng(3)
+    picture = Image.fromarray(rng.integers(40, 216, (300, 300, 3), dtype=np.uint8))
+    mark(picture, 4242).save(tmp_path / "marked.png")
+    picture.save(tmp_path / "plain.png")
+    marked = _run("watermark", "verify", str(tmp_path / "marked.png"), cwd=tmp_path)
+    assert marked.returncode == 0
+    assert json.loads(marked.stdout) == {"watermarked": True, "job_id": 4242}
+    plain = _run("watermark", "verify", str(tmp_path / "plain.png"), cwd=tmp_path)
+    assert plain.returncode == 1
+    assert json.loads(plain.stdout) == {"watermarked": False, "job_id": None}
+    missing = _run("watermark", "verify", str(tmp_path / "nope.png"), cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.png" in missing.stderr
