@@ -156,15 +156,19 @@ async def review(interaction: Interaction) -> None:
     await _reply(interaction, "\n".join(lines) or "No open appeals.")
 
 
-@mod.command(name="setup", description="Where appeals go; whether stealth mode applies here")
+@mod.command(name="setup", description="Appeals channel, stealth mode, job limits here")
 @app_commands.describe(
     review_channel="Where appeals and zero-tolerance alerts are posted",
     allow_stealth="Off: every job made on this server is public, whatever members chose",
+    max_running="Jobs one member may have rendering at once here (0: the bot's default)",
+    max_queued="Jobs one member may have waiting here (0: the bot's default)",
 )
 async def setup(
     interaction: Interaction,
     review_channel: discord.TextChannel | None = None,
     allow_stealth: bool | None = None,
+    max_running: app_commands.Range[int, 0, 20] | None = None,
+    max_queued: app_commands.Range[int, 0, 100] | None = None,
 ) -> None:
     guild_id = _require_moderator(interaction)
     repo = interaction.client.moderation
@@ -175,16 +179,31 @@ async def setup(
     if allow_stealth is not None:
         await repo.set_allow_stealth(guild_id, allow_stealth)
         changed["allow_stealth"] = allow_stealth
+    limits = {
+        name: value or None  # 0: back to the deployment's default
+        for name, value in (("max_running_jobs", max_running), ("max_queued_jobs", max_queued))
+        if value is not None
+    }
+    if limits:
+        await repo.set_job_limits(guild_id, **limits)
+        changed.update(limits)
     if changed:
         await interaction.client.bans.record(
             guild_id, interaction.user.id, None, "setup", "", changed
         )
-    channel_id = await repo.review_channel(guild_id)
-    stealth = await repo.allows_stealth(guild_id)
-    await _reply(
-        interaction,
+    await _reply(interaction, await _setup_summary(interaction.client, guild_id))
+
+
+async def _setup_summary(bot: ImagineBot, guild_id: int) -> str:
+    channel_id = await bot.moderation.review_channel(guild_id)
+    stealth = await bot.moderation.allows_stealth(guild_id)
+    running, queued = await bot.moderation.job_limits(guild_id)
+    running = running or bot.settings.max_running_jobs
+    queued = queued or bot.settings.max_queued_jobs
+    return (
         f"Appeals go to {f'<#{channel_id}>' if channel_id else 'no channel yet'}; "
-        f"stealth mode is {'allowed' if stealth else 'off (every job here is public)'}.",
+        f"stealth mode is {'allowed' if stealth else 'off (every job here is public)'}; "
+        f"each member may have {running} job(s) rendering and {queued} waiting."
     )
 
 

@@ -423,10 +423,12 @@ class JobService:
             raise UserBanned(ban.reason)
 
     async def _admit(self, origin: Origin) -> None:
+        _, guild_limit = await self.mod.job_limits(origin.guild_id)
+        limit = guild_limit or self.max_queued_jobs
         counts = await self.jobs.active_counts(origin.user_id)
         queued = counts.get(JobState.QUEUED, 0) + counts.get(JobState.HELD, 0)
-        if queued >= self.max_queued_jobs:
-            raise QueueFull(queued, counts.get(JobState.RUNNING, 0), self.max_queued_jobs)
+        if queued >= limit:
+            raise QueueFull(queued, counts.get(JobState.RUNNING, 0), limit)
 
     def _new_job(
         self,

@@ -170,9 +170,13 @@ class JobRepository:
         waited for; the next one in fair order is tried instead."""
         while True:  # each lost race means another worker claimed a job: progress is global
             async with self.sessions() as session, session.begin():
-                candidates, usage, running = await self._standing(session, _HEADS_STANDING)
+                candidates, usage, running, caps = await self._standing(session, _HEADS_STANDING)
                 order = start_order(
-                    [c for c in candidates if running[c.user_id] < self.max_running_per_user],
+                    [
+                        c
+                        for c in candidates
+                        if running[c.user_id] < (caps[c.job_id] or self.max_running_per_user)
+                    ],
                     usage,
                     running,
                 )
@@ -223,7 +227,7 @@ class JobRepository:
             )
             if not jobs:
                 return []
-            candidates, usage, running = await self._standing(session, _QUEUED_STANDING)
+            candidates, usage, running, _ = await self._standing(session, _QUEUED_STANDING)
             places = {
                 job_id: n for n, job_id in enumerate(queue_order(candidates, usage, running), 1)
             }
@@ -231,9 +235,10 @@ class JobRepository:
 
     async def _standing(
         self, session: AsyncSession, query: Select[Any]
-    ) -> tuple[list[Candidate], dict[int, float], dict[int, int]]:
+    ) -> tuple[list[Candidate], dict[int, float], dict[int, int], dict[int, int | None]]:
         """The queued jobs `query` selects as candidates (lanes after the fast allowance),
-        with their users' recent GPU seconds and running jobs: one round trip."""
+        with their users' recent GPU seconds and running jobs, and each job's guild's running
+        cap (None: the deployment's): one round trip."""
         parameters = {"since": utcnow() - FAIRSHARE_WINDOW, "today": today_start()}
         rows = (await session.execute(query, parameters)).all()
         candidates = [
@@ -249,6 +254,7 @@ class JobRepository:
             candidates,
             {r.user_id: float(r.recent) for r in rows},
             {r.user_id: int(r.running) for r in rows},
+            {r.id: r.cap for r in rows},
         )
 
     async def fast_used(self, user_id: int) -> float:
@@ -549,8 +555,8 @@ def _fast_time(jobs: Any, today: Any) -> tuple[ColumnElement[bool], ...]:
 
 def _standing_query(which: ColumnElement[bool]) -> Select[Any]:
     """Queued jobs matching `which`, each with its user's GPU seconds since `:since`,
-    fast-lane seconds since `:today` and running jobs. Built once: SQLAlchemy takes longer
-    to build this statement than the database takes to run it."""
+    fast-lane seconds since `:today` and running jobs, and its guild's running cap. Built
+    once: SQLAlchemy takes longer to build this statement than the database takes to run it."""
     history = aliased(Job)
     same_user = history.user_id == Job.user_id
 
@@ -567,6 +573,10 @@ def _standing_query(which: ColumnElement[bool]) -> Select[Any]:
         seconds(history.finished_at >= bindparam("since")).label("recent"),
         seconds(*_fast_time(history, bindparam("today"))).label("fast"),
         running.scalar_subquery().label("running"),
+        select(GuildSettings.max_running_jobs)
+        .where(GuildSettings.guild_id == Job.guild_id)
+        .scalar_subquery()
+        .label("cap"),
     ).where(which)
 
 
@@ -578,8 +588,15 @@ _STARTABLE = (
         Job.guild_id.not_in(select(GuildSettings.guild_id).where(GuildSettings.queue_paused)),
     ),
 )
-# Every startable job, for queue places; only each user's oldest one, to pick the next job.
+# Every startable job, for queue places. To pick the next job, only each user's oldest one
+# per guild (guilds may set their own running limits, so one guild's may wait while
+# another's starts).
 _QUEUED_STANDING = _standing_query(and_(*_STARTABLE))
 _HEADS_STANDING = _standing_query(
-    Job.id.in_(select(func.min(Job.id)).where(*_STARTABLE).group_by(Job.user_id).scalar_subquery())
+    Job.id.in_(
+        select(func.min(Job.id))
+        .where(*_STARTABLE)
+        .group_by(Job.user_id, Job.guild_id)
+        .scalar_subquery()
+    )
 )

@@ -257,6 +257,9 @@ class GuildSettings(Base):
     allow_stealth: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Moderators paused the queue here: jobs wait (none start) until it is resumed.
     queue_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Per-member limits here (None: the deployment's IMAGINEBOT_MAX_*_JOBS).
+    max_running_jobs: Mapped[int | None] = mapped_column(Integer)
+    max_queued_jobs: Mapped[int | None] = mapped_column(Integer)
 
 
 class GuildTerm(Base):

@@ -50,6 +50,18 @@ class ModerationRepository:
     async def set_queue_paused(self, guild_id: int, paused: bool) -> None:
         await self._change_guild(guild_id, queue_paused=paused)
 
+    async def job_limits(self, guild_id: int | None) -> tuple[int | None, int | None]:
+        """This guild's own per-member (running, waiting) limits; None where it has none."""
+        if guild_id is None:
+            return None, None
+        async with self.sessions() as session:
+            row = await session.get(GuildSettings, guild_id)
+            return (None, None) if row is None else (row.max_running_jobs, row.max_queued_jobs)
+
+    async def set_job_limits(self, guild_id: int, **limits: int | None) -> None:
+        """Set `max_running_jobs` and/or `max_queued_jobs` (None: back to the deployment's)."""
+        await self._change_guild(guild_id, **limits)
+
     async def _change_guild(self, guild_id: int, **values: Any) -> None:
         async with self.sessions() as session, session.begin():
             row = await session.get(GuildSettings, guild_id)

@@ -235,3 +235,19 @@ async def test_a_paused_queue_holds_jobs_until_resumed_and_moderators_cancel_any
     ]
     [cancel] = await bot.bans.audit_for_job(world.guild.id, owl.id)
     assert (cancel.action, cancel.actor_id, cancel.reason) == ("job_cancelled", mod.id, "test")
+
+
+async def test_a_server_sets_its_own_waiting_limit(world, runner):
+    alice, mod = world.alice, world.mod
+    await runner.start(run_worker=False)  # nothing starts: jobs wait
+    setup = await _run(world, mod, "mod", "setup", max_queued=1)
+    assert "1 waiting" in setup.original.content
+    first = await _run(world, alice, "imagine", prompt="a patient fox")
+    assert not first.ephemeral
+    second = await _run(world, alice, "imagine", prompt="an impatient fox")
+    embed = second.original.embeds[0]
+    assert embed["title"] == "Queue full" and "the limit is 1" in embed["description"]
+    reset = await _run(world, mod, "mod", "setup", max_queued=0)
+    assert f"{runner.settings.max_queued_jobs} waiting" in reset.original.content
+    third = await _run(world, alice, "imagine", prompt="a fox let in")
+    assert not third.ephemeral

@@ -293,3 +293,18 @@ async def test_a_paused_guilds_jobs_wait_while_others_and_direct_messages_run(se
     await moderation.set_queue_paused(20, False)
     assert (await jobs.claim_next("w")).id == paused.id
     assert await jobs.active_counts(guild_id=20) == {"running": 1}
+
+
+async def test_a_guilds_own_running_limit_holds_its_members_back(sessions):
+    jobs, moderation = (
+        JobRepository(sessions, max_running_per_user=3),
+        ModerationRepository(sessions),
+    )
+    await moderation.set_job_limits(20, max_running_jobs=1)
+    here = [(await jobs.create(_new(user=1, interaction=i)))[0] for i in (1, 2)]  # guild 20
+    there, _ = await jobs.create(_new(user=1, interaction=3, guild_id=21))
+    started = [await jobs.claim_next("w") for _ in range(3)]
+    assert [j.id if j else None for j in started] == [here[0].id, there.id, None]
+    assert await moderation.job_limits(20) == (1, None)
+    await moderation.set_job_limits(20, max_running_jobs=None)  # back to the default of 3
+    assert (await jobs.claim_next("w")).id == here[1].id
