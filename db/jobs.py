@@ -270,13 +270,18 @@ class JobRepository:
         )
         return {user: float(seconds or 0.0) for user, seconds in rows.all()}
 
-    async def set_progress(self, job_id: int, percent: int) -> bool:
-        """Record progress; False when the job is no longer running (cancelled meanwhile)."""
+    async def set_progress(
+        self, job_id: int, percent: int, preview_sha256: str | None = None
+    ) -> bool:
+        """Record progress, and the newest latent preview if there is one (together, so the
+        bot never shows a preview without its progress); False when the job is no longer
+        running (cancelled meanwhile)."""
+        values: dict[str, Any] = {"progress": percent, "heartbeat_at": utcnow()}
+        if preview_sha256 is not None:
+            values["preview_sha256"] = preview_sha256
         async with self.sessions() as session, session.begin():
             result = await session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.state == JobState.RUNNING)
-                .values(progress=percent, heartbeat_at=utcnow())
+                update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(values)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -31,7 +31,6 @@ from db import (
     StoredImage,
 )
 from db.models import utcnow
-from db.previews import set_progress_with_preview
 from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine, PreviewSink
 from inference.engines import EnginePool
 from inference.images import compose_grid, encode_png
@@ -277,11 +276,7 @@ class Worker:
                     return
                 last[0] = now
                 preview = previews.take()
-            percent = int(fraction * 100)
-            if preview is None:
-                update = self.jobs.set_progress(job_id, percent)
-            else:
-                update = set_progress_with_preview(self.jobs.sessions, job_id, percent, preview)
+            update = self.jobs.set_progress(job_id, int(fraction * 100), preview)
             future = asyncio.run_coroutine_threadsafe(update, loop)
             future.add_done_callback(lambda done: _after_report(done, cancel))
 

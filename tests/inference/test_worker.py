@@ -182,24 +182,25 @@ async def test_a_longer_render_records_a_preview_with_its_progress_while_running
     repo, tmp_path, tiny_models_dir, monkeypatch
 ):
     from inference import engine as engine_module
-    from inference import worker as worker_module
 
     monkeypatch.setattr(engine_module, "PREVIEW_INTERVAL_S", 0.0)
     store = ImageStore(tmp_path / "images")
     seen = []  # (state, progress, preview on the row, decoded size, written) per preview
-    record = worker_module.set_progress_with_preview
+    record = repo.set_progress
 
-    async def record_and_look(sessions, job_id, percent, preview):
+    async def record_and_look(job_id, percent, preview=None):
+        recorded = await record(job_id, percent, preview)
+        if preview is None:
+            return recorded
         with Image.open(store.path(preview, "jpg")) as image:
             image.load()
             size = image.size
-        recorded = await record(sessions, job_id, percent, preview)
         job = await repo.get(job_id)
         assert job.preview_sha256 == preview
         seen.append((job.state, job.progress, job.preview_sha256, size, recorded))
         return recorded
 
-    monkeypatch.setattr(worker_module, "set_progress_with_preview", record_and_look)
+    monkeypatch.setattr(repo, "set_progress", record_and_look)
     worker = Worker(repo, store, tiny_pool(tiny_models_dir, default_steps=8), "w")
     done = await run_one(worker, repo, new_job("a fox taking shape --seed 5"))
     assert done.state == JobState.DONE, done.error
