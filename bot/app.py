@@ -201,6 +201,7 @@ class ImagineBot(discord.AutoShardedClient):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await super().close()
         await self.db_engine.dispose()
+        gc.unfreeze()  # what setup_hook froze may be garbage now (a process that goes on)
 
     def origin(self, interaction: discord.Interaction[Any]) -> Origin:
         return Origin(

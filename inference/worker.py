@@ -179,6 +179,7 @@ class Worker:
             leases.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await leases
+            gc.unfreeze()
 
     async def _keep_leases(self) -> None:
         """Renew the lease of the job being rendered, and take back jobs whose worker died
