@@ -196,10 +196,10 @@ async def setup(
 
 async def _setup_summary(bot: ImagineBot, guild_id: int) -> str:
     channel_id = await bot.moderation.review_channel(guild_id)
-    stealth = await bot.moderation.allows_stealth(guild_id)
-    running, queued = await bot.moderation.job_limits(guild_id)
-    running = running or bot.settings.max_running_jobs
-    queued = queued or bot.settings.max_queued_jobs
+    rules = await bot.moderation.rules(guild_id)
+    stealth = rules.allow_stealth
+    running = rules.max_running_jobs or bot.settings.max_running_jobs
+    queued = rules.max_queued_jobs or bot.settings.max_queued_jobs
     return (
         f"Appeals go to {f'<#{channel_id}>' if channel_id else 'no channel yet'}; "
         f"stealth mode is {'allowed' if stealth else 'off (every job here is public)'}; "

@@ -148,9 +148,10 @@ class JobService:
             )
         # Slow (up to the fetch timeout), so /imagine runs this inside within_deadline.
         stored = await self._download([u for r in requests for u in r.image_prompts], prompt)
-        await self._admit(origin)
+        rules = await self.mod.rules(origin.guild_id)
+        await self._admit(origin, rules.max_queued_jobs)
         # The guild may turn stealth off: then every job made here is public.
-        stealth = prefs.stealth and await self.mod.allows_stealth(origin.guild_id)
+        stealth = prefs.stealth and rules.allow_stealth
         held = len(plan) > CONFIRM_ABOVE and not approved
         state = JobState.HELD if held else JobState.QUEUED
         batch = [
@@ -247,7 +248,7 @@ class JobService:
         prompt_images: list[str] = []
         if action == JobAction.REROLL and request.image_prompts:
             prompt_images = await self._reroll_images(parent, request, prompt)
-        await self._admit(origin)
+        await self._admit(origin, (await self.mod.rules(origin.guild_id)).max_queued_jobs)
         # An upscale shows an existing image; everything else draws with new seeds.
         seed = None if action == JobAction.UPSCALE else random_seed()
         new = self._new_job(
@@ -422,8 +423,7 @@ class JobService:
         if ban is not None:
             raise UserBanned(ban.reason)
 
-    async def _admit(self, origin: Origin) -> None:
-        _, guild_limit = await self.mod.job_limits(origin.guild_id)
+    async def _admit(self, origin: Origin, guild_limit: int | None) -> None:
         limit = guild_limit or self.max_queued_jobs
         counts = await self.jobs.active_counts(origin.user_id)
         queued = counts.get(JobState.QUEUED, 0) + counts.get(JobState.HELD, 0)

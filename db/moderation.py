@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,16 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Appeal, AppealState, AuditRecord, GuildSettings, GuildTerm, utcnow
+
+
+@dataclass(frozen=True)
+class GuildRules:
+    """A guild's choices for jobs made in it; None limits mean the deployment's."""
+
+    allow_stealth: bool = True
+    max_running_jobs: int | None = None
+    max_queued_jobs: int | None = None
+
 
 APPEAL_WINDOW = timedelta(hours=24)
 
@@ -30,11 +41,7 @@ class ModerationRepository:
 
     async def allows_stealth(self, guild_id: int | None) -> bool:
         """Whether members' stealth setting applies in this guild (always in DMs)."""
-        if guild_id is None:
-            return True
-        async with self.sessions() as session:
-            row = await session.get(GuildSettings, guild_id)
-            return row is None or row.allow_stealth
+        return (await self.rules(guild_id)).allow_stealth
 
     async def set_allow_stealth(self, guild_id: int, allow: bool) -> None:
         await self._change_guild(guild_id, allow_stealth=allow)
@@ -50,13 +57,15 @@ class ModerationRepository:
     async def set_queue_paused(self, guild_id: int, paused: bool) -> None:
         await self._change_guild(guild_id, queue_paused=paused)
 
-    async def job_limits(self, guild_id: int | None) -> tuple[int | None, int | None]:
-        """This guild's own per-member (running, waiting) limits; None where it has none."""
+    async def rules(self, guild_id: int | None) -> GuildRules:
+        """What this guild set for jobs made in it, in one read (DMs: the defaults)."""
         if guild_id is None:
-            return None, None
+            return GuildRules()
         async with self.sessions() as session:
             row = await session.get(GuildSettings, guild_id)
-            return (None, None) if row is None else (row.max_running_jobs, row.max_queued_jobs)
+        if row is None:
+            return GuildRules()
+        return GuildRules(row.allow_stealth, row.max_running_jobs, row.max_queued_jobs)
 
     async def set_job_limits(self, guild_id: int, **limits: int | None) -> None:
         """Set `max_running_jobs` and/or `max_queued_jobs` (None: back to the deployment's)."""

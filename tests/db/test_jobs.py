@@ -305,6 +305,6 @@ async def test_a_guilds_own_running_limit_holds_its_members_back(sessions):
     there, _ = await jobs.create(_new(user=1, interaction=3, guild_id=21))
     started = [await jobs.claim_next("w") for _ in range(3)]
     assert [j.id if j else None for j in started] == [here[0].id, there.id, None]
-    assert await moderation.job_limits(20) == (1, None)
+    assert (await moderation.rules(20)).max_running_jobs == 1
     await moderation.set_job_limits(20, max_running_jobs=None)  # back to the default of 3
     assert (await jobs.claim_next("w")).id == here[1].id
