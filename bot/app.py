@@ -134,9 +134,12 @@ class ImagineBot(discord.AutoShardedClient):
 
     async def login(self, token: str) -> None:
         # discord.py's default pool is unbounded: a burst of interactions opened hundreds of
-        # connections at once and stalled the loop (TLS makes that worse). A bounded pool
-        # reuses them; Discord's 50 requests/s global limit is far below what it carries.
-        self.http.connector = aiohttp.TCPConnector(limit=self.settings.http_connections)
+        # connections at once and stalled the loop (TLS makes that worse). Bounded per host,
+        # REST calls reuse them (Discord's 50 requests/s global limit is far below what they
+        # carry); the gateway's websockets, one per shard, live on another host.
+        self.http.connector = aiohttp.TCPConnector(
+            limit=0, limit_per_host=self.settings.http_connections
+        )
         await super().login(token)
 
     async def setup_hook(self) -> None:

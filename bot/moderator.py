@@ -160,8 +160,9 @@ async def review(interaction: Interaction) -> None:
 @app_commands.describe(
     review_channel="Where appeals and zero-tolerance alerts are posted",
     allow_stealth="Off: every job made on this server is public, whatever members chose",
-    max_running="Jobs one member may have rendering at once here (0: the bot's default)",
-    max_queued="Jobs one member may have waiting here (0: the bot's default)",
+    max_running="Jobs one member may have rendering at once here, up to the bot's own limit "
+    "(0: the bot's limit)",
+    max_queued="Jobs one member may have waiting here, up to the bot's own limit (0: its limit)",
 )
 async def setup(
     interaction: Interaction,
@@ -198,8 +199,8 @@ async def _setup_summary(bot: ImagineBot, guild_id: int) -> str:
     channel_id = await bot.moderation.review_channel(guild_id)
     rules = await bot.moderation.rules(guild_id)
     stealth = rules.allow_stealth
-    running = rules.max_running_jobs or bot.settings.max_running_jobs
-    queued = rules.max_queued_jobs or bot.settings.max_queued_jobs
+    running = min(rules.max_running_jobs or 10**6, bot.settings.max_running_jobs)
+    queued = min(rules.max_queued_jobs or 10**6, bot.settings.max_queued_jobs)
     return (
         f"Appeals go to {f'<#{channel_id}>' if channel_id else 'no channel yet'}; "
         f"stealth mode is {'allowed' if stealth else 'off (every job here is public)'}; "

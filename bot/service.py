@@ -146,10 +146,10 @@ class JobService:
                 "too_many_jobs",
                 prompt,
             )
+        rules = await self.mod.rules(origin.guild_id)
+        await self._admit(origin, rules.max_queued_jobs)  # before downloading anything
         # Slow (up to the fetch timeout), so /imagine runs this inside within_deadline.
         stored = await self._download([u for r in requests for u in r.image_prompts], prompt)
-        rules = await self.mod.rules(origin.guild_id)
-        await self._admit(origin, rules.max_queued_jobs)
         # The guild may turn stealth off: then every job made here is public.
         stealth = prefs.stealth and rules.allow_stealth
         held = len(plan) > CONFIRM_ABOVE and not approved
@@ -245,10 +245,10 @@ class JobService:
         if remix_prompt is not None and remix_prompt.strip() != parent.prompt.strip():
             prompt, request = remix_prompt, await self._remix_request(remix_prompt, origin)
             self._check_supported(parent.model, [request], prompt)
+        await self._admit(origin, (await self.mod.rules(origin.guild_id)).max_queued_jobs)
         prompt_images: list[str] = []
         if action == JobAction.REROLL and request.image_prompts:
             prompt_images = await self._reroll_images(parent, request, prompt)
-        await self._admit(origin, (await self.mod.rules(origin.guild_id)).max_queued_jobs)
         # An upscale shows an existing image; everything else draws with new seeds.
         seed = None if action == JobAction.UPSCALE else random_seed()
         new = self._new_job(
@@ -424,7 +424,8 @@ class JobService:
             raise UserBanned(ban.reason)
 
     async def _admit(self, origin: Origin, guild_limit: int | None) -> None:
-        limit = guild_limit or self.max_queued_jobs
+        # A server may tighten the deployment's limit, not raise it (the GPUs are shared).
+        limit = min(guild_limit or self.max_queued_jobs, self.max_queued_jobs)
         counts = await self.jobs.active_counts(origin.user_id)
         queued = counts.get(JobState.QUEUED, 0) + counts.get(JobState.HELD, 0)
         if queued >= limit:

@@ -7,6 +7,7 @@ checks that mark before posting, so a retried job never posts twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 FAIRSHARE_WINDOW = timedelta(hours=1)
 # Candidates a claim tries, in fair order, before it looks at the queue again.
 CLAIM_TRIES = 4
+CLAIM_RETRY_S = 0.05
 # The place JobRepository.queue gives a job whose guild's queue moderators paused.
 PAUSED = 0
 
@@ -168,14 +170,14 @@ class JobRepository:
         query for the candidates with their users' standing, then UPDATE ... RETURNING on
         the fairest. A candidate another worker is claiming at that moment is skipped, not
         waited for; the next one in fair order is tried instead."""
-        while True:  # each lost race means another worker claimed a job: progress is global
+        while True:
             async with self.sessions() as session, session.begin():
                 candidates, usage, running, caps = await self._standing(session, _HEADS_STANDING)
                 order = start_order(
                     [
                         c
                         for c in candidates
-                        if running[c.user_id] < (caps[c.job_id] or self.max_running_per_user)
+                        if running[c.user_id] < self._running_cap(caps[c.job_id])
                     ],
                     usage,
                     running,
@@ -186,6 +188,13 @@ class JobRepository:
                     claimed = await self._start(session, candidate, worker_id)
                     if claimed is not None:
                         return claimed
+            # Each was claimed by another worker, or is locked for a moment (a message id
+            # being recorded): look again shortly rather than hammer the database.
+            await asyncio.sleep(CLAIM_RETRY_S)
+
+    def _running_cap(self, guild_cap: int | None) -> int:
+        """A server may tighten the deployment's running limit, not raise it."""
+        return min(guild_cap or self.max_running_per_user, self.max_running_per_user)
 
     async def _start(
         self, session: AsyncSession, candidate: Candidate, worker_id: str
@@ -228,10 +237,20 @@ class JobRepository:
             if not jobs:
                 return []
             candidates, usage, running, _ = await self._standing(session, _QUEUED_STANDING)
+            paused = set(
+                await session.scalars(
+                    select(GuildSettings.guild_id).where(GuildSettings.queue_paused)
+                )
+            )
             places = {
                 job_id: n for n, job_id in enumerate(queue_order(candidates, usage, running), 1)
             }
-            return [(job, places.get(job.id, PAUSED)) for job in jobs]
+        # A job missing from both started between the two reads: the next sweep sees it.
+        return [
+            (job, PAUSED if job.guild_id in paused else places[job.id])
+            for job in jobs
+            if job.guild_id in paused or job.id in places
+        ]
 
     async def _standing(
         self, session: AsyncSession, query: Select[Any]

@@ -182,6 +182,8 @@ async def test_two_workers_start_a_single_job_before_more_of_a_40_job_batch_and_
         # Older foxes may start first while nobody runs anything, but the owl waits behind one
         # fox at most: after that, its owner has a job running and bob does not.
         assert len(jumped) <= 1
+        assert single.attempts == 1  # claimed once, by one worker
+        assert all(j.attempts == 1 for j in foxes_jobs if j.started_at)
 
         async def a_fox_in(state):
             for job in await bot.jobs.for_user(alice.id, limit=40):

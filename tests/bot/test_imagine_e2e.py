@@ -416,4 +416,4 @@ async def test_the_embedded_worker_renders_with_the_memory_options(world, runner
 async def test_the_discord_connection_pool_is_bounded(world, runner):
     runner.settings = runner.settings.model_copy(update={"http_connections": 7})
     bot = await runner.start(run_worker=False)
-    assert bot.http.connector.limit == 7
+    assert bot.http.connector.limit_per_host == 7

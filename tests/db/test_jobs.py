@@ -308,3 +308,15 @@ async def test_a_guilds_own_running_limit_holds_its_members_back(sessions):
     assert (await moderation.rules(20)).max_running_jobs == 1
     await moderation.set_job_limits(20, max_running_jobs=None)  # back to the default of 3
     assert (await jobs.claim_next("w")).id == here[1].id
+
+
+async def test_a_guild_cannot_raise_the_deployments_running_limit(sessions):
+    jobs, moderation = (
+        JobRepository(sessions, max_running_per_user=1),
+        ModerationRepository(sessions),
+    )
+    await moderation.set_job_limits(20, max_running_jobs=5)
+    for i in (1, 2):
+        await jobs.create(_new(user=1, interaction=i))
+    assert await jobs.claim_next("w") is not None
+    assert await jobs.claim_next("w") is None  # the deployment's 1, not the guild's 5
