@@ -18,6 +18,7 @@ from bot.escalation import format_duration, parse_duration
 from bot.permissions import is_moderator
 from db import Appeal, AppealState, JobState
 from db.models import AuditRecord, utcnow
+from db.moderation import within_deployment
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot
@@ -199,8 +200,8 @@ async def _setup_summary(bot: ImagineBot, guild_id: int) -> str:
     channel_id = await bot.moderation.review_channel(guild_id)
     rules = await bot.moderation.rules(guild_id)
     stealth = rules.allow_stealth
-    running = min(rules.max_running_jobs or 10**6, bot.settings.max_running_jobs)
-    queued = min(rules.max_queued_jobs or 10**6, bot.settings.max_queued_jobs)
+    running = within_deployment(rules.max_running_jobs, bot.settings.max_running_jobs)
+    queued = within_deployment(rules.max_queued_jobs, bot.settings.max_queued_jobs)
     return (
         f"Appeals go to {f'<#{channel_id}>' if channel_id else 'no channel yet'}; "
         f"stealth mode is {'allowed' if stealth else 'off (every job here is public)'}; "

@@ -33,6 +33,7 @@ from db import (
     PrefsRepository,
 )
 from db.jobs import token_expiry
+from db.moderation import within_deployment
 from inference.outpaint import (
     MAX_ZOOM,
     MIN_ZOOM,
@@ -424,8 +425,7 @@ class JobService:
             raise UserBanned(ban.reason)
 
     async def _admit(self, origin: Origin, guild_limit: int | None) -> None:
-        # A server may tighten the deployment's limit, not raise it (the GPUs are shared).
-        limit = min(guild_limit or self.max_queued_jobs, self.max_queued_jobs)
+        limit = within_deployment(guild_limit, self.max_queued_jobs)
         counts = await self.jobs.active_counts(origin.user_id)
         queued = counts.get(JobState.QUEUED, 0) + counts.get(JobState.HELD, 0)
         if queued >= limit:

@@ -31,6 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db.fairshare import RELAX, Candidate, effective_lane, queue_order, start_order
 from db.models import GuildSettings, Job, JobImage, JobState, today_start, utcnow
+from db.moderation import within_deployment
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
@@ -177,7 +178,8 @@ class JobRepository:
                     [
                         c
                         for c in candidates
-                        if running[c.user_id] < self._running_cap(caps[c.job_id])
+                        if running[c.user_id]
+                        < within_deployment(caps[c.job_id], self.max_running_per_user)
                     ],
                     usage,
                     running,
@@ -191,10 +193,6 @@ class JobRepository:
             # Each was claimed by another worker, or is locked for a moment (a message id
             # being recorded): look again shortly rather than hammer the database.
             await asyncio.sleep(CLAIM_RETRY_S)
-
-    def _running_cap(self, guild_cap: int | None) -> int:
-        """A server may tighten the deployment's running limit, not raise it."""
-        return min(guild_cap or self.max_running_per_user, self.max_running_per_user)
 
     async def _start(
         self, session: AsyncSession, candidate: Candidate, worker_id: str
@@ -279,15 +277,12 @@ class JobRepository:
     async def fast_used(self, user_id: int) -> float:
         """GPU seconds of fast-lane work `user_id` finished today (UTC)."""
         async with self.sessions() as session:
-            return (await self._fast_used(session, [user_id])).get(user_id, 0.0)
-
-    async def _fast_used(self, session: AsyncSession, users: list[int]) -> dict[int, float]:
-        rows = await session.execute(
-            select(Job.user_id, func.sum(Job.gpu_seconds))
-            .where(Job.user_id.in_(users), *_fast_time(Job, today_start()))
-            .group_by(Job.user_id)
-        )
-        return {user: float(seconds or 0.0) for user, seconds in rows.all()}
+            seconds = await session.scalar(
+                select(func.sum(Job.gpu_seconds)).where(
+                    Job.user_id == user_id, *_fast_time(Job, today_start())
+                )
+            )
+        return float(seconds or 0.0)
 
     async def set_progress(
         self, job_id: int, percent: int, preview_sha256: str | None = None
@@ -310,7 +305,7 @@ class JobRepository:
         async with self.sessions() as session, session.begin():
             result = await session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.state == JobState.RUNNING, Job.worker_id == worker_id)
+                .where(*_job_in(job_id, (JobState.RUNNING,), worker_id))
                 .values(heartbeat_at=utcnow())
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -336,13 +331,10 @@ class JobRepository:
         """Record the result; ignored if the job is no longer running (or, given `worker_id`,
         no longer that worker's: its lease lapsed and another worker took it). A running job
         has no images yet: they are only ever added here, as it leaves the running state."""
-        condition = [Job.id == job_id, Job.state == JobState.RUNNING]
-        if worker_id is not None:
-            condition.append(Job.worker_id == worker_id)
         async with self.sessions() as session, session.begin():
             finished = await session.execute(
                 update(Job)
-                .where(*condition)
+                .where(*_job_in(job_id, (JobState.RUNNING,), worker_id))
                 .values(
                     state=JobState.DONE,
                     progress=100,
@@ -359,13 +351,10 @@ class JobRepository:
 
     async def fail(self, job_id: int, error: str, worker_id: str | None = None) -> None:
         """End an active job as failed (given `worker_id`, only while it is that worker's)."""
-        condition = [Job.id == job_id, Job.state.in_(ACTIVE_STATES)]
-        if worker_id is not None:
-            condition.append(Job.worker_id == worker_id)
         async with self.sessions() as session, session.begin():
             await session.execute(
                 update(Job)
-                .where(*condition)
+                .where(*_job_in(job_id, ACTIVE_STATES, worker_id))
                 .values(state=JobState.FAILED, error=error, finished_at=utcnow())
             )
 
@@ -570,6 +559,14 @@ def _listing(user_id: int, favourites: bool, public_only: bool) -> list[ColumnEl
     if public_only:
         conditions += [Job.stealth.is_(False), Job.state == JobState.DONE]
     return conditions
+
+
+def _job_in(job_id: int, states: Sequence[str], worker_id: str | None) -> list[ColumnElement[bool]]:
+    """Job `job_id` in one of `states`, and (given `worker_id`) still that worker's."""
+    condition = [Job.id == job_id, Job.state.in_(states)]
+    if worker_id is not None:
+        condition.append(Job.worker_id == worker_id)
+    return condition
 
 
 def _fast_time(jobs: Any, today: Any) -> tuple[ColumnElement[bool], ...]:

@@ -22,6 +22,12 @@ class GuildRules:
     max_queued_jobs: int | None = None
 
 
+def within_deployment(guild_limit: int | None, deployment_limit: int) -> int:
+    """The limit in force: a guild may tighten the deployment's limit, never raise it (the
+    workers are shared by every server the bot is on)."""
+    return min(guild_limit or deployment_limit, deployment_limit)
+
+
 APPEAL_WINDOW = timedelta(hours=24)
 
 
