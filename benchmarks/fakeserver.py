@@ -16,7 +16,7 @@ import yarl
 
 from bot.app import ImagineBot
 from bot.settings import Settings
-from tests.fakediscord import Channel, FakeDiscord, User
+from tests.fakediscord import Channel, FakeDiscord, Guild, User
 
 
 @dataclass
@@ -27,18 +27,42 @@ class Served:
     members: list[User]
 
 
+@dataclass
+class BenchGuild:
+    fake: FakeDiscord
+    guild: Guild
+    channel: Channel
+    members: list[User]
+
+
 @contextlib.asynccontextmanager
-async def served(users: int, **settings: Any) -> AsyncIterator[Served]:
-    """The tiny-model bot, ready, with `users` members in its guild; `settings` override."""
+async def bench_guild(users: int) -> AsyncIterator[BenchGuild]:
+    """A running fake Discord with one guild, one channel and `users` members."""
     fake = FakeDiscord()
     await fake.start()
-    discord.http.Route.BASE = fake.api_base  # type: ignore[misc]
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
     guild = fake.add_guild("Bench")
     channel = fake.add_channel(guild, "art")
     members = [fake.add_user(f"user{n}") for n in range(users)]
     for member in members:
         fake.add_member(guild, member)
+    try:
+        yield BenchGuild(fake, guild, channel, members)
+    finally:
+        await fake.stop()
+
+
+@contextlib.asynccontextmanager
+async def served(users: int, **settings: Any) -> AsyncIterator[Served]:
+    """The tiny-model bot, ready, with `users` members in its guild; `settings` override."""
+    async with bench_guild(users) as world, _bot(world, settings) as bot:
+        yield Served(world.fake, bot, world.channel, world.members)
+
+
+@contextlib.asynccontextmanager
+async def _bot(world: BenchGuild, settings: dict[str, Any]) -> AsyncIterator[ImagineBot]:
+    fake, guild = world.fake, world.guild
+    discord.http.Route.BASE = fake.api_base  # type: ignore[misc]
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
     with tempfile.TemporaryDirectory() as data:
         bot = ImagineBot(
             Settings(
@@ -53,8 +77,7 @@ async def served(users: int, **settings: Any) -> AsyncIterator[Served]:
         task = asyncio.create_task(bot.start(fake.token))
         await fake.wait_for(bot.is_ready, timeout=120)
         try:
-            yield Served(fake, bot, channel, members)
+            yield bot
         finally:
             await bot.close()
             task.cancel()
-            await fake.stop()
