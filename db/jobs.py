@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    URL,
     ColumnElement,
     Select,
     and_,
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from db import tickets
 from db.fairshare import RELAX, Candidate, effective_lane, queue_order, start_order
 from db.models import GuildSettings, Job, JobImage, JobState, today_start, utcnow
 from db.moderation import within_deployment
@@ -92,6 +94,15 @@ class JobRepository:
         # Fast-lane GPU seconds per user per day; past it their jobs run as relax. None: no cap.
         self.fast_allowance_s = fast_allowance_s
 
+    @property
+    def dispatched(self) -> bool:
+        """Whether jobs go out with dispatch tickets for procrastinate workers (PostgreSQL)."""
+        return self.url.get_backend_name() == "postgresql"
+
+    @property
+    def url(self) -> URL:
+        return self.sessions.kw["bind"].url
+
     async def create(self, new: NewJob, state: JobState = JobState.QUEUED) -> tuple[Job, bool]:
         """Insert a job; if its idempotency key is taken, return the existing row (False)."""
         created = await self.create_many([new], state)
@@ -106,6 +117,7 @@ class JobRepository:
             try:  # the common case, new keys only, is a single INSERT
                 async with session.begin():
                     session.add_all(made)
+                    await self._queued(session, made, state)
                 return [(job, True) for job in made]
             except IntegrityError:
                 pass  # a retried interaction or button: some keys exist already
@@ -130,10 +142,18 @@ class JobRepository:
                         if new.idempotency_key not in existing
                     }
                     session.add_all(made.values())
+                    await self._queued(session, list(made.values()), state)
             except IntegrityError:
                 # Another process inserted the same keys between our read and write.
                 return [(await self._by_key(key), False) for key in keys]
         return [(made[key], True) if key in made else (existing[key], False) for key in keys]
+
+    @staticmethod
+    async def _queued(session: AsyncSession, made: Sequence[Job], state: JobState) -> None:
+        """Dispatch tickets for new jobs that may start (distributed mode; db.tickets)."""
+        if state == JobState.QUEUED and made:
+            await session.flush()
+            await tickets.for_jobs(session, [job.id for job in made])
 
     async def _by_key(self, key: str) -> Job:
         async with self.sessions() as session:
@@ -160,6 +180,8 @@ class JobRepository:
                 if not queue:
                     job.finished_at = utcnow()
                     job.delivered_at = utcnow()  # never shown: nothing to deliver
+            if queue:
+                await tickets.for_jobs(session, [job.id for job in jobs])
             return jobs
 
     async def get(self, job_id: int) -> Job | None:
@@ -313,12 +335,16 @@ class JobRepository:
     async def cancel(self, job_id: int) -> bool:
         """Cancel a waiting or running job; False if it had already ended."""
         async with self.sessions() as session, session.begin():
-            result = await session.execute(
+            user_id = await session.scalar(
                 update(Job)
                 .where(Job.id == job_id, Job.state.in_((JobState.HELD, *ACTIVE_STATES)))
                 .values(state=JobState.CANCELLED, finished_at=utcnow())
+                .returning(Job.user_id)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            if user_id is None:
+                return False
+            await self._slot_freed(session, user_id)
+            return True
 
     async def finish(
         self,
@@ -332,7 +358,7 @@ class JobRepository:
         no longer that worker's: its lease lapsed and another worker took it). A running job
         has no images yet: they are only ever added here, as it leaves the running state."""
         async with self.sessions() as session, session.begin():
-            finished = await session.execute(
+            user_id = await session.scalar(
                 update(Job)
                 .where(*_job_in(job_id, (JobState.RUNNING,), worker_id))
                 .values(
@@ -342,21 +368,28 @@ class JobRepository:
                     gpu_seconds=Job.gpu_seconds + gpu_seconds,
                     finished_at=utcnow(),
                 )
+                .returning(Job.user_id)
                 .execution_options(synchronize_session=False)
             )
-            if finished.rowcount and images:  # type: ignore[attr-defined]
+            if user_id is None:
+                return
+            if images:
                 await session.execute(
                     insert(JobImage), [dict(job_id=job_id, **image.__dict__) for image in images]
                 )
+            await self._slot_freed(session, user_id)
 
     async def fail(self, job_id: int, error: str, worker_id: str | None = None) -> None:
         """End an active job as failed (given `worker_id`, only while it is that worker's)."""
         async with self.sessions() as session, session.begin():
-            await session.execute(
+            user_id = await session.scalar(
                 update(Job)
                 .where(*_job_in(job_id, ACTIVE_STATES, worker_id))
                 .values(state=JobState.FAILED, error=error, finished_at=utcnow())
+                .returning(Job.user_id)
             )
+            if user_id is not None:
+                await self._slot_freed(session, user_id)
 
     async def recover_running(
         self,
@@ -382,7 +415,19 @@ class JobRepository:
                 else:
                     job.state = JobState.QUEUED
                     job.worker_id = None
+            await session.flush()
+            await tickets.for_jobs(session, [j.id for j in jobs if j.state == JobState.QUEUED])
+            for user_id in {j.user_id for j in jobs if j.state == JobState.FAILED}:
+                await self._slot_freed(session, user_id)
             return len(jobs)
+
+    async def ensure_ticket(self) -> None:
+        """Distributed mode's safety net: a dispatch ticket if jobs wait and none does."""
+        async with self.sessions() as session, session.begin():
+            await tickets.missing(session)
+
+    async def _slot_freed(self, session: AsyncSession, user_id: int) -> None:
+        await tickets.for_freed_slot(session, user_id, self.max_running_per_user)
 
     async def needing_delivery(self) -> Sequence[Job]:
         """Jobs whose message is behind: new progress to show, or an ended job not delivered."""

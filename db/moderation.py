@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db import tickets
 from db.models import Appeal, AppealState, AuditRecord, GuildSettings, GuildTerm, utcnow
 
 
@@ -85,6 +86,10 @@ class ModerationRepository:
             else:
                 for name, value in values.items():
                     setattr(row, name, value)
+            if values.get("queue_paused") is False or "max_running_jobs" in values:
+                # Jobs held back by the pause or the old limit may start now.
+                await session.flush()
+                await tickets.for_guild(session, guild_id)
 
     async def terms(self, guild_id: int | None) -> Sequence[GuildTerm]:
         if guild_id is None:

@@ -12,6 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# procrastinate's tables (distributed mode, migration 0014) are its own, not our models'.
+QUEUE_ENGINE_PREFIX = "procrastinate_"
+
+
+def ours(name: str | None, type_: str, _parents: Any = None) -> bool:
+    """Whether a schema object is one of our models' (Alembic's `include_name` hook)."""
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_ENGINE_PREFIX))
+
+
 def alembic_config(connection: Any = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

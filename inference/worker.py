@@ -31,6 +31,7 @@ from db import (
     StoredImage,
 )
 from db.models import utcnow
+from db.tickets import conninfo
 from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine, PreviewSink
 from inference.engines import EnginePool
 from inference.images import compose_grid, encode_png
@@ -40,6 +41,7 @@ from inference.presets import pixel_limit
 from inference.preview import PREVIEW_FORMAT, encode_preview
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
+from inference.ticket_worker import TicketWorker
 from inference.watermark import check_available, mark
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,12 @@ class Worker:
         self.watermark = watermark
         self._current: int | None = None
         self._wake = asyncio.Event()
+        # On PostgreSQL jobs come with dispatch tickets, served through procrastinate.
+        self._tickets: TicketWorker | None = None
+        if jobs.dispatched:
+            self._tickets = TicketWorker(
+                conninfo(jobs.url), self.start_next, worker_id, poll_interval
+            )
         self.on_change: Callable[[], None] = lambda: None
 
     def wake(self) -> None:
@@ -167,23 +175,42 @@ class Worker:
             # once now, then keep them out of later collections.
             gc.collect()
             gc.freeze()
-            while True:
-                try:
-                    await self.process(await self._next_job())
-                except Exception:
-                    # The database is restarting or unreachable. A job taken meanwhile stays
-                    # running under this worker's lease, which lapses, so it is run again.
-                    log.exception("could not take or record a job; retrying")
-                    await asyncio.sleep(self.poll_interval)
+            if self._tickets is not None:
+                await self._tickets.serve()
+            else:
+                await self._poll()
         finally:
             leases.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await leases
             gc.unfreeze()
 
+    async def _poll(self) -> None:
+        """Embedded mode (SQLite): look for a job whenever woken, and every poll interval."""
+        while True:
+            try:
+                if await self.start_next():
+                    continue
+            except Exception:
+                # The database is restarting or unreachable. A job taken meanwhile stays
+                # running under this worker's lease, which lapses, so it is run again.
+                log.exception("could not take or record a job; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def start_next(self) -> bool:
+        """Start the fairest startable job and render it; False if none could start."""
+        job = await self.jobs.claim_next(self.worker_id)
+        if job is None:
+            return False
+        await self.process(job)
+        return True
+
     async def _keep_leases(self) -> None:
         """Renew the lease of the job being rendered, and take back jobs whose worker died
-        (their lease lapsed), so another worker finishes them."""
+        (their lease lapsed), so another worker finishes them; in distributed mode, also
+        tidy the dispatch tickets (db/tickets.py)."""
         beat = self.lease_s / 3
         since_recovery = 0.0
         while True:
@@ -195,6 +222,9 @@ class Worker:
                 if since_recovery >= self.lease_s:
                     since_recovery = 0.0
                     await self._recover(utcnow() - timedelta(seconds=self.lease_s))
+                    if self._tickets is not None:
+                        await self._tickets.remove_stalled()
+                        await self.jobs.ensure_ticket()
             except Exception:  # the database may be restarting: try again next beat
                 log.exception("lease upkeep failed")
 
@@ -204,15 +234,6 @@ class Worker:
             log.info("requeued or failed %d job(s) left running by a dead worker", recovered)
             self.on_change()
             self.wake()
-
-    async def _next_job(self) -> Job:
-        while True:
-            job = await self.jobs.claim_next(self.worker_id)
-            if job is not None:
-                return job
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
     async def process(self, job: Job) -> None:
         self._current = job.id

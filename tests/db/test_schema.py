@@ -6,7 +6,7 @@ from alembic.script import ScriptDirectory
 
 from db import make_engine, upgrade_schema
 from db.models import Base
-from db.schema import alembic_config, current_revision
+from db.schema import alembic_config, current_revision, ours
 
 
 async def test_migrations_build_exactly_the_models_and_rerun_harmlessly(database_url):
@@ -18,7 +18,9 @@ async def test_migrations_build_exactly_the_models_and_rerun_harmlessly(database
         assert head is not None and await current_revision(engine) == head
 
         def diff(connection):
-            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": False, "include_name": ours}
+            )
             return compare_metadata(context, Base.metadata)
 
         async with engine.connect() as conn:

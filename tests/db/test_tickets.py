@@ -1,0 +1,140 @@
+"""Dispatch tickets on PostgreSQL: written in the same transaction as the change that makes a
+job startable, and only then (db/tickets.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from db import (
+    JobRepository,
+    JobState,
+    ModerationRepository,
+    make_engine,
+    make_sessionmaker,
+    upgrade_schema,
+)
+from db.tickets import QUEUE, TASK
+from tests.conftest import _postgres_database
+from tests.db.test_jobs import _new
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[object]:
+    async for url in _postgres_database():
+        engine = make_engine(url)
+        await upgrade_schema(engine)
+        yield make_sessionmaker(engine)
+        await engine.dispose()
+
+
+async def _tickets(sessions) -> list[int]:
+    """The job ids of the waiting tickets, oldest ticket first."""
+    async with sessions() as session:
+        rows = await session.execute(
+            text("SELECT task_name, queue_name, status, args FROM procrastinate_jobs ORDER BY id")
+        )
+        found = rows.all()
+    assert all((r.task_name, r.queue_name, r.status) == (TASK, QUEUE, "todo") for r in found)
+    return [r.args["job_id"] for r in found]
+
+
+async def _clear(sessions) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(text("DELETE FROM procrastinate_jobs"))
+
+
+async def test_queued_jobs_come_with_a_ticket_each_and_a_retried_key_adds_none(sessions):
+    repo = JobRepository(sessions)
+    first, _ = await repo.create(_new(interaction=1))
+    # The batch's first INSERT fails on the existing key and is rolled back with its tickets;
+    # only the new job's ticket is written by the second transaction.
+    batch = await repo.create_many([_new(interaction=1), _new(interaction=2)])
+    assert [created for _, created in batch] == [False, True]
+    assert await _tickets(sessions) == [first.id, batch[1][0].id]
+
+
+async def test_a_held_batch_gets_tickets_when_confirmed_not_before(sessions):
+    repo = JobRepository(sessions)
+    held = [
+        job
+        for job, _ in await repo.create_many(
+            [_new(interaction=5, idempotency_key=f"5:{n}") for n in range(3)], JobState.HELD
+        )
+    ]
+    assert await _tickets(sessions) == []
+    await repo.release_held(5, 1, queue=True)
+    assert await _tickets(sessions) == [job.id for job in held]
+
+
+async def test_an_ended_job_writes_a_ticket_only_when_its_owner_was_at_the_running_limit(
+    sessions,
+):
+    repo = JobRepository(sessions, max_running_per_user=2)
+    jobs = [(await repo.create(_new(interaction=n)))[0] for n in range(1, 5)]
+    first = await repo.claim_next("w")
+    second = await repo.claim_next("w")
+    assert (first.id, second.id) == (jobs[0].id, jobs[1].id)
+    assert await repo.claim_next("w") is None  # the owner is at the limit
+    await _clear(sessions)
+
+    await repo.finish(first.id, [], [1], 1.0, "w")  # two jobs wait behind the limit
+    assert await _tickets(sessions) == [jobs[2].id]
+    third = await repo.claim_next("w")
+    await _clear(sessions)
+
+    await repo.cancel(jobs[3].id)  # their last waiting job
+    await repo.fail(third.id, "boom", "w")  # below the limit, and nothing of theirs waits
+    assert await _tickets(sessions) == []
+
+
+async def test_a_tighter_guild_limit_counts_for_the_freed_slot(sessions):
+    repo = JobRepository(sessions, max_running_per_user=3)
+    await ModerationRepository(sessions).set_job_limits(20, max_running_jobs=1)
+    running, _ = await repo.create(_new(interaction=1))
+    waiting, _ = await repo.create(_new(interaction=2))
+    assert (await repo.claim_next("w")).id == running.id
+    assert await repo.claim_next("w") is None
+    await _clear(sessions)
+    await repo.finish(running.id, [], [1], 1.0, "w")
+    assert await _tickets(sessions) == [waiting.id]
+
+
+async def test_resuming_a_guild_queue_or_changing_its_limit_tickets_its_queued_jobs(sessions):
+    repo, moderation = JobRepository(sessions), ModerationRepository(sessions)
+    ours = [(await repo.create(_new(interaction=n)))[0] for n in (1, 2)]
+    await repo.create(_new(interaction=3, guild_id=99))
+    await moderation.set_queue_paused(20, True)
+    await _clear(sessions)
+    await moderation.set_allow_stealth(20, True)  # unrelated settings write no tickets
+    assert await _tickets(sessions) == []
+    await moderation.set_queue_paused(20, False)
+    assert await _tickets(sessions) == [job.id for job in ours]
+    await _clear(sessions)
+    await moderation.set_job_limits(20, max_running_jobs=2)
+    assert await _tickets(sessions) == [job.id for job in ours]
+
+
+async def test_jobs_of_a_dead_worker_are_requeued_with_tickets(sessions):
+    repo = JobRepository(sessions)
+    job, _ = await repo.create(_new(interaction=1))
+    await repo.claim_next("dead")
+    await _clear(sessions)
+    assert await repo.recover_running(max_attempts=3, worker_id="dead") == 1
+    assert await _tickets(sessions) == [job.id]
+
+
+async def test_the_safety_net_adds_one_ticket_only_when_jobs_wait_without_any(sessions):
+    repo = JobRepository(sessions)
+    await repo.ensure_ticket()
+    assert await _tickets(sessions) == []  # nothing waits
+    jobs = [(await repo.create(_new(interaction=n)))[0] for n in (1, 2)]
+    await repo.ensure_ticket()
+    assert len(await _tickets(sessions)) == 2  # tickets wait already
+    await _clear(sessions)
+    await repo.ensure_ticket()
+    assert await _tickets(sessions) == [jobs[0].id]
