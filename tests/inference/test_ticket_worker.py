@@ -1,0 +1,100 @@
+"""A worker on PostgreSQL takes its jobs through procrastinate's dispatch tickets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from db import ImageStore, JobRepository, JobState, make_engine, make_sessionmaker, upgrade_schema
+from db.tickets import QUEUE, TASK
+from inference.worker import Worker
+from tests.conftest import _postgres_database
+from tests.inference.worker_jobs import new_job, tiny_pool
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def pg_repo() -> AsyncIterator[JobRepository]:
+    async for url in _postgres_database():
+        engine = make_engine(url)
+        await upgrade_schema(engine)
+        yield JobRepository(make_sessionmaker(engine))
+        await engine.dispose()
+
+
+async def _query(repo: JobRepository, sql: str) -> list:
+    async with repo.sessions() as session, session.begin():
+        result = await session.execute(text(sql))
+        return list(result.all()) if result.returns_rows else []
+
+
+async def _eventually(check, timeout: float = 60.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not within the timeout")
+
+
+async def test_a_ticket_wakes_the_worker_which_renders_the_job_and_drops_the_ticket(
+    pg_repo, tmp_path, tiny_models_dir
+):
+    # Polls only once an hour: the job can only reach it through its ticket's notification.
+    worker = Worker(
+        pg_repo, ImageStore(tmp_path / "images"), tiny_pool(tiny_models_dir), "w1",
+        poll_interval=3600, lease_s=3600, sole_worker=False,
+    )  # fmt: skip
+    serving = asyncio.create_task(worker.run())
+    try:
+
+        async def listening():
+            rows = await _query(
+                pg_repo, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'LISTEN %'"
+            )
+            return bool(rows)
+
+        await _eventually(listening)
+        await asyncio.sleep(0.2)  # past procrastinate's first look at the (empty) queue
+        job, _ = await pg_repo.create(new_job("a red fox --seed 3"))
+
+        async def ended():
+            return (await pg_repo.get(job.id)).state not in (JobState.QUEUED, JobState.RUNNING)
+
+        await _eventually(ended)
+        done = await pg_repo.get(job.id)
+        assert done.state == JobState.DONE, done.error
+        assert done.worker_id == "w1" and len(done.images) == 5
+        assert await _query(pg_repo, "SELECT id FROM procrastinate_jobs") == []
+    finally:
+        serving.cancel()
+        await asyncio.wait_for(asyncio.gather(serving, return_exceptions=True), 30)
+
+
+async def test_tickets_a_dead_worker_held_are_removed(pg_repo, tmp_path, tiny_models_dir):
+    worker = Worker(
+        pg_repo, ImageStore(tmp_path / "images"), tiny_pool(tiny_models_dir), "w1",
+        sole_worker=False,
+    )  # fmt: skip
+    job, _ = await pg_repo.create(new_job("a fox"))
+    [(dead,), (alive,)] = [
+        (await _query(pg_repo, f"INSERT INTO procrastinate_workers (last_heartbeat) VALUES ({at})"
+                      " RETURNING id"))[0]
+        for at in ("now() - interval '1 hour'", "now()")
+    ]  # fmt: skip
+    await _query(
+        pg_repo,
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, worker_id)"
+        f" VALUES ('{QUEUE}', '{TASK}', '{{}}', 'doing', {dead}),"
+        f" ('{QUEUE}', '{TASK}', '{{}}', 'doing', {alive})",
+    )
+    tickets = worker._tickets
+    assert tickets is not None
+    async with tickets.app.open_async():
+        assert await tickets.remove_stalled() == 1
+    left = await _query(pg_repo, "SELECT status, worker_id, args FROM procrastinate_jobs")
+    # The live worker's ticket stays; so does the new job's own (waiting) ticket.
+    assert sorted((r.status, r.worker_id) for r in left) == [("doing", alive), ("todo", None)]
