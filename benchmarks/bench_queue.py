@@ -5,8 +5,9 @@ Run: python benchmarks/bench_queue.py [--jobs 2000] [--users 200]
 
 1. Dispatch, on SQLite (embedded) and PostgreSQL: `--users` members submit `--jobs` jobs
    (JobRepository.create, as /imagine does; 8 at a time) while 4 stub workers claim them in
-   fair-share order and finish them at once, waiting for a wake-up or their poll interval
-   when the queue is empty: jobs per second end to end. Goal >= 200.
+   fair-share order and finish them at once: jobs per second end to end. Goal >= 200. On
+   SQLite the workers loop as the embedded worker does (woken when a job is queued, else
+   every 0.5 s); on PostgreSQL they take procrastinate tickets as `imaginebot worker` does.
 2. Acknowledgement: the real bot in a process of its own (benchmarks/botprocess.py, with its
    embedded worker rendering the tiny model) against the local fake Discord in this process;
    `--users` members press /imagine at the same moment. Reported: time from the interaction
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,6 +35,8 @@ import asyncpg
 from benchmarks.botprocess import bot_process
 from benchmarks.fakeserver import bench_guild
 from db import JobRepository, NewJob, StoredImage, make_engine, make_sessionmaker, upgrade_schema
+from db.tickets import conninfo
+from inference.ticket_worker import TicketWorker
 from tests.fakediscord import Channel, FakeDiscord, User
 
 WORKERS = 4
@@ -47,11 +51,10 @@ async def dispatch(url: str, label: str, jobs: int, users: int) -> None:
     tag = uuid.uuid4().hex[:8]
     numbers = iter(range(jobs))
     queued = asyncio.Event()  # as the bot wakes its embedded worker when it queues a job
-    submitting = SUBMITTERS
+    all_done = asyncio.Event()
     done = 0
 
     async def submit() -> None:
-        nonlocal submitting
         for n in numbers:
             await repo.create(
                 NewJob(
@@ -60,25 +63,45 @@ async def dispatch(url: str, label: str, jobs: int, users: int) -> None:
                 )
             )  # fmt: skip
             queued.set()
-        submitting -= 1
 
-    async def work(worker: int) -> None:
-        nonlocal done
-        while True:
-            job = await repo.claim_next(f"stub-{worker}")
+    def stub_worker(name: str) -> Callable[[], Awaitable[bool]]:
+        async def start_next() -> bool:  # as Worker.start_next, rendering nothing
+            nonlocal done
+            job = await repo.claim_next(name)
             if job is None:
-                if not submitting:
-                    return
+                return False
+            await repo.finish(job.id, STUB_IMAGE, [1], 0.01, name)
+            done += 1
+            if done == jobs:
+                all_done.set()
+            return True
+
+        return start_next
+
+    async def poll(start_next: Callable[[], Awaitable[bool]]) -> None:
+        """Embedded mode's loop (Worker._poll)."""
+        while True:
+            if not await start_next():
                 queued.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(queued.wait(), 0.5)  # the worker's poll interval
-                continue
-            await repo.finish(job.id, STUB_IMAGE, [1], 0.01, f"stub-{worker}")
-            done += 1
 
+    if repo.dispatched:  # PostgreSQL: tickets through procrastinate, as `imaginebot worker`
+        ticket_workers = [
+            TicketWorker(conninfo(repo.url), stub_worker(f"stub-{w}"), f"stub-{w}", 0.5)
+            for w in range(WORKERS)
+        ]
+        serving = [asyncio.create_task(t.serve()) for t in ticket_workers]
+    else:
+        serving = [asyncio.create_task(poll(stub_worker(f"stub-{w}"))) for w in range(WORKERS)]
+    await asyncio.sleep(1.0)  # workers started and listening
     started = time.perf_counter()
-    await asyncio.gather(*(submit() for _ in range(SUBMITTERS)), *(work(w) for w in range(WORKERS)))
+    await asyncio.gather(*(submit() for _ in range(SUBMITTERS)))
+    await all_done.wait()
     took = time.perf_counter() - started
+    for task in serving:
+        task.cancel()
+    await asyncio.gather(*serving, return_exceptions=True)
     print(
         f"  {label:<10} {done} jobs submitted, claimed and finished in {took:.1f} s: "
         f"{done / took:,.0f} jobs/s end to end (goal >= 200)"

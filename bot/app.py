@@ -91,7 +91,7 @@ class ImagineBot(discord.AutoShardedClient):
             shard_count=None if settings.shards == "auto" else settings.shards,
         )
         self.settings = settings
-        self.run_worker = settings.embedded_worker if run_worker is None else run_worker
+        self.run_worker = settings.renders_in_process if run_worker is None else run_worker
         if self.run_worker and settings.watermark:
             check_available()  # at once, with how to fix it, not when the worker starts
         self.output_filter = output_filter or load_output_filter(settings.output_filter)

@@ -225,12 +225,13 @@ async def _set_paused(interaction: Interaction, paused: bool, reason: str) -> No
     guild_id = _require_moderator(interaction)
     bot = interaction.client
     was = await bot.moderation.queue_paused(guild_id)
+    # Counted first: once resumed, workers start the waiting jobs at once.
+    counts = await bot.jobs.active_counts(guild_id=guild_id)
     if was != paused:
         await bot.moderation.set_queue_paused(guild_id, paused)
         action = "queue_paused" if paused else "queue_resumed"
         await bot.bans.record(guild_id, interaction.user.id, None, action, reason)
         bot.queue_changed()
-    counts = await bot.jobs.active_counts(guild_id=guild_id)
     waiting, running = counts.get(JobState.QUEUED, 0), counts.get(JobState.RUNNING, 0)
     if paused:
         text = (

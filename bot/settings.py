@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     max_running_jobs: int = 3
     max_queued_jobs: int = 7
     max_attempts: int = 3
-    # Render in the bot's process; off when `imaginebot worker` processes do it (distributed).
-    embedded_worker: bool = True
+    # Render in the bot's process (see `renders_in_process`); None: decided by the database.
+    embedded_worker: bool | None = None
     # A worker renews its running job's lease every third of this; a job whose lease is this
     # old belongs to a dead worker and is requeued by a live one.
     lease_seconds: float = Field(default=30.0, gt=0)
@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     image_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     image_max_pixels: int = Field(default=4096 * 4096, gt=0)
     image_timeout_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def renders_in_process(self) -> bool:
+        """Whether the bot runs a worker of its own: by default on SQLite (embedded mode) and
+        not on PostgreSQL, where `imaginebot worker` processes render (distributed mode)."""
+        if self.embedded_worker is not None:
+            return self.embedded_worker
+        return not (self.database_url or "").startswith("postgresql")
 
     @field_validator("guild_ids", "mod_role_ids", mode="before")
     @classmethod

@@ -220,3 +220,26 @@ def test_watermark_verify_names_the_job_of_a_marked_image(tmp_path):
     assert json.loads(plain.stdout) == {"watermarked": False, "job_id": None}
     missing = _run("watermark", "verify", str(tmp_path / "nope.png"), cwd=tmp_path)
     assert missing.returncode == 2 and "nope.png" in missing.stderr
+
+
+@pytest.mark.postgres
+async def test_db_upgrade_brings_our_tables_and_procrastinate_s_to_postgresql(tmp_path):
+    import asyncpg
+
+    from tests.conftest import _postgres_database
+
+    async for url in _postgres_database():
+        result = await asyncio.to_thread(_run, "db", "upgrade", "--database-url", url, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "up to date" in result.stdout
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            tables = {
+                r["tablename"]
+                for r in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                )
+            }
+        finally:
+            await conn.close()
+        assert {"jobs", "procrastinate_jobs", "procrastinate_workers"} <= tables

@@ -79,3 +79,21 @@ def test_an_unknown_offload_mode_lists_the_valid_ones(monkeypatch):
     monkeypatch.setenv("IMAGINEBOT_CPU_OFFLOAD", "gpu")
     with pytest.raises(ValidationError, match="'none', 'model' or 'sequential'"):
         Settings(_env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("url", "forced", "renders"),
+    [
+        (None, None, True),  # embedded mode: SQLite and the bot's own worker
+        ("postgresql+asyncpg://db/imaginebot", None, False),  # `imaginebot worker`s render
+        ("postgresql+asyncpg://db/imaginebot", "true", True),
+        (None, "false", False),
+    ],
+)
+def test_the_bot_renders_itself_by_default_only_on_sqlite(monkeypatch, url, forced, renders):
+    for name, value in (("IMAGINEBOT_DATABASE_URL", url), ("IMAGINEBOT_EMBEDDED_WORKER", forced)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).renders_in_process is renders
