@@ -7,7 +7,8 @@ Run: python benchmarks/bench_queue.py [--jobs 2000] [--users 200]
    (JobRepository.create, as /imagine does; 8 at a time) while 4 stub workers claim them in
    fair-share order and finish them at once: jobs per second end to end. Goal >= 200. On
    SQLite the workers loop as the embedded worker does (woken when a job is queued, else
-   every 0.5 s); on PostgreSQL they take procrastinate tickets as `imaginebot worker` does.
+   every 0.5 s, in this process); on PostgreSQL they are processes of their own
+   (benchmarks/stubworker.py) taking procrastinate tickets as `imaginebot worker` does.
 2. Acknowledgement: the real bot in a process of its own (benchmarks/botprocess.py, with its
    embedded worker rendering the tiny model) against the local fake Discord in this process;
    `--users` members press /imagine at the same moment. Reported: time from the interaction
@@ -31,28 +32,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
+from sqlalchemy import text
 
 from benchmarks.botprocess import bot_process
 from benchmarks.fakeserver import bench_guild
-from db import JobRepository, NewJob, StoredImage, make_engine, make_sessionmaker, upgrade_schema
-from db.tickets import conninfo
-from inference.ticket_worker import TicketWorker
+from benchmarks.stubworker import stub_start_next
+from db import JobRepository, NewJob, make_engine, make_sessionmaker, upgrade_schema
 from tests.fakediscord import Channel, FakeDiscord, User
 
+ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 4
 SUBMITTERS = 8  # members pressing /imagine at the same time
-STUB_IMAGE = [StoredImage(1, "0" * 64, 64, 64, 1)]
 
 
-async def dispatch(url: str, label: str, jobs: int, users: int) -> None:
+async def dispatch(url: str, label: str, jobs: int, users: int, workers: int) -> None:
     engine = make_engine(url)
     await upgrade_schema(engine)
     repo = JobRepository(make_sessionmaker(engine), max_running_per_user=3)
     tag = uuid.uuid4().hex[:8]
     numbers = iter(range(jobs))
     queued = asyncio.Event()  # as the bot wakes its embedded worker when it queues a job
-    all_done = asyncio.Event()
-    done = 0
 
     async def submit() -> None:
         for n in numbers:
@@ -64,20 +63,6 @@ async def dispatch(url: str, label: str, jobs: int, users: int) -> None:
             )  # fmt: skip
             queued.set()
 
-    def stub_worker(name: str) -> Callable[[], Awaitable[bool]]:
-        async def start_next() -> bool:  # as Worker.start_next, rendering nothing
-            nonlocal done
-            job = await repo.claim_next(name)
-            if job is None:
-                return False
-            await repo.finish(job.id, STUB_IMAGE, [1], 0.01, name)
-            done += 1
-            if done == jobs:
-                all_done.set()
-            return True
-
-        return start_next
-
     async def poll(start_next: Callable[[], Awaitable[bool]]) -> None:
         """Embedded mode's loop (Worker._poll)."""
         while True:
@@ -86,27 +71,44 @@ async def dispatch(url: str, label: str, jobs: int, users: int) -> None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(queued.wait(), 0.5)  # the worker's poll interval
 
-    if repo.dispatched:  # PostgreSQL: tickets through procrastinate, as `imaginebot worker`
-        ticket_workers = [
-            TicketWorker(conninfo(repo.url), stub_worker(f"stub-{w}"), f"stub-{w}", 0.5)
-            for w in range(WORKERS)
+    processes, tasks = [], []
+    if repo.dispatched:  # PostgreSQL: `imaginebot worker` processes taking tickets
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.stubworker", url, f"stub-{w}", cwd=ROOT
+            )
+            for w in range(workers)
         ]
-        serving = [asyncio.create_task(t.serve()) for t in ticket_workers]
-    else:
-        serving = [asyncio.create_task(poll(stub_worker(f"stub-{w}"))) for w in range(WORKERS)]
-    await asyncio.sleep(1.0)  # workers started and listening
+        await _until(repo, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'",
+                     workers)  # fmt: skip
+    else:  # SQLite: the embedded worker's loop, in this process
+        tasks = [
+            asyncio.create_task(poll(stub_start_next(repo, f"stub-{w}"))) for w in range(workers)
+        ]
     started = time.perf_counter()
     await asyncio.gather(*(submit() for _ in range(SUBMITTERS)))
-    await all_done.wait()
+    await _until(repo, "SELECT count(*) FROM jobs WHERE state = 'done'", jobs)
     took = time.perf_counter() - started
-    for task in serving:
+    for task in tasks:
         task.cancel()
-    await asyncio.gather(*serving, return_exceptions=True)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for process in processes:
+        process.terminate()
+        await process.wait()
     print(
-        f"  {label:<10} {done} jobs submitted, claimed and finished in {took:.1f} s: "
-        f"{done / took:,.0f} jobs/s end to end (goal >= 200)"
+        f"  {label:<10} {jobs} jobs submitted, claimed and finished in {took:.1f} s: "
+        f"{jobs / took:,.0f} jobs/s end to end (goal >= 200)"
     )
     await engine.dispose()
+
+
+async def _until(repo: JobRepository, count: str, expected: int) -> None:
+    """Wait until the query `count` reaches `expected` (looked at every 20 ms)."""
+    while True:
+        async with repo.sessions() as session:
+            if await session.scalar(text(count)) >= expected:
+                return
+        await asyncio.sleep(0.02)
 
 
 async def acknowledgement(users: int) -> None:
@@ -159,24 +161,32 @@ async def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--ack-only", action="store_true", help="skip the dispatch part")
+    parser.add_argument("--dispatch-only", action="store_true", help="skip the /imagine part")
+    parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     if not args.ack_only:
         await dispatch_both(args)
-    print("acknowledgement of /imagine while the worker renders:")
-    await acknowledgement(args.users)
+    if not args.dispatch_only:
+        print("acknowledgement of /imagine while the worker renders:")
+        await acknowledgement(args.users)
 
 
 async def dispatch_both(args: argparse.Namespace) -> None:
-    print(f"dispatch with a stub renderer ({WORKERS} workers):")
-    with tempfile.TemporaryDirectory() as tmp:
-        await dispatch(f"sqlite+aiosqlite:///{tmp}/queue.db", "SQLite", args.jobs, args.users)
+    print(f"dispatch with a stub renderer ({args.workers} workers):")
+    if args.backend != "postgresql":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite+aiosqlite:///{tmp}/queue.db"
+            await dispatch(url, "SQLite", args.jobs, args.users, args.workers)
+    if args.backend == "sqlite":
+        return
     admin = await asyncpg.connect(args.admin_dsn)
     name = f"imaginebot_queue_{uuid.uuid4().hex[:8]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     base = args.admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:
-        await dispatch(f"{base}/{name}", "PostgreSQL", args.jobs, args.users)
+        await dispatch(f"{base}/{name}", "PostgreSQL", args.jobs, args.users, args.workers)
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
