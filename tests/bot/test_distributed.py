@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from db import JobState
 from inference.tiny import build_tiny_pipeline
@@ -56,7 +57,18 @@ async def _bot_and_workers(runner, tmp_path, models_dir, postgres_url, steps, co
         await asyncio.create_subprocess_exec(IMAGINEBOT, "worker", env=env, cwd=tmp_path, **quiet)
         for _ in range(count)
     ]
+    await _registered_with_procrastinate(bot, count)
     return bot, workers
+
+
+async def _registered_with_procrastinate(bot, count, timeout=120.0):
+    """Each worker takes its jobs through procrastinate: wait until all are registered there."""
+    for _ in range(int(timeout / 0.1)):
+        async with bot.jobs.sessions() as session:
+            if await session.scalar(text("SELECT count(*) FROM procrastinate_workers")) == count:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{count} worker(s) never registered with procrastinate")
 
 
 def _shows_result(message) -> bool:
