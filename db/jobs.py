@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -101,7 +101,8 @@ class JobRepository:
 
     @property
     def url(self) -> URL:
-        return self.sessions.kw["bind"].url
+        engine: AsyncEngine = self.sessions.kw["bind"]
+        return engine.url
 
     async def create(self, new: NewJob, state: JobState = JobState.QUEUED) -> tuple[Job, bool]:
         """Insert a job; if its idempotency key is taken, return the existing row (False)."""

@@ -70,7 +70,7 @@ _MISSING = _defer(
 
 
 def _dispatched(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def for_jobs(session: AsyncSession, job_ids: Sequence[int]) -> None:

@@ -34,7 +34,9 @@ def downgrade() -> None:
 def _script(sql: str) -> None:
     """Several statements, some with semicolons inside function bodies: one simple-protocol
     call (asyncpg's execute without arguments) inside the migration's transaction."""
-    await_only(op.get_bind().connection.driver_connection.execute(sql))
+    driver = op.get_bind().connection.driver_connection
+    assert driver is not None  # a live asyncpg connection inside the migration
+    await_only(driver.execute(sql))
 
 
 _DROP = """
