@@ -102,13 +102,14 @@ async def dispatch(url: str, label: str, jobs: int, users: int, workers: int) ->
     await engine.dispose()
 
 
-async def _until(repo: JobRepository, count: str, expected: int) -> None:
+async def _until(repo: JobRepository, count: str, expected: int, timeout: float = 600) -> None:
     """Wait until the query `count` reaches `expected` (looked at every 20 ms)."""
-    while True:
+    for _ in range(int(timeout / 0.02)):
         async with repo.sessions() as session:
             if await session.scalar(text(count)) >= expected:
                 return
         await asyncio.sleep(0.02)
+    raise TimeoutError(f"{count!r} did not reach {expected} in {timeout:.0f} s")
 
 
 async def acknowledgement(users: int) -> None:

@@ -165,6 +165,11 @@ class ImagineBot(discord.AutoShardedClient):
             )
             self.worker.on_change = self.delivery.notify
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
+        else:
+            log.info(
+                "this bot does not render: `imaginebot worker` processes on the same database "
+                "do (IMAGINEBOT_EMBEDDED_WORKER=true renders here too)"
+            )
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
         self._tasks.append(asyncio.create_task(self.lag.run(), name="lag-monitor"))
         self._tasks.append(asyncio.create_task(self._purge_forever(), name="purge"))

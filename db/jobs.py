@@ -8,6 +8,7 @@ checks that mark before posting, so a retried job never posts twice.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -344,7 +345,7 @@ class JobRepository:
             )
             if user_id is None:
                 return False
-            await self._slot_freed(session, user_id)
+            await tickets.after_end(session, user_id)
             return True
 
     async def finish(
@@ -378,7 +379,7 @@ class JobRepository:
                 await session.execute(
                     insert(JobImage), [dict(job_id=job_id, **image.__dict__) for image in images]
                 )
-            await self._slot_freed(session, user_id)
+            await tickets.after_end(session, user_id)
 
     async def fail(self, job_id: int, error: str, worker_id: str | None = None) -> None:
         """End an active job as failed (given `worker_id`, only while it is that worker's)."""
@@ -390,7 +391,7 @@ class JobRepository:
                 .returning(Job.user_id)
             )
             if user_id is not None:
-                await self._slot_freed(session, user_id)
+                await tickets.after_end(session, user_id)
 
     async def recover_running(
         self,
@@ -418,17 +419,15 @@ class JobRepository:
                     job.worker_id = None
             await session.flush()
             await tickets.for_jobs(session, [j.id for j in jobs if j.state == JobState.QUEUED])
-            for user_id in {j.user_id for j in jobs if j.state == JobState.FAILED}:
-                await self._slot_freed(session, user_id)
+            failed = Counter(j.user_id for j in jobs if j.state == JobState.FAILED)
+            for user_id, ended in failed.items():
+                await tickets.after_end(session, user_id, ended)
             return len(jobs)
 
-    async def ensure_ticket(self) -> None:
-        """Distributed mode's safety net: a dispatch ticket if jobs wait and none does."""
+    async def top_up_tickets(self) -> None:
+        """Distributed mode's safety net (db.tickets.top_up)."""
         async with self.sessions() as session, session.begin():
-            await tickets.missing(session)
-
-    async def _slot_freed(self, session: AsyncSession, user_id: int) -> None:
-        await tickets.for_freed_slot(session, user_id, self.max_running_per_user)
+            await tickets.top_up(session)
 
     async def needing_delivery(self) -> Sequence[Job]:
         """Jobs whose message is behind: new progress to show, or an ended job not delivered."""

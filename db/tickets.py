@@ -2,16 +2,20 @@
 
 The jobs table stays the source of truth and decides the order (db.fairshare); procrastinate
 carries tickets. A ticket is a procrastinate job of task `TASK` whose only argument is the id
-of the job that became startable. The worker that takes it starts the fairest startable job,
+of a job that became startable. The worker that takes it starts the fairest startable job,
 which need not be that one (the ticket's job may have been cancelled, or someone lighter may
 be waiting); a ticket that finds nothing startable ends.
 
-So that no startable job waits without a ticket, one is written in the same transaction as
-every change that can make a job startable: a job queued (created, or a held batch
-confirmed), a running job ended while its owner had jobs held back by the running limit, jobs
-requeued after their worker died, a guild's queue resumed or its limit changed. Workers also
-add one when jobs wait and no ticket does (`missing`), which bounds the cost of any path
-missed here to one upkeep interval.
+The rule: at least as many tickets wait as jobs can start. Each change that can let jobs
+start writes tickets in its own transaction: one per job queued (created, a held batch
+confirmed, requeued after its worker died), one per queued job of a guild whose queue was
+resumed or running limit changed, and, when running jobs end while their owner has jobs
+waiting, one per ended job unless tickets already wait for every queued job (`after_end`).
+A claim that starts a job uses one ticket and makes one job fewer startable; one that finds
+nothing startable uses a ticket when none was needed. Tickets a dead worker held, or whose
+claim failed on a database error more than its retries, are made up for by `top_up`, which
+every worker runs when it starts and at every lease interval: it writes a ticket for each
+queued job beyond the tickets waiting.
 
 On SQLite (embedded mode) there is no procrastinate: every function here does nothing, and
 the in-process worker is woken directly.
@@ -49,23 +53,20 @@ _FOR_JOBS = _defer("SELECT unnest(:ids) AS id").bindparams(
     bindparam("ids", type_=ARRAY(BigInteger))
 )
 _FOR_GUILD = _defer(f"SELECT id FROM jobs WHERE guild_id = :guild AND state = '{JobState.QUEUED}'")
-# After one of the user's running jobs ended: one ticket if a job of theirs was held back by
-# its running limit (the deployment's, or its guild's if tighter) and may start now.
-_FOR_FREED_SLOT = _defer(
+# Queued jobs beyond the waiting tickets; those tickets already cover the rest.
+_UNCOVERED = f"""
+    GREATEST(0, (SELECT count(*) FROM jobs WHERE state = '{JobState.QUEUED}') - (
+        SELECT count(*) FROM procrastinate_jobs WHERE queue_name = '{QUEUE}' AND status = 'todo'))
+"""
+_AFTER_END = _defer(
     f"""
-    SELECT q.id FROM jobs q LEFT JOIN guild_settings g ON g.guild_id = q.guild_id
-    WHERE q.user_id = :user AND q.state = '{JobState.QUEUED}'
-      AND LEAST(COALESCE(NULLIF(g.max_running_jobs, 0), :cap), :cap) <= 1 + (
-          SELECT count(*) FROM jobs r WHERE r.user_id = :user AND r.state = '{JobState.RUNNING}')
-    ORDER BY q.id LIMIT 1
+    SELECT id FROM jobs WHERE state = '{JobState.QUEUED}' AND EXISTS (
+        SELECT 1 FROM jobs mine WHERE mine.user_id = :user AND mine.state = '{JobState.QUEUED}')
+    ORDER BY id LIMIT LEAST(:ended, {_UNCOVERED})
     """
 )
-_MISSING = _defer(
-    f"""
-    SELECT id FROM jobs WHERE state = '{JobState.QUEUED}' AND NOT EXISTS (
-        SELECT 1 FROM procrastinate_jobs WHERE queue_name = '{QUEUE}' AND status = 'todo')
-    ORDER BY id LIMIT 1
-    """
+_TOP_UP = _defer(
+    f"SELECT id FROM jobs WHERE state = '{JobState.QUEUED}' ORDER BY id LIMIT {_UNCOVERED}"
 )
 
 
@@ -85,17 +86,17 @@ async def for_guild(session: AsyncSession, guild_id: int) -> None:
         await session.execute(_FOR_GUILD, {"guild": guild_id})
 
 
-async def for_freed_slot(session: AsyncSession, user_id: int, max_running: int) -> None:
-    """A running job of `user_id` ended (in this transaction): a ticket if that lets another
-    of theirs start (`max_running`: the deployment's running limit)."""
+async def after_end(session: AsyncSession, user_id: int, ended: int = 1) -> None:
+    """`ended` running jobs of `user_id` ended (in this transaction): their owner may start
+    as many more, if jobs of theirs wait."""
     if _dispatched(session):
-        await session.execute(_FOR_FREED_SLOT, {"user": user_id, "cap": max_running})
+        await session.execute(_AFTER_END, {"user": user_id, "ended": ended})
 
 
-async def missing(session: AsyncSession) -> None:
-    """A ticket if jobs are queued and none waits (the safety net)."""
+async def top_up(session: AsyncSession) -> None:
+    """A ticket for every queued job beyond the tickets waiting (the safety net)."""
     if _dispatched(session):
-        await session.execute(_MISSING)
+        await session.execute(_TOP_UP)
 
 
 def conninfo(url: URL) -> str:

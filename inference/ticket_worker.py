@@ -12,16 +12,20 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import procrastinate
+from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Status
 
 from db import tickets
 
 log = logging.getLogger(__name__)
 
-# Seconds procrastinate waits between heartbeats of a worker, and after which a silent worker
-# counts as dead (its tickets are then removed; its job's own lease brings the job back).
+# Seconds between a worker's heartbeats, and after which a silent worker counts as dead: its
+# tickets are removed, its job comes back through the job's own lease, and db.tickets.top_up
+# replaces a ticket it held before it had started a job.
 HEARTBEAT_S = 5.0
 DEAD_AFTER_S = 20.0
+POOL_WAIT_S = 10.0
+RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=1)
 
 
 class TicketWorker:
@@ -37,10 +41,17 @@ class TicketWorker:
         self.name = name
         self.poll_interval = poll_interval
         self.app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(conninfo=conninfo, min_size=1, max_size=4)
+            # A connection waited for at most POOL_WAIT_S (psycopg's pool `timeout`): with
+            # the database down, operations fail, and the worker stops, in that time.
+            connector=procrastinate.PsycopgConnector(
+                conninfo=conninfo, min_size=1, max_size=4, timeout=POOL_WAIT_S
+            )
         )
 
-        @self.app.task(name=tickets.TASK, queue=tickets.QUEUE)
+        # A claim or result write that fails (the database restarting) gives the ticket back
+        # for another try a second later; a ticket whose tries run out is made up for by
+        # db.tickets.top_up.
+        @self.app.task(name=tickets.TASK, queue=tickets.QUEUE, retry=RETRY)
         async def start_next_job(job_id: int) -> None:
             # job_id is the job whose change wrote the ticket; the fairest one starts.
             await start_next()
@@ -66,6 +77,11 @@ class TicketWorker:
                     )
                 log.warning("procrastinate's worker stopped; starting it again")
             except Exception:
+                # Stopping with the database down ends in procrastinate's failure to sign the
+                # worker off, which takes the place of the cancellation: stop all the same.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
                 log.exception("procrastinate's worker failed; starting it again")
             await asyncio.sleep(self.poll_interval)
 
@@ -76,9 +92,14 @@ class TicketWorker:
         stalled = await self.app.job_manager.get_stalled_jobs(
             queue=tickets.QUEUE, seconds_since_heartbeat=DEAD_AFTER_S
         )
+        removed = 0
         for ticket in stalled:
             assert ticket.id is not None
-            await self.app.job_manager.finish_job_by_id_async(
-                ticket.id, status=Status.FAILED, delete_job=True
-            )
-        return len(stalled)
+            try:
+                await self.app.job_manager.finish_job_by_id_async(
+                    ticket.id, status=Status.FAILED, delete_job=True
+                )
+                removed += 1
+            except ConnectorException:  # another live worker removed it first
+                log.debug("ticket %s was removed already", ticket.id)
+        return removed

@@ -176,6 +176,8 @@ class Worker:
             gc.collect()
             gc.freeze()
             if self._tickets is not None:
+                with contextlib.suppress(Exception):  # else at the first upkeep
+                    await self.jobs.top_up_tickets()  # jobs queued while no worker ran
                 await self._tickets.serve()
             else:
                 await self._poll()
@@ -222,11 +224,20 @@ class Worker:
                 if since_recovery >= self.lease_s:
                     since_recovery = 0.0
                     await self._recover(utcnow() - timedelta(seconds=self.lease_s))
-                    if self._tickets is not None:
-                        await self._tickets.remove_stalled()
-                        await self.jobs.ensure_ticket()
+                    await self._tidy_tickets()
             except Exception:  # the database may be restarting: try again next beat
                 log.exception("lease upkeep failed")
+
+    async def _tidy_tickets(self) -> None:
+        """Distributed mode: drop the tickets of dead workers, then make up for every ticket
+        missing (db.tickets.top_up)."""
+        if self._tickets is None:
+            return
+        try:
+            await self._tickets.remove_stalled()
+        except Exception:  # procrastinate's worker may be restarting; next time then
+            log.exception("could not remove the tickets of dead workers")
+        await self.jobs.top_up_tickets()
 
     async def _recover(self, lapsed_before: datetime | None) -> None:
         recovered = await self.jobs.recover_running(self.max_attempts, lapsed_before=lapsed_before)

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from db import JobState
 from inference.tiny import build_tiny_pipeline
-from tests.conftest import POSTGRES_ADMIN_DSN, _postgres_database
+from tests.conftest import _postgres_database, database_outage
 
 IMAGINEBOT = str(Path(sys.executable).parent / "imaginebot")
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -118,24 +118,6 @@ async def test_a_killed_worker_s_job_is_finished_by_another_and_posted_once(
         await _stop(workers)
 
 
-async def _database_outage(postgres_url: str, seconds: float) -> None:
-    """What a database restart looks like to its clients: every connection is cut, and new
-    ones are refused for a while."""
-    import asyncpg
-
-    name = postgres_url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await asyncio.sleep(seconds)
-    finally:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await admin.close()
-
-
 async def test_queued_jobs_survive_a_bot_restart_and_a_database_outage(
     world, runner, tmp_path, tiny_models_dir, postgres_url
 ):
@@ -150,7 +132,7 @@ async def test_queued_jobs_survive_a_bot_restart_and_a_database_outage(
         assert len(jobs) == 2
         await fake.wait_for(lambda: "%" in inter.original.content)  # rendering has begun
         await runner.stop(bot)  # one job rendering, the other queued
-        await _database_outage(postgres_url, seconds=4.0)  # the worker's polls fail meanwhile
+        await database_outage(postgres_url, seconds=4.0)  # claims and ticket fetches fail
 
         bot = await runner.start(run_worker=False)
         jobs = [await bot.jobs.get(job.id) for job in jobs]

@@ -71,28 +71,54 @@ async def test_a_held_batch_gets_tickets_when_confirmed_not_before(sessions):
     assert await _tickets(sessions) == [job.id for job in held]
 
 
-async def test_an_ended_job_writes_a_ticket_only_when_its_owner_was_at_the_running_limit(
+async def _at_the_limit(repo, sessions, waiting):
+    """The owner of job 1.. runs as many jobs as the limit allows, `waiting` more wait, and no
+    ticket is left (claims that found nothing startable used them)."""
+    limit = repo.max_running_per_user
+    jobs = [(await repo.create(_new(interaction=n)))[0] for n in range(1, limit + waiting + 1)]
+    running = [await repo.claim_next("w") for _ in range(limit)]
+    assert [job.id for job in running] == [job.id for job in jobs[:limit]]
+    assert await repo.claim_next("w") is None
+    await _clear(sessions)
+    return running, jobs[limit:]
+
+
+async def test_each_ended_job_of_an_owner_with_jobs_waiting_writes_a_ticket(sessions):
+    repo = JobRepository(sessions, max_running_per_user=3)
+    running, waiting = await _at_the_limit(repo, sessions, waiting=4)
+    # Two slots free before either ticket is used: two tickets, so two jobs can start.
+    await repo.finish(running[0].id, [], [1], 1.0, "w")
+    await repo.fail(running[1].id, "boom", "w")
+    assert await _tickets(sessions) == [waiting[0].id, waiting[0].id]
+    assert [(await repo.claim_next("w")).id for _ in range(2)] == [w.id for w in waiting[:2]]
+
+
+async def test_no_ticket_when_tickets_wait_for_every_queued_job_or_none_of_the_owner_s_waits(
     sessions,
 ):
     repo = JobRepository(sessions, max_running_per_user=2)
-    jobs = [(await repo.create(_new(interaction=n)))[0] for n in range(1, 5)]
-    first = await repo.claim_next("w")
-    second = await repo.claim_next("w")
-    assert (first.id, second.id) == (jobs[0].id, jobs[1].id)
-    assert await repo.claim_next("w") is None  # the owner is at the limit
-    await _clear(sessions)
-
-    await repo.finish(first.id, [], [1], 1.0, "w")  # two jobs wait behind the limit
-    assert await _tickets(sessions) == [jobs[2].id]
-    third = await repo.claim_next("w")
-    await _clear(sessions)
-
-    await repo.cancel(jobs[3].id)  # their last waiting job
-    await repo.fail(third.id, "boom", "w")  # below the limit, and nothing of theirs waits
+    running, waiting = await _at_the_limit(repo, sessions, waiting=1)
+    await repo.cancel(waiting[0].id)  # their last waiting job
+    await repo.finish(running[0].id, [], [1], 1.0, "w")  # nothing of theirs waits
     assert await _tickets(sessions) == []
+    other, _ = await repo.create(_new(user=2, interaction=50))  # comes with its ticket
+    assert await _tickets(sessions) == [other.id]
+    await repo.create(_new(interaction=51))
+    await _clear(sessions)
+    await repo.create(_new(interaction=52))  # now two queued jobs, one ticket waiting
+    await repo.finish(running[1].id, [], [1], 1.0, "w")
+    assert len(await _tickets(sessions)) == 2  # one more: as many as queued jobs
 
 
-async def test_a_tighter_guild_limit_counts_for_the_freed_slot(sessions):
+async def test_jobs_failed_after_too_many_interruptions_free_a_slot_each(sessions):
+    repo = JobRepository(sessions, max_running_per_user=3)
+    running, waiting = await _at_the_limit(repo, sessions, waiting=3)
+    assert await repo.recover_running(max_attempts=1, worker_id="w") == 3  # all three fail
+    assert [(await repo.get(job.id)).state for job in running] == [JobState.FAILED] * 3
+    assert len(await _tickets(sessions)) == 3
+
+
+async def test_a_tighter_guild_limit_still_gets_its_ticket(sessions):
     repo = JobRepository(sessions, max_running_per_user=3)
     await ModerationRepository(sessions).set_job_limits(20, max_running_jobs=1)
     running, _ = await repo.create(_new(interaction=1))
@@ -102,6 +128,7 @@ async def test_a_tighter_guild_limit_counts_for_the_freed_slot(sessions):
     await _clear(sessions)
     await repo.finish(running.id, [], [1], 1.0, "w")
     assert await _tickets(sessions) == [waiting.id]
+    assert (await repo.claim_next("w")).id == waiting.id
 
 
 async def test_resuming_a_guild_queue_or_changing_its_limit_tickets_its_queued_jobs(sessions):
@@ -128,13 +155,15 @@ async def test_jobs_of_a_dead_worker_are_requeued_with_tickets(sessions):
     assert await _tickets(sessions) == [job.id]
 
 
-async def test_the_safety_net_adds_one_ticket_only_when_jobs_wait_without_any(sessions):
+async def test_the_safety_net_tops_tickets_up_to_the_queued_jobs(sessions):
     repo = JobRepository(sessions)
-    await repo.ensure_ticket()
+    await repo.top_up_tickets()
     assert await _tickets(sessions) == []  # nothing waits
-    jobs = [(await repo.create(_new(interaction=n)))[0] for n in (1, 2)]
-    await repo.ensure_ticket()
-    assert len(await _tickets(sessions)) == 2  # tickets wait already
+    jobs = [(await repo.create(_new(interaction=n)))[0] for n in (1, 2, 3)]
+    await repo.top_up_tickets()
+    assert len(await _tickets(sessions)) == 3  # a ticket waits for each already
     await _clear(sessions)
-    await repo.ensure_ticket()
-    assert await _tickets(sessions) == [jobs[0].id]
+    await repo.create(_new(interaction=4))
+    await repo.top_up_tickets()
+    assert len(await _tickets(sessions)) == 4
+    assert set(await _tickets(sessions)) >= {job.id for job in jobs[:3]}

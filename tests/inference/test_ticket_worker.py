@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from db import ImageStore, JobRepository, JobState, make_engine, make_sessionmaker, upgrade_schema
-from db.tickets import QUEUE, TASK
+from db.tickets import QUEUE, TASK, conninfo
+from inference.ticket_worker import TicketWorker
 from inference.worker import Worker
-from tests.conftest import _postgres_database
+from tests.conftest import _postgres_database, database_outage
 from tests.inference.worker_jobs import new_job, tiny_pool
 
 pytestmark = pytest.mark.postgres
@@ -98,3 +99,34 @@ async def test_tickets_a_dead_worker_held_are_removed(pg_repo, tmp_path, tiny_mo
     left = await _query(pg_repo, "SELECT status, worker_id, args FROM procrastinate_jobs")
     # The live worker's ticket stays; so does the new job's own (waiting) ticket.
     assert sorted((r.status, r.worker_id) for r in left) == [("doing", alive), ("todo", None)]
+
+
+@pytest.mark.slow
+async def test_a_ticket_worker_stops_when_cancelled_while_the_database_is_down(pg_repo):
+    worker = TicketWorker(conninfo(pg_repo.url), _nothing, "w1", poll_interval=0.5)
+    serving = asyncio.create_task(worker.serve())
+    try:
+
+        async def registered():
+            return bool(await _query(pg_repo, "SELECT id FROM procrastinate_workers"))
+
+        await _eventually(registered)
+        await pg_repo.sessions.kw["bind"].dispose()  # our own connections go with the outage
+        outage = asyncio.create_task(database_outage(pg_repo.url.render_as_string(False), 40))
+        await asyncio.sleep(1.0)
+        serving.cancel()
+        # It ends while the database is still down (procrastinate cannot sign it off),
+        # instead of starting procrastinate's worker again.
+        done, _ = await asyncio.wait([serving], timeout=30)
+        assert done and serving.cancelled()
+        assert not outage.done()
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+        if "outage" in locals():
+            outage.cancel()
+            await asyncio.gather(outage, return_exceptions=True)
+
+
+async def _nothing() -> bool:
+    return False
