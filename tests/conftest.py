@@ -55,6 +55,18 @@ async def database_outage(postgres_url: str, seconds: float) -> None:
         await admin.close()
 
 
+@pytest.fixture
+async def postgres_sessions() -> AsyncIterator[object]:
+    """Sessions on a fresh PostgreSQL database with the current schema (procrastinate's too)."""
+    from db import make_engine, make_sessionmaker, upgrade_schema
+
+    async for url in _postgres_database():
+        engine = make_engine(url)
+        await upgrade_schema(engine)
+        yield make_sessionmaker(engine)
+        await engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """The same repository tests run on SQLite and on PostgreSQL."""

@@ -3,8 +3,6 @@ job startable, and only then (db/tickets.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import text
 
@@ -12,24 +10,16 @@ from db import (
     JobRepository,
     JobState,
     ModerationRepository,
-    make_engine,
-    make_sessionmaker,
-    upgrade_schema,
 )
 from db.tickets import QUEUE, TASK
-from tests.conftest import _postgres_database
 from tests.db.test_jobs import _new
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def sessions() -> AsyncIterator[object]:
-    async for url in _postgres_database():
-        engine = make_engine(url)
-        await upgrade_schema(engine)
-        yield make_sessionmaker(engine)
-        await engine.dispose()
+def sessions(postgres_sessions):
+    return postgres_sessions
 
 
 async def _tickets(sessions) -> list[int]:

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 
-from db import ImageStore, JobRepository, JobState, make_engine, make_sessionmaker, upgrade_schema
+from db import ImageStore, JobRepository, JobState
 from db.tickets import QUEUE, TASK, conninfo
 from inference.ticket_worker import TicketWorker
 from inference.worker import Worker
-from tests.conftest import _postgres_database, database_outage
+from tests.conftest import database_outage
 from tests.inference.worker_jobs import new_job, tiny_pool
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def pg_repo() -> AsyncIterator[JobRepository]:
-    async for url in _postgres_database():
-        engine = make_engine(url)
-        await upgrade_schema(engine)
-        yield JobRepository(make_sessionmaker(engine))
-        await engine.dispose()
+def pg_repo(postgres_sessions) -> JobRepository:
+    return JobRepository(postgres_sessions)
 
 
 async def _query(repo: JobRepository, sql: str) -> list:
