@@ -5,9 +5,11 @@ lapses, and the result is posted exactly once."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -27,9 +29,13 @@ async def postgres_url():
         yield url
 
 
-async def _bot_and_workers(runner, tmp_path, models_dir, postgres_url, steps, count):
+async def _bot_and_workers(
+    runner, tmp_path, models_dir, postgres_url, steps, count, lease=3.0, max_running=3
+):
     """The bot without a worker, and `count` `imaginebot worker` processes, on one
-    PostgreSQL database and image store, rendering a tiny model with `steps` steps."""
+    PostgreSQL database and image store, rendering a tiny model with `steps` steps. Workers
+    take back a dead worker's job after `lease` seconds (and top the dispatch tickets up
+    then), and start at most `max_running` jobs of one member at a time."""
     tiny = build_tiny_pipeline(models_dir / "tiny")
     presets = tmp_path / "presets.toml"
     presets.write_text(
@@ -39,7 +45,7 @@ async def _bot_and_workers(runner, tmp_path, models_dir, postgres_url, steps, co
         "model": "tiny-slow",
         "presets_file": presets,
         "database_url": postgres_url,
-        "lease_seconds": 3.0,
+        "lease_seconds": lease,
     }
     runner.settings = runner.settings.model_copy(update=shared)
     bot = await runner.start(run_worker=False)  # the bot also brings the schema up to date
@@ -48,7 +54,8 @@ async def _bot_and_workers(runner, tmp_path, models_dir, postgres_url, steps, co
         IMAGINEBOT_MODEL="tiny-slow",
         IMAGINEBOT_PRESETS_FILE=str(presets),
         IMAGINEBOT_DATABASE_URL=postgres_url,
-        IMAGINEBOT_LEASE_SECONDS="3",
+        IMAGINEBOT_LEASE_SECONDS=str(lease),
+        IMAGINEBOT_MAX_RUNNING_JOBS=str(max_running),
         IMAGINEBOT_DATA_DIR=str(runner.settings.data_dir),  # one image store for all
         IMAGINEBOT_MODELS_DIR=str(models_dir),
     )
@@ -153,7 +160,12 @@ async def test_two_workers_start_a_single_job_before_more_of_a_40_job_batch_and_
     world, runner, tmp_path, tiny_models_dir, postgres_url
 ):
     fake, alice, bob = world.fake, world.alice, world.bob
-    bot, workers = await _bot_and_workers(runner, tmp_path, tiny_models_dir, postgres_url, 60, 2)
+    # One running job per member: while alice's fox renders, the other worker has nothing
+    # of hers to start. A long lease keeps the tickets' safety net out of the test: every
+    # start comes from a ticket written when a job was queued or ended.
+    bot, workers = await _bot_and_workers(
+        runner, tmp_path, tiny_models_dir, postgres_url, 60, 2, lease=600.0, max_running=1
+    )
     try:
         foxes = ", ".join(f"fox {n}" for n in range(40))
         batch = await fake.slash(alice, world.channel, "imagine", prompt=f"{{{foxes}}} --seed 1")
@@ -197,6 +209,19 @@ async def test_two_workers_start_a_single_job_before_more_of_a_40_job_batch_and_
             await click.wait_for_response()
             await fake.wait_for(lambda m=message: m.content.endswith("(Cancelled)"), timeout=60)
             assert (await bot.jobs.get(job.id)).state == JobState.CANCELLED
+
+        async def foxes_started():
+            return [j for j in await bot.jobs.for_user(alice.id, limit=40) if j.started_at]
+
+        for _ in range(1200):  # a fox or two more after the cancels, each from a ticket
+            if len(started := await foxes_started()) >= 4:
+                break
+            await asyncio.sleep(0.1)
+        assert len(started) >= 4
+        still_running = datetime.max.replace(tzinfo=started[0].started_at.tzinfo)
+        spans = sorted((j.started_at, j.finished_at or still_running) for j in started)
+        # Never two of hers running at once, though two workers were free to take them.
+        assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
         assert all(worker.returncode is None for worker in workers)
     finally:
         await _stop(workers)
