@@ -99,7 +99,16 @@ async def top_up(session: AsyncSession) -> None:
         await session.execute(_TOP_UP)
 
 
+# Query options of SQLAlchemy's asyncpg URLs that libpq does not know.
+_ASYNCPG_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func")
+
+
 def conninfo(url: URL) -> str:
     """The libpq connection string procrastinate's psycopg connector needs, from the
-    SQLAlchemy URL of the same database."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    SQLAlchemy URL of the same database (asyncpg's `ssl` option is libpq's `sslmode`)."""
+    query = {k: v for k, v in url.query.items() if k not in _ASYNCPG_ONLY}
+    if "ssl" in query:
+        ssl = query.pop("ssl")
+        query["sslmode"] = "require" if ssl in ("true", "True") else ssl
+    libpq = url.set(drivername="postgresql", query=query)
+    return libpq.render_as_string(hide_password=False)

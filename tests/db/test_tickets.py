@@ -4,14 +4,14 @@ job startable, and only then (db/tickets.py)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from db import (
     JobRepository,
     JobState,
     ModerationRepository,
 )
-from db.tickets import QUEUE, TASK
+from db.tickets import QUEUE, TASK, conninfo
 from tests.db.test_jobs import _new
 
 pytestmark = pytest.mark.postgres
@@ -157,3 +157,21 @@ async def test_the_safety_net_tops_tickets_up_to_the_queued_jobs(sessions):
     await repo.top_up_tickets()
     assert len(await _tickets(sessions)) == 4
     assert set(await _tickets(sessions)) >= {job.id for job in jobs[:3]}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql+asyncpg://bot:s3cret@db:5433/imaginebot",
+            "postgresql://bot:s3cret@db:5433/imaginebot",
+        ),
+        (
+            "postgresql+asyncpg://bot@db/ib?ssl=verify-full&prepared_statement_cache_size=0",
+            "postgresql://bot@db/ib?sslmode=verify-full",
+        ),
+        ("postgresql+asyncpg://bot@db/ib?ssl=true", "postgresql://bot@db/ib?sslmode=require"),
+    ],
+)
+def test_procrastinate_connects_to_the_same_database_with_libpq_options(url, expected):
+    assert conninfo(make_url(url)) == expected
