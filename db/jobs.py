@@ -18,8 +18,10 @@ from sqlalchemy import (
     URL,
     ColumnElement,
     Select,
+    String,
     and_,
     bindparam,
+    cast,
     func,
     insert,
     or_,
@@ -549,20 +551,28 @@ class JobRepository:
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def purge_deleted(self, deleted_before: datetime) -> list[tuple[str, str]]:
-        """Drop the image rows of jobs deleted before the cutoff; return the files that no
-        remaining job uses (content-addressed files can be shared, e.g. by an upscale)."""
+        """Drop the image rows and image prompts of jobs deleted before the cutoff; return
+        the files no remaining job uses (content-addressed files can be shared: an upscale
+        shows its grid's image, a reroll draws from its parent's image prompts)."""
         async with self.sessions() as session, session.begin():
+            expired = (Job.deleted_at.is_not(None), Job.deleted_at < deleted_before)
             doomed = (
                 await session.scalars(
-                    select(JobImage)
-                    .join(Job, Job.id == JobImage.job_id)
-                    .where(Job.deleted_at.is_not(None), Job.deleted_at < deleted_before)
+                    select(JobImage).join(Job, Job.id == JobImage.job_id).where(*expired)
                 )
             ).all()
             files = {(image.sha256, image.format) for image in doomed}
             for image in doomed:
                 await session.delete(image)
+            with_prompts = (
+                await session.scalars(select(Job).where(*expired, _HAS_PROMPT_IMAGES))
+            ).all()
+            for job in with_prompts:
+                files |= {(digest, PROMPT_IMAGE_FORMAT) for digest in job.prompt_images}
+                job.prompt_images = []
             await session.flush()
+            if not files:
+                return []
             still_used = set(
                 (
                     await session.execute(
@@ -572,6 +582,10 @@ class JobRepository:
                     )
                 ).all()
             )
+            for prompts in await session.scalars(
+                select(Job.prompt_images).where(_HAS_PROMPT_IMAGES)
+            ):
+                still_used |= {(digest, PROMPT_IMAGE_FORMAT) for digest in prompts}
             return sorted(files - {tuple(row) for row in still_used})
 
     async def set_favourite(self, job_id: int, favourite: bool) -> None:
@@ -645,6 +659,10 @@ def _standing_query(which: ColumnElement[bool]) -> Select[Any]:
         .label("cap"),
     ).where(which)
 
+
+# Image prompts are stored as PNG (bot/image_fetch.py); a job without any has `[]`.
+PROMPT_IMAGE_FORMAT = "png"
+_HAS_PROMPT_IMAGES = cast(Job.prompt_images, String) != "[]"
 
 # Jobs that may start: queued, and not in a guild whose queue moderators paused.
 _STARTABLE = (

@@ -273,6 +273,28 @@ async def test_purging_deleted_jobs_keeps_files_other_jobs_still_use(sessions):
     assert await repo.for_user(1) == []
 
 
+async def test_purging_a_deleted_job_drops_its_image_prompts_unless_another_job_uses_them(
+    sessions,
+):
+    from datetime import timedelta
+
+    from db.models import utcnow
+
+    repo = JobRepository(sessions)
+    x, y = "c" * 64, "d" * 64
+    first, _ = await repo.create(_new(interaction=1, prompt_images=[x, y]))
+    reroll, _ = await repo.create(_new(interaction=2, prompt_images=[y]))
+    for job in (first, reroll):
+        await repo.cancel(job.id)  # ended, so they can be deleted
+    assert await repo.delete(first.id)
+    assert await repo.purge_deleted(utcnow() - timedelta(hours=1)) == []  # still in grace
+    assert await repo.purge_deleted(utcnow() + timedelta(seconds=1)) == [(x, "png")]
+    assert (await repo.get(first.id)).prompt_images == []
+    assert (await repo.get(reroll.id)).prompt_images == [y]
+    assert await repo.delete(reroll.id)
+    assert await repo.purge_deleted(utcnow() + timedelta(seconds=1)) == [(y, "png")]
+
+
 async def test_a_paused_guilds_jobs_wait_while_others_and_direct_messages_run(sessions):
     jobs, moderation = JobRepository(sessions), ModerationRepository(sessions)
     await moderation.set_queue_paused(20, True)
