@@ -573,20 +573,17 @@ class JobRepository:
             await session.flush()
             if not files:
                 return []
-            still_used = set(
-                (
-                    await session.execute(
-                        select(JobImage.sha256, JobImage.format).where(
-                            JobImage.sha256.in_([sha for sha, _ in files])
-                        )
-                    )
-                ).all()
+            shown = await session.execute(
+                select(JobImage.sha256, JobImage.format).where(
+                    JobImage.sha256.in_([sha for sha, _ in files])
+                )
             )
+            still_used = {(sha, fmt) for sha, fmt in shown}
             for prompts in await session.scalars(
                 select(Job.prompt_images).where(_HAS_PROMPT_IMAGES)
             ):
                 still_used |= {(digest, PROMPT_IMAGE_FORMAT) for digest in prompts}
-            return sorted(files - {tuple(row) for row in still_used})
+            return sorted(files - still_used)
 
     async def set_favourite(self, job_id: int, favourite: bool) -> None:
         await self._update(job_id, favourite=favourite)
