@@ -49,6 +49,7 @@ from db.jobs import token_expiry
 from db.models import utcnow
 from inference.engines import EnginePool
 from inference.presets import load_presets
+from inference.preview import PREVIEW_FORMAT
 from inference.watermark import check_available
 from inference.worker import OutputFilter, Worker
 from moderation.images import load_output_filter
@@ -56,6 +57,8 @@ from moderation.semantic import SemanticCheck
 
 log = logging.getLogger(__name__)
 PURGE_INTERVAL_S = 3600
+# A render's previews are deleted when it ends; older ones belong to a worker that died.
+PREVIEW_MAX_AGE_S = 3600
 # Discord drops an interaction not acknowledged within 3 s. An answer not ready
 # IMAGINEBOT_ACK_BUDGET_S after the interaction was made is deferred first; with more than
 # BUSY_INTERACTIONS being answered at once, each new one is deferred at once
@@ -177,14 +180,22 @@ class ImagineBot(discord.AutoShardedClient):
         gc.freeze()
 
     async def _purge_forever(self) -> None:
-        """Deleted jobs' image files go once their grace period is over (hourly check)."""
+        """Deleted jobs' image files go once their grace period is over, and latent previews
+        nothing shows any more (hourly check)."""
         grace = timedelta(hours=self.settings.delete_grace_hours)
         while True:
             try:
                 await self.purge_deleted(utcnow() - grace)
+                await self.purge_previews(PREVIEW_MAX_AGE_S)
             except Exception:
                 log.exception("purging deleted images failed; trying again later")
             await asyncio.sleep(PURGE_INTERVAL_S)
+
+    async def purge_previews(self, older_than_s: float) -> int:
+        """Preview files a render left behind (its worker died before deleting them); those
+        running jobs show now stay."""
+        shown = await self.jobs.running_previews()
+        return await asyncio.to_thread(self.store.sweep, PREVIEW_FORMAT, older_than_s, shown)
 
     async def purge_deleted(self, deleted_before: datetime) -> int:
         files = await self.jobs.purge_deleted(deleted_before)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
+from collections.abc import Collection
 from pathlib import Path
 
 
@@ -33,6 +35,21 @@ class ImageStore:
 
     def delete(self, digest: str, ext: str) -> None:
         self.path(digest, ext).unlink(missing_ok=True)
+
+    def sweep(self, ext: str, older_than_s: float, keep: Collection[str] = ()) -> int:
+        """Delete the `ext` files written more than `older_than_s` ago, except the digests in
+        `keep`; the number deleted. For files nothing records, like the earlier latent
+        previews of a render whose worker died."""
+        cutoff = time.time() - older_than_s
+        deleted = 0
+        for path in self.root.glob(f"??/*.{ext}"):
+            try:
+                if path.stem not in keep and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    deleted += 1
+            except FileNotFoundError:  # deleted meanwhile (the render ended)
+                continue
+        return deleted
 
     def path(self, digest: str, ext: str) -> Path:
         if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):

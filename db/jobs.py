@@ -585,6 +585,16 @@ class JobRepository:
                 still_used |= {(digest, PROMPT_IMAGE_FORMAT) for digest in prompts}
             return sorted(files - still_used)
 
+    async def running_previews(self) -> set[str]:
+        """The latent previews running jobs' messages show now."""
+        async with self.sessions() as session:
+            previews = await session.scalars(
+                select(Job.preview_sha256).where(
+                    Job.state == JobState.RUNNING, Job.preview_sha256.is_not(None)
+                )
+            )
+            return {digest for digest in previews if digest is not None}
+
     async def set_favourite(self, job_id: int, favourite: bool) -> None:
         await self._update(job_id, favourite=favourite)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import time
 import zipfile
 from datetime import timedelta
 
@@ -70,3 +72,26 @@ async def test_delete_erases_jobs_after_confirmation_and_files_after_the_grace(w
     assert not any(f.exists() for f in files)
     actions = [r.action for r in await bot.bans.audit_for(world.guild.id, alice.id)]
     assert actions == ["privacy_delete"]
+
+
+async def test_previews_left_by_a_dead_worker_are_purged_but_not_those_shown(world, runner):
+    from db import NewJob
+    from inference.preview import PREVIEW_FORMAT
+
+    bot = await runner.start(run_worker=False)  # nothing renders: the job stays as we set it
+    job, _ = await bot.jobs.create(
+        NewJob(
+            idempotency_key="preview:0", user_id=world.alice.id, channel_id=world.channel.id,
+            guild_id=world.guild.id, prompt="a fox", request={}, model="tiny", action="imagine",
+        )
+    )  # fmt: skip
+    shown, orphan = (bot.store.put(data, PREVIEW_FORMAT) for data in (b"shown", b"orphan"))
+    assert (await bot.jobs.claim_next("a-worker-that-dies")).id == job.id
+    await bot.jobs.set_progress(job.id, 50, shown)
+    assert await bot.purge_previews(older_than_s=600) == 0  # both are new
+    an_hour_ago = time.time() - 3600
+    for digest in (shown, orphan):
+        os.utime(bot.store.path(digest, PREVIEW_FORMAT), (an_hour_ago, an_hour_ago))
+    assert await bot.purge_previews(older_than_s=600) == 1
+    assert bot.store.path(shown, PREVIEW_FORMAT).exists()
+    assert not bot.store.path(orphan, PREVIEW_FORMAT).exists()

@@ -295,6 +295,19 @@ async def test_purging_a_deleted_job_drops_its_image_prompts_unless_another_job_
     assert await repo.purge_deleted(utcnow() + timedelta(seconds=1)) == [(y, "png")]
 
 
+async def test_running_previews_are_those_of_running_jobs(sessions):
+    repo = JobRepository(sessions)
+    running, _ = await repo.create(_new(interaction=1))
+    ended, _ = await repo.create(_new(user=2, interaction=2))
+    await repo.create(_new(user=3, interaction=3))  # queued: no preview yet
+    claimed = [await repo.claim_next("w") for _ in range(2)]
+    assert [job.id for job in claimed] == [running.id, ended.id]
+    await repo.set_progress(running.id, 40, "e" * 64)
+    await repo.set_progress(ended.id, 40, "f" * 64)
+    await repo.finish(ended.id, [], [1], 1.0)
+    assert await repo.running_previews() == {"e" * 64}
+
+
 async def test_a_paused_guilds_jobs_wait_while_others_and_direct_messages_run(sessions):
     jobs, moderation = JobRepository(sessions), ModerationRepository(sessions)
     await moderation.set_queue_paused(20, True)
