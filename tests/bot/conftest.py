@@ -57,7 +57,7 @@ class BotRunner:
         )
         self.running: list[tuple[ImagineBot, asyncio.Task[None]]] = []
 
-    async def start(self, run_worker: bool = True, output_filter=None) -> ImagineBot:
+    async def start(self, run_worker: bool | None = True, output_filter=None) -> ImagineBot:
         bot = ImagineBot(self.settings, run_worker=run_worker, output_filter=output_filter)
         task = asyncio.create_task(bot.start(self.world.fake.token))
         self.running.append((bot, task))

@@ -225,3 +225,17 @@ async def test_two_workers_start_a_single_job_before_more_of_a_40_job_batch_and_
         assert all(worker.returncode is None for worker in workers)
     finally:
         await _stop(workers)
+
+
+async def test_a_bot_that_also_renders_takes_tickets_like_any_worker(world, runner, postgres_url):
+    runner.settings = runner.settings.model_copy(
+        update={"database_url": postgres_url, "embedded_worker": True}
+    )
+    bot = await runner.start(run_worker=None)  # as `imaginebot run` with the setting on
+    assert bot.worker is not None and bot.worker._tickets is not None
+    inter = await world.fake.slash(world.alice, world.channel, "imagine", prompt="a fox --seed 4")
+    await inter.wait_for_response()
+    await world.fake.wait_for(lambda: _shows_result(inter.original), timeout=120)
+    [job] = await bot.jobs.for_user(world.alice.id)
+    assert job.worker_id == bot.worker.worker_id
+    await _registered_with_procrastinate(bot, 1)
