@@ -58,10 +58,10 @@ _UNCOVERED = f"""
     GREATEST(0, (SELECT count(*) FROM jobs WHERE state = '{JobState.QUEUED}') - (
         SELECT count(*) FROM procrastinate_jobs WHERE queue_name = '{QUEUE}' AND status = 'todo'))
 """
+# One per ended job, for the owner's oldest waiting jobs (no more than wait).
 _AFTER_END = _defer(
     f"""
-    SELECT id FROM jobs WHERE state = '{JobState.QUEUED}' AND EXISTS (
-        SELECT 1 FROM jobs mine WHERE mine.user_id = :user AND mine.state = '{JobState.QUEUED}')
+    SELECT id FROM jobs WHERE user_id = :user AND state = '{JobState.QUEUED}'
     ORDER BY id LIMIT LEAST(:ended, {_UNCOVERED})
     """
 )
