@@ -264,6 +264,9 @@ class Worker:
             images, seeds = await asyncio.to_thread(
                 self._render, job, source, report, cancel, previews.add
             )
+        except asyncio.CancelledError:
+            cancel.set()  # this worker is stopping: the render thread ends at its next step
+            raise
         except Cancelled:
             log.info("job %s was cancelled while rendering", job.id)
         except OutputFiltered as filtered:

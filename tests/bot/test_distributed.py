@@ -90,12 +90,21 @@ async def _stop(workers):
             await worker.wait()
 
 
-async def test_a_killed_worker_s_job_is_finished_by_another_and_posted_once(
-    world, runner, tmp_path, tiny_models_dir, postgres_url
+@pytest.mark.parametrize(
+    ("stop", "lease"),
+    [
+        (signal.SIGKILL, 3.0),  # killed: its job comes back when the lease lapses
+        (signal.SIGTERM, 600.0),  # stopped: it gives the job back at once (no lease in time)
+    ],
+)
+async def test_a_killed_or_stopped_worker_s_job_is_finished_by_another_and_posted_once(
+    world, runner, tmp_path, tiny_models_dir, postgres_url, stop, lease
 ):
     fake, alice = world.fake, world.alice
     # Slow enough that the job is still rendering when its worker is killed.
-    bot, workers = await _bot_and_workers(runner, tmp_path, tiny_models_dir, postgres_url, 600, 2)
+    bot, workers = await _bot_and_workers(
+        runner, tmp_path, tiny_models_dir, postgres_url, 600, 2, lease=lease
+    )
     try:
         inter = await fake.slash(alice, world.channel, "imagine", prompt="a relay fox --seed 8")
         assert await inter.wait_for_response() == 4
@@ -112,8 +121,8 @@ async def test_a_killed_worker_s_job_is_finished_by_another_and_posted_once(
             await asyncio.sleep(0.1)
         assert worker_id, "no worker started the job"
         victim = next(w for w in workers if worker_id.endswith(f"-{w.pid}"))
-        victim.send_signal(signal.SIGKILL)
-        await victim.wait()
+        victim.send_signal(stop)
+        assert await asyncio.wait_for(victim.wait(), 60) == (0 if stop == signal.SIGTERM else -9)
 
         await fake.wait_for(lambda: _shows_result(inter.original), timeout=240)
         done = await bot.jobs.get(job.id)
