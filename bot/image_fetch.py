@@ -20,6 +20,8 @@ import numpy as np
 import yarl
 from PIL import Image, UnidentifiedImageError
 
+from db.jobs import PROMPT_IMAGE_FORMAT
+
 if TYPE_CHECKING:
     from bot.settings import Settings
     from db import ImageStore
@@ -187,7 +189,7 @@ class ImageFetcher:
 
     def _put(self, image: Image.Image) -> str:
         assert self.store is not None
-        return self.store.put(png_bytes(image), "png")
+        return self.store.put(png_bytes(image), PROMPT_IMAGE_FORMAT)
 
     async def _one(self, session: aiohttp.ClientSession, url: str, target: yarl.URL) -> Image.Image:
         data = await self._download(session, url, target)

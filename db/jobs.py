@@ -667,7 +667,8 @@ def _standing_query(which: ColumnElement[bool]) -> Select[Any]:
     ).where(which)
 
 
-# Image prompts are stored as PNG (bot/image_fetch.py); a job without any has `[]`.
+# How image prompts are stored (bot/image_fetch.py writes them, the worker reads them);
+# a job without any has `[]`.
 PROMPT_IMAGE_FORMAT = "png"
 _HAS_PROMPT_IMAGES = cast(Job.prompt_images, String) != "[]"
 

@@ -30,6 +30,7 @@ from db import (
     JobRepository,
     StoredImage,
 )
+from db.jobs import PROMPT_IMAGE_FORMAT
 from db.models import utcnow
 from db.tickets import conninfo
 from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine, PreviewSink
@@ -384,7 +385,9 @@ class Worker:
         them fails, saying so)."""
         if not job.prompt_images:
             raise LookupError("the image prompts of this job were never downloaded")
-        return [self._open(Source(digest, "png", None)) for digest in job.prompt_images]
+        return [
+            self._open(Source(digest, PROMPT_IMAGE_FORMAT, None)) for digest in job.prompt_images
+        ]
 
     def _check_output(self, images: list[Image.Image]) -> None:
         """Withhold the whole result if the output filter flags any image (nothing is stored)."""
