@@ -200,22 +200,15 @@ def _worker(args: argparse.Namespace) -> int:
             sole_worker=False,
             watermark=settings.watermark,
         )
-        log = logging.getLogger(__name__)
-        log.info("worker %s serving %s", worker_id, engines.names)
+        logging.getLogger(__name__).info("worker %s serving %s", worker_id, engines.names)
         stopping = asyncio.current_task()
         assert stopping is not None
         for signum in (signal.SIGTERM, signal.SIGINT):  # a service manager's stop, Ctrl-C
             asyncio.get_running_loop().add_signal_handler(signum, stopping.cancel)
         try:
-            await worker.run()
+            await worker.run()  # gives back the job it renders when cancelled
         except asyncio.CancelledError:
-            # Asked to stop: the job being rendered goes back to the queue now, for another
-            # worker, rather than when its lease lapses.
-            try:
-                if await jobs.recover_running(settings.max_attempts, worker_id=worker_id):
-                    log.info("stopped; the job being rendered went back to the queue")
-            except Exception:  # the database is down: the job's lease brings it back
-                log.exception("could not give back the job being rendered")
+            pass  # asked to stop
         finally:
             await engine.dispose()
 

@@ -69,8 +69,8 @@ class TicketWorker:
                         install_signal_handlers=False,
                         delete_jobs="always",
                         fetch_job_polling_interval=self.poll_interval,
-                        # Stopping (cancelled) abandons the render at once: the job's lease
-                        # brings it back, as when a worker dies.
+                        # Stopping (cancelled) abandons the render at once; Worker.run gives
+                        # the job back (its lease would, if the database is down).
                         shutdown_graceful_timeout=0,
                         update_heartbeat_interval=HEARTBEAT_S,
                         stalled_worker_timeout=DEAD_AFTER_S,

@@ -182,6 +182,9 @@ class Worker:
                 await self._tickets.serve()
             else:
                 await self._poll()
+        except asyncio.CancelledError:
+            await self._give_back()
+            raise
         finally:
             leases.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -239,6 +242,15 @@ class Worker:
         except Exception:  # procrastinate's worker may be restarting; next time then
             log.exception("could not remove the tickets of dead workers")
         await self.jobs.top_up_tickets()
+
+    async def _give_back(self) -> None:
+        """Asked to stop: the job being rendered (its thread ends at the next step) goes back
+        to the queue now, for another worker, rather than when its lease lapses."""
+        try:
+            if await self.jobs.recover_running(self.max_attempts, worker_id=self.worker_id):
+                log.info("stopped; the job being rendered went back to the queue")
+        except Exception:  # the database is down: the job's lease brings it back
+            log.exception("could not give back the job being rendered")
 
     async def _recover(self, lapsed_before: datetime | None) -> None:
         recovered = await self.jobs.recover_running(self.max_attempts, lapsed_before=lapsed_before)
