@@ -4,6 +4,9 @@ The next job goes to the user who has used the least GPU time recently, so one u
 40-job permutation cannot starve somebody's single job: once that user has a job running
 or finished, everyone with less usage goes first. Relax-lane jobs yield to fast-lane ones,
 and a fast job of a user who has spent their daily fast allowance runs as relax.
+
+This module is the rule. The worker's claim (db.jobs) applies it in SQL, so a claim reads
+one row instead of every waiting member's standing; a property test checks the two agree.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def effective_lane(lane: str | None, fast_used_s: float, allowance_s: float | No
 
 @dataclass(frozen=True)
 class Candidate:
-    """The oldest queued job of one user."""
+    """A queued job, as the fair-share order sees it."""
 
     job_id: int
     user_id: int
@@ -34,23 +37,14 @@ class Candidate:
     lane: str | None = None
 
 
-def start_order(
-    candidates: Iterable[Candidate],
-    recent_gpu_seconds: Mapping[int, float],
-    running: Mapping[int, int],
-) -> list[Candidate]:
-    """The candidates in the order to run them now (the first is the fairest): fast before
-    relax, then fewest running, least recent GPU time, and the oldest request among equals."""
-    return sorted(candidates, key=lambda c: _key(c, recent_gpu_seconds, running))
-
-
 def queue_order(
     queued: Iterable[Candidate],
     recent_gpu_seconds: Mapping[int, float],
     running: Mapping[int, int],
 ) -> list[int]:
-    """Every queued job id in the order start_order would start them, assuming each started
-    job keeps running (so a user's next job waits behind everyone with fewer running).
+    """Every queued job id in the order they would start (the first is the fairest: see
+    _key), assuming each started job keeps running (so a user's next job waits behind
+    everyone with fewer running). The claim (db.jobs) applies the same key in SQL.
     O(n log users): one heap entry per user, keyed by their oldest queued job."""
     by_user: defaultdict[int, list[Candidate]] = defaultdict(list)
     for candidate in sorted(queued, key=lambda c: (c.created_at, c.job_id), reverse=True):

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db.fairshare import Candidate, effective_lane, queue_order, start_order
+from db.fairshare import Candidate, effective_lane, queue_order
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -35,9 +35,9 @@ def _c(job: int, user: int, minute: int = 0, lane: str | None = None) -> Candida
     ],
 )
 def test_the_fairest_candidate_starts_first(candidates, usage, running, expected):
-    order = start_order(candidates, usage, running)
-    assert (order[0].job_id if order else None) == expected
-    assert sorted(c.job_id for c in order) == sorted(c.job_id for c in candidates)
+    order = queue_order(candidates, usage, running)
+    assert (order[0] if order else None) == expected
+    assert sorted(order) == sorted(c.job_id for c in candidates)
 
 
 @pytest.mark.parametrize(
@@ -64,13 +64,10 @@ def test_queue_order_interleaves_users_so_a_single_job_waits_behind_at_most_one(
     assert [j for j in order if j != 100] == list(range(1, 41))  # a user's own jobs stay in order
 
 
-def test_queue_order_starts_with_what_start_order_starts():
+def test_queue_order_puts_a_members_later_jobs_behind_everyone_with_fewer_running():
     queued = [_c(1, 1, 0), _c(2, 1, 1), _c(3, 2, 2, lane="relax"), _c(4, 3, 3)]
     usage, running = {3: 30.0}, {1: 1}
-    order = queue_order(queued, usage, running)
-    heads = [c for c in queued if c.job_id in (1, 3, 4)]
-    assert order[0] == start_order(heads, usage, running)[0].job_id == 4
-    assert order == [4, 1, 2, 3]  # relax last, user 1's second job after its first
+    assert queue_order(queued, usage, running) == [4, 1, 2, 3]  # relax last
 
 
 def test_queue_order_of_nothing_is_empty():

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, update
 
 from db import JobRepository, JobState, ModerationRepository, NewJob, StoredImage
-from db.jobs import PAUSED
-from db.models import utcnow
+from db.fairshare import Candidate, effective_lane, queue_order
+from db.jobs import FAIRSHARE_WINDOW, PAUSED
+from db.models import GuildSettings, Job, JobImage, today_start, utcnow
+from db.moderation import within_deployment
 
 
 def _new(user: int = 1, interaction: int | None = 100, **kw: object) -> NewJob:
@@ -355,3 +364,80 @@ async def test_a_guild_cannot_raise_the_deployments_running_limit(sessions):
         await jobs.create(_new(user=1, interaction=i))
     assert await jobs.claim_next("w") is not None
     assert await jobs.claim_next("w") is None  # the deployment's 1, not the guild's 5
+
+
+# A queue as members leave it: each queued job (member, lane) in order, members' running
+# jobs, finished jobs (member, GPU seconds, minutes ago, lane), and the limits in force.
+_member = st.integers(1, 4)
+_lane = st.sampled_from([None, "fast", "relax"])
+_queues = st.fixed_dictionaries(
+    {
+        "queued": st.lists(st.tuples(_member, _lane), min_size=1, max_size=8),
+        "running": st.lists(_member, max_size=4),
+        "finished": st.lists(
+            st.tuples(_member, st.floats(0.5, 90.0), st.sampled_from([2, 30, 59, 61, 600]), _lane),
+            max_size=6,
+        ),
+        "max_running": st.integers(1, 3),
+        "guild_cap": st.none() | st.integers(0, 3),
+        "allowance": st.none() | st.sampled_from([5.0, 60.0]),
+    }
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(queue=_queues)
+async def test_the_claim_starts_the_job_db_fairshare_puts_first(sessions, queue):
+    """The claim orders candidates in SQL; db.fairshare is the rule it must follow."""
+    async with sessions() as session, session.begin():
+        for table in (JobImage, Job, GuildSettings):
+            await session.execute(delete(table))
+        if queue["guild_cap"] is not None:
+            session.add(GuildSettings(guild_id=20, max_running_jobs=queue["guild_cap"]))
+    repo = JobRepository(sessions, queue["max_running"], queue["allowance"])
+    keys = itertools.count()
+    now = utcnow()
+    finished = []
+    for user, seconds, minutes_ago, lane in queue["finished"]:
+        job, _ = await repo.create(_new(user=user, interaction=next(keys)))
+        ended = now - timedelta(minutes=minutes_ago)
+        await _set(sessions, job.id, state=JobState.DONE, gpu_seconds=seconds, finished_at=ended,
+                   lane=lane)  # fmt: skip
+        finished.append((user, seconds, ended, lane))
+    for user in queue["running"]:
+        job, _ = await repo.create(_new(user=user, interaction=next(keys)))
+        await _set(sessions, job.id, state=JobState.RUNNING)
+    queued = [
+        (await repo.create(_new(user=user, interaction=next(keys), lane=lane)))[0]
+        for user, lane in queue["queued"]
+    ]
+
+    since, today = utcnow() - FAIRSHARE_WINDOW, today_start()
+    usage, fast = Counter[int](), Counter[int]()
+    for user, seconds, ended, lane in finished:
+        usage[user] += seconds if ended >= since else 0.0
+        fast[user] += seconds if ended >= today and lane != "relax" else 0.0
+    running = Counter(queue["running"])
+    limit = within_deployment(queue["guild_cap"], queue["max_running"])
+    heads = {job.user_id: job for job in reversed(queued)}.values()  # each member's oldest
+    startable = [
+        Candidate(job.id, job.user_id, job.created_at,
+                  effective_lane(job.lane, fast[job.user_id], queue["allowance"]))
+        for job in heads
+        if running[job.user_id] < limit
+    ]  # fmt: skip
+    expected = queue_order(startable, usage, running)[:1]
+
+    claimed = await repo.claim_next("w")
+    assert ([claimed.id] if claimed else []) == expected
+    if claimed is not None:
+        assert claimed.lane == next(c.lane for c in startable if c.job_id == claimed.id)
+
+
+async def _set(sessions, job_id: int, **values: object) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(update(Job).where(Job.id == job_id).values(**values))
