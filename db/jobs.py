@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased, lazyload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from db import tickets
@@ -46,6 +46,9 @@ from db.models import GuildSettings, Job, JobImage, JobState, today_start, utcno
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 FAIRSHARE_WINDOW = timedelta(hours=1)
+# The fairest candidates a claim tries (concurrent claims skip each other's) before it
+# looks at the queue again, CLAIM_RETRY_S later.
+CLAIM_TRIES = 8
 CLAIM_RETRY_S = 0.05
 # The place JobRepository.queue gives a job whose guild's queue moderators paused.
 PAUSED = 0
@@ -207,6 +210,8 @@ class JobRepository:
         }
         while True:
             async with self.sessions() as session, session.begin():
+                if self.dispatched:  # one statement: no BEGIN and COMMIT round trips
+                    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 next_job, start = _CLAIM[session.get_bind().dialect.name]
                 claimed: Job | None = await session.scalar(
                     start,
@@ -611,37 +616,62 @@ def _fast_time(jobs: Any, today: Any) -> tuple[ColumnElement[bool], ...]:
     return (jobs.finished_at >= today, or_(jobs.lane.is_(None), jobs.lane != RELAX))
 
 
-# A queued job's user's standing, as correlated subqueries on `jobs`: GPU seconds since
-# `:since`, fast-lane seconds since `:today`, running jobs; and its guild's running cap.
-_history = aliased(Job)
-_same_user = _history.user_id == Job.user_id
+_Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
-def _seconds(*where: ColumnElement[bool]) -> ColumnElement[Any]:
-    total = select(func.sum(_history.gpu_seconds)).where(_same_user, *where)
-    return func.coalesce(total.scalar_subquery(), 0.0)
+@dataclass(frozen=True)
+class _Standing:
+    """A queued job's standing as SQL, correlated to the job's columns it was built on:
+    its user's GPU seconds since `:since`, fast-lane seconds since `:today` and running
+    jobs; its lane after the fast allowance (db.fairshare.effective_lane, `:allowance`
+    NULL for no cap); its guild's running limit (db.moderation.within_deployment of the
+    deployment's `:max_running`); and db.fairshare's order key."""
+
+    recent: ColumnElement[Any]
+    fast: ColumnElement[Any]
+    running: ColumnElement[Any]
+    lane: ColumnElement[Any]
+    running_limit: ColumnElement[Any]
+    key: tuple[_Column, ...]
 
 
-_RECENT = _seconds(_history.finished_at >= bindparam("since"))
-_FAST = _seconds(*_fast_time(_history, bindparam("today")))
-_RUNNING = (
-    select(func.count()).where(_same_user, _history.state == JobState.RUNNING).scalar_subquery()
-)
-_GUILD_CAP = (
-    select(GuildSettings.max_running_jobs)
-    .where(GuildSettings.guild_id == Job.guild_id)
-    .scalar_subquery()
-)
-# db.fairshare.effective_lane, with `:allowance` (NULL: no cap), and
-# db.moderation.within_deployment, with `:max_running`, as SQL for the claim.
-_LANE = case(
-    (or_(Job.lane == RELAX, bindparam("allowance", type_=Float) <= _FAST), RELAX),
-    else_=func.coalesce(Job.lane, "fast"),
-)
-_RUNNING_LIMIT = case(
-    (and_(_GUILD_CAP > 0, bindparam("max_running", type_=Integer) > _GUILD_CAP), _GUILD_CAP),
-    else_=bindparam("max_running", type_=Integer),
-)
+def _standing_of(
+    job_id: _Column, user_id: _Column, guild_id: _Column, lane: _Column, created_at: _Column
+) -> _Standing:
+    history = aliased(Job)
+
+    def seconds(*where: ColumnElement[bool]) -> ColumnElement[Any]:
+        total = select(func.sum(history.gpu_seconds)).where(history.user_id == user_id, *where)
+        return func.coalesce(total.scalar_subquery(), 0.0)
+
+    recent = seconds(history.finished_at >= bindparam("since"))
+    fast = seconds(*_fast_time(history, bindparam("today")))
+    running = (
+        select(func.count())
+        .where(history.user_id == user_id, history.state == JobState.RUNNING)
+        .scalar_subquery()
+    )
+    cap = (
+        select(GuildSettings.max_running_jobs)
+        .where(GuildSettings.guild_id == guild_id)
+        .scalar_subquery()
+    )
+    deployment = bindparam("max_running", type_=Integer)
+    effective_lane = case(
+        (or_(lane == RELAX, bindparam("allowance", type_=Float) <= fast), RELAX),
+        else_=func.coalesce(lane, "fast"),
+    )
+    return _Standing(
+        recent=recent,
+        fast=fast,
+        running=running,
+        lane=effective_lane,
+        running_limit=case((and_(cap > 0, deployment > cap), cap), else_=deployment),
+        key=(effective_lane == RELAX, running, recent, created_at, job_id),  # fairshare._key
+    )
+
+
+_JOB = _standing_of(Job.id, Job.user_id, Job.guild_id, Job.lane, Job.created_at)
 
 # How image prompts are stored (bot/image_fetch.py writes them, the worker reads them);
 # a job without any has `[]`.
@@ -663,30 +693,49 @@ _QUEUED_STANDING = select(
     Job.user_id,
     Job.created_at,
     Job.lane,
-    _RECENT.label("recent"),
-    _FAST.label("fast"),
-    _RUNNING.label("running"),
+    _JOB.recent.label("recent"),
+    _JOB.fast.label("fast"),
+    _JOB.running.label("running"),
 ).where(*_STARTABLE)
-# Each member's oldest startable job per guild: the candidates to start next (guilds may
-# set their own running limits, so one guild's may wait while another's starts).
-_HEAD_IDS = (
-    select(func.min(Job.id).label("id")).where(*_STARTABLE).group_by(Job.user_id, Job.guild_id)
+# Each member's oldest startable job per guild (guilds may set their own running limits,
+# so one guild's may wait while another's starts): the candidates to start next.
+_queued = (
+    select(
+        Job.id,
+        Job.user_id,
+        Job.guild_id,
+        Job.lane,
+        Job.created_at,
+        func.row_number()
+        .over(partition_by=(Job.user_id, Job.guild_id), order_by=Job.id)
+        .label("place"),
+    )
+    .where(*_STARTABLE)
+    .subquery("queued")
+)
+_head = _standing_of(
+    _queued.c.id, _queued.c.user_id, _queued.c.guild_id, _queued.c.lane, _queued.c.created_at
+)
+# The fairest few below their running limit, in db.fairshare's order (its _key, here in
+# SQL so that a claim reads a few rows, not every waiting member's standing;
+# tests/db/test_jobs.py checks the two agree). Every subquery in it is a lookup by the
+# candidate's own columns, so no planner statistics can turn it into a join that rescans
+# the queue for each queued job (stale statistics did: 50 ms a claim at 2,000 queued).
+_FAIREST = (
+    select(_queued.c.id)
+    .where(_queued.c.place == 1, _head.running < _head.running_limit)
+    .order_by(*_head.key)
+    .limit(CLAIM_TRIES)
 )
 
 
-def _claim(is_head: ColumnElement[bool]) -> tuple[Select[Any], Update]:
-    """The claim's statements: the next job's id (its candidates those `is_head` selects,
-    below their running limit, in db.fairshare's order: its _key, here in SQL so the claim
-    reads one row, not every waiting member's standing; tests/db/test_jobs.py checks that
-    they agree), and the UPDATE that starts it, locking it so concurrent claims skip it."""
+def _claim(among_fairest: ColumnElement[bool]) -> tuple[Select[Any], Update]:
+    """The claim's statements: the next job's id (the first of the fairest candidates still
+    queued), and the UPDATE that starts it, locking it so that concurrent claims skip it."""
     next_job = (
         select(Job.id)
-        .where(
-            is_head,
-            Job.state == JobState.QUEUED,  # rechecked on a row another claim just started
-            _RUNNING < _RUNNING_LIMIT,
-        )
-        .order_by(_LANE == RELAX, _RUNNING, _RECENT, Job.created_at, Job.id)
+        .where(among_fairest, Job.state == JobState.QUEUED)  # rechecked on a row just taken
+        .order_by(*_JOB.key)
         .limit(1)
     )
     start = (
@@ -699,7 +748,7 @@ def _claim(is_head: ColumnElement[bool]) -> tuple[Select[Any], Update]:
             started_at=bindparam("now"),
             heartbeat_at=bindparam("now"),
             progress=0,
-            lane=_LANE,  # relax if the fast allowance is spent
+            lane=_JOB.lane,  # relax if the fast allowance is spent
         )
         .returning(Job)
         .options(lazyload(Job.images))  # none yet: a job has images once done
@@ -707,14 +756,10 @@ def _claim(is_head: ColumnElement[bool]) -> tuple[Select[Any], Update]:
     return next_job, start
 
 
-# By dialect. PostgreSQL gets the head ids as one array, computed once: joined to the queue
-# instead, a planner whose statistics predate the queue filling up rescans them for every
-# queued job (50 ms a claim at 2,000 queued). SQLite computes an IN subquery once.
-_IDS = ARRAY(Integer)
+# By dialect: PostgreSQL takes the fairest as one array, computed once (as an IN subquery
+# its planner may rescan them per row); SQLite computes an IN subquery once.
+_FAIREST_IDS = select(func.array_agg(_FAIREST.subquery().c.id)).scalar_subquery()
 _CLAIM = {
-    "postgresql": _claim(
-        Job.id
-        == any_(cast(select(func.array_agg(_HEAD_IDS.subquery().c.id)).scalar_subquery(), _IDS))
-    ),
-    "sqlite": _claim(Job.id.in_(_HEAD_IDS)),
+    "postgresql": _claim(Job.id == any_(cast(_FAIREST_IDS, ARRAY(Integer)))),
+    "sqlite": _claim(Job.id.in_(_FAIREST)),
 }

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import procrastinate
-from procrastinate.exceptions import ConnectorException
+from procrastinate.exceptions import AppNotOpen, ConnectorException
 from procrastinate.jobs import Status
 
 from db import tickets
@@ -88,10 +88,13 @@ class TicketWorker:
     async def remove_stalled(self) -> int:
         """Remove tickets held by dead workers (their jobs come back through their leases,
         with new tickets): procrastinate would otherwise keep them as 'doing' for ever. Only
-        while `serve` runs (the app is open then)."""
-        stalled = await self.app.job_manager.get_stalled_jobs(
-            queue=tickets.QUEUE, seconds_since_heartbeat=DEAD_AFTER_S
-        )
+        while `serve` runs (the app is open then); before, nothing is removed."""
+        try:
+            stalled = await self.app.job_manager.get_stalled_jobs(
+                queue=tickets.QUEUE, seconds_since_heartbeat=DEAD_AFTER_S
+            )
+        except AppNotOpen:  # the model is still loading: next time
+            return 0
         removed = 0
         for ticket in stalled:
             assert ticket.id is not None

@@ -78,6 +78,15 @@ async def _registered_with_procrastinate(bot, count, timeout=120.0):
     raise AssertionError(f"{count} worker(s) never registered with procrastinate")
 
 
+async def _until_running(bot, job_id: int, timeout: float = 60.0) -> None:
+    """Wait until a worker has started job `job_id` (whatever its message shows yet)."""
+    for _ in range(int(timeout / 0.05)):
+        if (await bot.jobs.get(job_id)).state == JobState.RUNNING:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not start within {timeout} s")
+
+
 def _shows_result(message) -> bool:
     """The grid is posted with its buttons (a progress edit may carry a preview image)."""
     return bool(message.attachments) and "U1" in message.buttons()
@@ -138,7 +147,8 @@ async def test_queued_jobs_survive_a_bot_restart_and_a_database_outage(
     world, runner, tmp_path, tiny_models_dir, postgres_url
 ):
     fake, alice = world.fake, world.alice
-    bot, workers = await _bot_and_workers(runner, tmp_path, tiny_models_dir, postgres_url, 150, 1)
+    # Renders of a few seconds, so that the bot stops while the first one runs.
+    bot, workers = await _bot_and_workers(runner, tmp_path, tiny_models_dir, postgres_url, 600, 1)
     try:
         inter = await fake.slash(
             alice, world.channel, "imagine", prompt="{an owl, a hare} --seed 4"
@@ -146,7 +156,7 @@ async def test_queued_jobs_survive_a_bot_restart_and_a_database_outage(
         await inter.wait_for_response()
         jobs = await bot.jobs.for_user(alice.id)
         assert len(jobs) == 2
-        await fake.wait_for(lambda: "%" in inter.original.content)  # rendering has begun
+        await _until_running(bot, jobs[0].id)
         await runner.stop(bot)  # one job rendering, the other queued
         await database_outage(postgres_url, seconds=4.0)  # claims and ticket fetches fail
 

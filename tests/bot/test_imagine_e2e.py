@@ -250,8 +250,9 @@ async def test_cancel_button_stops_a_waiting_job_for_its_owner_only(world, runne
 async def test_progress_is_shown_as_percent_edits_within_the_edit_budget(
     world, runner, monkeypatch
 ):
-    # A longer render than the tests' usual two steps, so progress has time to show.
-    monkeypatch.setitem(PRESETS, "tiny", replace(TINY, default_steps=60))
+    # A render of a few seconds (not the tests' usual two steps), so that progress shows
+    # after the queue place has used the message's one edit a second.
+    monkeypatch.setitem(PRESETS, "tiny", replace(TINY, default_steps=240))
     await runner.start()
     inter = await _imagine(world, world.alice, "a slow fox --seed 1")
     message = await _finished(world.fake, inter.original)

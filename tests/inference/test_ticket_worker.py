@@ -89,6 +89,7 @@ async def test_tickets_a_dead_worker_held_are_removed(pg_repo, tmp_path, tiny_mo
     )
     tickets = worker._tickets
     assert tickets is not None
+    assert await tickets.remove_stalled() == 0  # not serving yet (the model is loading)
     async with tickets.app.open_async():
         assert await tickets.remove_stalled() == 1
     left = await _query(pg_repo, "SELECT status, worker_id, args FROM procrastinate_jobs")
