@@ -268,7 +268,7 @@ async def test_progress_is_shown_as_percent_edits_within_the_edit_budget(
 async def test_a_running_job_shows_a_latent_preview_that_the_result_replaces(
     world, runner, monkeypatch
 ):
-    monkeypatch.setitem(PRESETS, "tiny", replace(TINY, default_steps=120))  # a few seconds
+    monkeypatch.setitem(PRESETS, "tiny", replace(TINY, default_steps=480))  # a few seconds
     bot = await runner.start()
     inter = await _imagine(world, world.alice, "a fox coming into view --seed 2")
     message = await _finished(world.fake, inter.original)
