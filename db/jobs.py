@@ -621,14 +621,13 @@ class _Standing:
     """A queued job's standing as SQL, correlated to the job's columns it was built on:
     its user's GPU seconds since `:since`, fast-lane seconds since `:today` and running
     jobs; its lane after the fast allowance (db.fairshare.effective_lane, `:allowance`
-    NULL for no cap); its guild's running limit (db.moderation.within_deployment of the
-    deployment's `:max_running`); and db.fairshare's order key."""
+    NULL for no cap); its guild's own running cap; and db.fairshare's order key."""
 
     recent: ColumnElement[Any]
     fast: ColumnElement[Any]
     running: ColumnElement[Any]
     lane: ColumnElement[Any]
-    running_limit: ColumnElement[Any]
+    cap: ColumnElement[Any]
     key: tuple[_Column, ...]
 
 
@@ -653,7 +652,6 @@ def _standing_of(
         .where(GuildSettings.guild_id == guild_id)
         .scalar_subquery()
     )
-    deployment = bindparam("max_running", type_=Integer)
     effective_lane = case(
         (or_(lane == RELAX, bindparam("allowance", type_=Float) <= fast), RELAX),
         else_=func.coalesce(lane, "fast"),
@@ -663,9 +661,22 @@ def _standing_of(
         fast=fast,
         running=running,
         lane=effective_lane,
-        running_limit=case((and_(cap > 0, deployment > cap), cap), else_=deployment),
-        key=(effective_lane == RELAX, running, recent, created_at, job_id),  # fairshare._key
+        cap=cap,
+        key=_order_key(effective_lane, running, recent, created_at, job_id),
     )
+
+
+def _order_key(
+    lane: _Column, running: _Column, recent: _Column, created_at: _Column, job_id: _Column
+) -> tuple[_Column, ...]:
+    """db.fairshare._key: fast before relax, fewest running, least recent GPU time, oldest."""
+    return (lane == RELAX, running, recent, created_at, job_id)
+
+
+def _running_limit(cap: _Column) -> ColumnElement[Any]:
+    """db.moderation.within_deployment of a guild's `cap` and the deployment's `:max_running`."""
+    deployment = bindparam("max_running", type_=Integer)
+    return case((and_(cap > 0, deployment > cap), cap), else_=deployment)
 
 
 _JOB = _standing_of(Job.id, Job.user_id, Job.guild_id, Job.lane, Job.created_at)
@@ -713,15 +724,33 @@ _queued = (
 _head = _standing_of(
     _queued.c.id, _queued.c.user_id, _queued.c.guild_id, _queued.c.lane, _queued.c.created_at
 )
+# Their standing, computed once each (the filter and the order below use it twice).
+_heads = (
+    select(
+        _queued.c.id,
+        _queued.c.created_at,
+        _head.lane.label("lane"),
+        _head.running.label("running"),
+        _head.recent.label("recent"),
+        _head.cap.label("cap"),
+    )
+    .where(_queued.c.place == 1)
+    .cte("heads")
+    .prefix_with("MATERIALIZED")
+)
 # The fairest few below their running limit, in db.fairshare's order (its _key, here in
 # SQL so that a claim reads a few rows, not every waiting member's standing;
 # tests/db/test_jobs.py checks the two agree). Every subquery in it is a lookup by the
 # candidate's own columns, so no planner statistics can turn it into a join that rescans
 # the queue for each queued job (stale statistics did: 50 ms a claim at 2,000 queued).
 _FAIREST = (
-    select(_queued.c.id)
-    .where(_queued.c.place == 1, _head.running < _head.running_limit)
-    .order_by(*_head.key)
+    select(_heads.c.id)
+    .where(_heads.c.running < _running_limit(_heads.c.cap))
+    .order_by(
+        *_order_key(
+            _heads.c.lane, _heads.c.running, _heads.c.recent, _heads.c.created_at, _heads.c.id
+        )
+    )
     .limit(CLAIM_TRIES)
 )
 
