@@ -5,8 +5,8 @@ The next job goes to the user who has used the least GPU time recently, so one u
 or finished, everyone with less usage goes first. Relax-lane jobs yield to fast-lane ones,
 and a fast job of a user who has spent their daily fast allowance runs as relax.
 
-This module is the rule. The worker's claim (db.jobs) applies it in SQL, so a claim reads
-one row instead of every waiting member's standing; a property test checks the two agree.
+This module is the rule. The worker's claim (db.jobs) applies it in SQL, so that the worker
+receives one row instead of every candidate's standing; a property test checks the two agree.
 """
 
 from __future__ import annotations

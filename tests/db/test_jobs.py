@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, update
 
@@ -366,23 +366,34 @@ async def test_a_guild_cannot_raise_the_deployments_running_limit(sessions):
     assert await jobs.claim_next("w") is None  # the deployment's 1, not the guild's 5
 
 
-# A queue as members leave it: each queued job (member, lane) in order, members' running
-# jobs, finished jobs (member, GPU seconds, minutes ago, lane), and the limits in force.
-_member = st.integers(1, 4)
+# A queue as members leave it: each queued job (member, lane, minutes since it was asked
+# for), members' running jobs, finished jobs (member, GPU seconds, minutes ago, lane), the
+# limits in force and whether guild 21's queue is paused. Up to 15 members, so that there
+# are often more candidates than a claim ranks (CLAIM_TRIES); each member is in one of two
+# guilds or writes in direct messages.
+_GUILDS = (20, 21, None)
+_member = st.integers(1, 15)
 _lane = st.sampled_from([None, "fast", "relax"])
 _queues = st.fixed_dictionaries(
     {
-        "queued": st.lists(st.tuples(_member, _lane), min_size=1, max_size=8),
-        "running": st.lists(_member, max_size=4),
+        "queued": st.lists(
+            st.tuples(_member, _lane, st.sampled_from([0, 1, 5])), min_size=1, max_size=30
+        ),
+        "running": st.lists(_member, max_size=6),
         "finished": st.lists(
-            st.tuples(_member, st.floats(0.5, 90.0), st.sampled_from([2, 30, 59, 61, 600]), _lane),
-            max_size=6,
+            st.tuples(_member, st.integers(1, 90), st.sampled_from([2, 30, 59, 61, 600]), _lane),
+            max_size=10,
         ),
         "max_running": st.integers(1, 3),
-        "guild_cap": st.none() | st.integers(0, 3),
+        "caps": st.fixed_dictionaries({20: st.none() | st.integers(0, 3), 21: st.none()}),
+        "paused": st.booleans(),
         "allowance": st.none() | st.sampled_from([5.0, 60.0]),
     }
 )
+
+
+def _guild(member: int) -> int | None:
+    return _GUILDS[member % len(_GUILDS)]
 
 
 @settings(
@@ -391,51 +402,75 @@ _queues = st.fixed_dictionaries(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(queue=_queues)
+@example(  # the fairest (nothing running, more GPU time) is not among the 8 least used
+    queue={
+        "queued": [(member, None, 0) for member in range(1, 11)],
+        "running": list(range(2, 11)),
+        "finished": [(1, 90, 2, None)],
+        "max_running": 3,
+        "caps": {20: None, 21: None},
+        "paused": False,
+        "allowance": None,
+    }
+)
 async def test_the_claim_starts_the_job_db_fairshare_puts_first(sessions, queue):
-    """The claim orders candidates in SQL; db.fairshare is the rule it must follow."""
+    """The claim orders candidates in SQL; db.fairshare is the rule it must follow, claim
+    after claim."""
     async with sessions() as session, session.begin():
         for table in (JobImage, Job, GuildSettings):
             await session.execute(delete(table))
-        if queue["guild_cap"] is not None:
-            session.add(GuildSettings(guild_id=20, max_running_jobs=queue["guild_cap"]))
+        session.add(GuildSettings(guild_id=20, max_running_jobs=queue["caps"][20]))
+        session.add(GuildSettings(guild_id=21, queue_paused=queue["paused"]))
     repo = JobRepository(sessions, queue["max_running"], queue["allowance"])
     keys = itertools.count()
     now = utcnow()
+
+    async def create(user: int, **values: object) -> Job:
+        job, _ = await repo.create(_new(user=user, interaction=next(keys), guild_id=_guild(user)))
+        if values:
+            await _set(sessions, job.id, **values)
+        return job
+
     finished = []
     for user, seconds, minutes_ago, lane in queue["finished"]:
-        job, _ = await repo.create(_new(user=user, interaction=next(keys)))
         ended = now - timedelta(minutes=minutes_ago)
-        await _set(sessions, job.id, state=JobState.DONE, gpu_seconds=seconds, finished_at=ended,
-                   lane=lane)  # fmt: skip
+        await create(user, state=JobState.DONE, gpu_seconds=float(seconds), finished_at=ended,
+                     lane=lane)  # fmt: skip
         finished.append((user, seconds, ended, lane))
     for user in queue["running"]:
-        job, _ = await repo.create(_new(user=user, interaction=next(keys)))
-        await _set(sessions, job.id, state=JobState.RUNNING)
-    queued = [
-        (await repo.create(_new(user=user, interaction=next(keys), lane=lane)))[0]
-        for user, lane in queue["queued"]
-    ]
+        await create(user, state=JobState.RUNNING)
+    queued = {}
+    for user, lane, minutes_ago in queue["queued"]:
+        asked = now - timedelta(minutes=minutes_ago)  # not always in the order of ids
+        job = await create(user, lane=lane, created_at=asked)
+        queued[job.id] = (user, lane, asked)
 
     since, today = utcnow() - FAIRSHARE_WINDOW, today_start()
     usage, fast = Counter[int](), Counter[int]()
     for user, seconds, ended, lane in finished:
-        usage[user] += seconds if ended >= since else 0.0
-        fast[user] += seconds if ended >= today and lane != "relax" else 0.0
+        usage[user] += seconds if ended >= since else 0
+        fast[user] += seconds if ended >= today and lane != "relax" else 0
     running = Counter(queue["running"])
-    limit = within_deployment(queue["guild_cap"], queue["max_running"])
-    heads = {job.user_id: job for job in reversed(queued)}.values()  # each member's oldest
-    startable = [
-        Candidate(job.id, job.user_id, job.created_at,
-                  effective_lane(job.lane, fast[job.user_id], queue["allowance"]))
-        for job in heads
-        if running[job.user_id] < limit
-    ]  # fmt: skip
-    expected = queue_order(startable, usage, running)[:1]
-
-    claimed = await repo.claim_next("w")
-    assert ([claimed.id] if claimed else []) == expected
-    if claimed is not None:
+    for _ in range(3):
+        heads: dict[int, int] = {}  # member: their oldest startable job (one guild each)
+        for job_id, (user, _, _) in sorted(queued.items()):
+            if not (queue["paused"] and _guild(user) == 21):
+                heads.setdefault(user, job_id)
+        startable = [
+            Candidate(job_id, user, queued[job_id][2],
+                      effective_lane(queued[job_id][1], fast[user], queue["allowance"]))
+            for user, job_id in heads.items()
+            if running[user] < within_deployment(queue["caps"].get(_guild(user)),
+                                                 queue["max_running"])
+        ]  # fmt: skip
+        expected = queue_order(startable, usage, running)[:1]
+        claimed = await repo.claim_next("w")
+        assert ([claimed.id] if claimed else []) == expected
+        if claimed is None:
+            break
         assert claimed.lane == next(c.lane for c in startable if c.job_id == claimed.id)
+        running[claimed.user_id] += 1
+        del queued[claimed.id]
 
 
 async def _set(sessions, job_id: int, **values: object) -> None:
