@@ -38,7 +38,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, aliased, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql import Subquery
 
 from db import tickets
 from db.fairshare import RELAX, Candidate, effective_lane, queue_order
@@ -724,39 +723,41 @@ _OLDEST_STARTABLE = select(
 ).subquery("queued")
 
 
-def _fairest(queued: Subquery) -> Select[Any]:
-    """The fairest few of the candidates `queued` below their running limit, in
-    db.fairshare's order (its _key, here in SQL so that the worker receives a few rows, not
-    every candidate's standing; tests/db/test_jobs.py checks the two agree). Each
-    candidate's standing is computed once (the filter and the order use it twice), and
-    every subquery in it is a lookup by the candidate's own columns, so that no planner
-    statistics can turn it into a join that rescans the queue for each queued job (stale
-    statistics did: 50 ms a claim at 2,000 queued)."""
-    head = _standing_of(
-        queued.c.id, queued.c.user_id, queued.c.guild_id, queued.c.lane, queued.c.created_at
+# The fairest few of them below their running limit, in db.fairshare's order (its _key,
+# here in SQL so that the worker receives a few rows, not every candidate's standing;
+# tests/db/test_jobs.py checks the two agree). Each candidate's standing is computed once
+# (the filter and the order use it twice), and every subquery in it is a lookup by the
+# candidate's own columns, so that no planner statistics can turn it into a join that
+# rescans the queue for each queued job (stale statistics did: 50 ms a claim at 2,000 queued).
+_head = _standing_of(
+    _OLDEST_STARTABLE.c.id,
+    _OLDEST_STARTABLE.c.user_id,
+    _OLDEST_STARTABLE.c.guild_id,
+    _OLDEST_STARTABLE.c.lane,
+    _OLDEST_STARTABLE.c.created_at,
+)
+_heads = (
+    select(
+        _OLDEST_STARTABLE.c.id,
+        _OLDEST_STARTABLE.c.created_at,
+        _head.lane.label("lane"),
+        _head.running.label("running"),
+        _head.recent.label("recent"),
+        _head.cap.label("cap"),
     )
-    heads = (
-        select(
-            queued.c.id,
-            queued.c.created_at,
-            head.lane.label("lane"),
-            head.running.label("running"),
-            head.recent.label("recent"),
-            head.cap.label("cap"),
+    .cte("heads")
+    .prefix_with("MATERIALIZED")
+)
+_FAIREST = (
+    select(_heads.c.id)
+    .where(_heads.c.running < _running_limit(_heads.c.cap))
+    .order_by(
+        *_order_key(
+            _heads.c.lane, _heads.c.running, _heads.c.recent, _heads.c.created_at, _heads.c.id
         )
-        .cte("heads")
-        .prefix_with("MATERIALIZED")
     )
-    return (
-        select(heads.c.id)
-        .where(heads.c.running < _running_limit(heads.c.cap))
-        .order_by(
-            *_order_key(
-                heads.c.lane, heads.c.running, heads.c.recent, heads.c.created_at, heads.c.id
-            )
-        )
-        .limit(CLAIM_TRIES)
-    )
+    .limit(CLAIM_TRIES)
+)
 
 
 def _claim(among_fairest: ColumnElement[bool]) -> tuple[Select[Any], Update]:
@@ -816,12 +817,10 @@ _CLAIM = {
         Job.id
         == any_(
             cast(
-                select(
-                    func.array_agg(_fairest(_OLDEST_STARTABLE).subquery().c.id)
-                ).scalar_subquery(),
+                select(func.array_agg(_FAIREST.subquery().c.id)).scalar_subquery(),
                 ARRAY(Integer),
             )
         )
     ),
-    "sqlite": _claim(Job.id.in_(_fairest(_OLDEST_STARTABLE))),
+    "sqlite": _claim(Job.id.in_(_FAIREST)),
 }
