@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,19 @@ async def _postgres_database() -> AsyncIterator[str]:
     finally:
         await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await conn.close()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[object]], what: str, timeout: float = 60.0, every: float = 0.05
+) -> None:
+    """Wait until `check()` is truthy, asking every `every` seconds; fail saying `what` did
+    not happen within `timeout` seconds (for conditions on the database, which the fake
+    Discord's wait_for cannot watch)."""
+    for _ in range(int(timeout / every)):
+        if await check():
+            return
+        await asyncio.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")
 
 
 async def database_outage(postgres_url: str, seconds: float) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from db import JobState
 from inference.tiny import build_tiny_pipeline
-from tests.conftest import _postgres_database, database_outage
+from tests.conftest import _postgres_database, database_outage, eventually
 
 IMAGINEBOT = str(Path(sys.executable).parent / "imaginebot")
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -68,23 +68,23 @@ async def _bot_and_workers(
     return bot, workers
 
 
-async def _registered_with_procrastinate(bot, count, timeout=120.0):
+async def _registered_with_procrastinate(bot, count):
     """Each worker takes its jobs through procrastinate: wait until all are registered there."""
-    for _ in range(int(timeout / 0.1)):
+
+    async def registered():
         async with bot.jobs.sessions() as session:
-            if await session.scalar(text("SELECT count(*) FROM procrastinate_workers")) == count:
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{count} worker(s) never registered with procrastinate")
+            return await session.scalar(text("SELECT count(*) FROM procrastinate_workers")) == count
+
+    await eventually(registered, f"{count} worker(s) registered with procrastinate", 120, 0.1)
 
 
-async def _until_running(bot, job_id: int, timeout: float = 60.0) -> None:
+async def _until_running(bot, job_id: int) -> None:
     """Wait until a worker has started job `job_id` (whatever its message shows yet)."""
-    for _ in range(int(timeout / 0.05)):
-        if (await bot.jobs.get(job_id)).state == JobState.RUNNING:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not start within {timeout} s")
+
+    async def running():
+        return (await bot.jobs.get(job_id)).state == JobState.RUNNING
+
+    await eventually(running, f"job {job_id} started")
 
 
 def _shows_result(message) -> bool:

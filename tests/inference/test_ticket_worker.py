@@ -11,7 +11,7 @@ from db import ImageStore, JobRepository, JobState
 from db.tickets import QUEUE, TASK, conninfo
 from inference.ticket_worker import TicketWorker
 from inference.worker import Worker
-from tests.conftest import database_outage
+from tests.conftest import database_outage, eventually
 from tests.inference.worker_jobs import new_job, tiny_pool
 
 pytestmark = pytest.mark.postgres
@@ -26,14 +26,6 @@ async def _query(repo: JobRepository, sql: str) -> list:
     async with repo.sessions() as session, session.begin():
         result = await session.execute(text(sql))
         return list(result.all()) if result.returns_rows else []
-
-
-async def _eventually(check, timeout: float = 60.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not within the timeout")
 
 
 async def test_a_ticket_wakes_the_worker_which_renders_the_job_and_drops_the_ticket(
@@ -53,14 +45,14 @@ async def test_a_ticket_wakes_the_worker_which_renders_the_job_and_drops_the_tic
             )
             return bool(rows)
 
-        await _eventually(listening)
+        await eventually(listening, "the worker listening for tickets")
         await asyncio.sleep(0.2)  # past procrastinate's first look at the (empty) queue
         job, _ = await pg_repo.create(new_job("a red fox --seed 3"))
 
         async def ended():
             return (await pg_repo.get(job.id)).state not in (JobState.QUEUED, JobState.RUNNING)
 
-        await _eventually(ended)
+        await eventually(ended, "the job ended")
         done = await pg_repo.get(job.id)
         assert done.state == JobState.DONE, done.error
         assert done.worker_id == "w1" and len(done.images) == 5
@@ -106,7 +98,7 @@ async def test_a_ticket_worker_stops_when_cancelled_while_the_database_is_down(p
         async def registered():
             return bool(await _query(pg_repo, "SELECT id FROM procrastinate_workers"))
 
-        await _eventually(registered)
+        await eventually(registered, "the worker registered")
         await pg_repo.sessions.kw["bind"].dispose()  # our own connections go with the outage
         outage = asyncio.create_task(database_outage(pg_repo.url.render_as_string(False), 40))
         await asyncio.sleep(1.0)
