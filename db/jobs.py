@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import (
     URL,
     ColumnElement,
+    Executable,
     Float,
     Integer,
     Select,
     String,
-    Update,
     and_,
     any_,
     bindparam,
@@ -679,6 +679,7 @@ def _running_limit(cap: _Column) -> ColumnElement[Any]:
     return case((and_(cap > 0, deployment > cap), cap), else_=deployment)
 
 
+_jobs = Job.metadata.tables[Job.__tablename__]
 _JOB = _standing_of(Job.id, Job.user_id, Job.guild_id, Job.lane, Job.created_at)
 
 # How image prompts are stored (bot/image_fetch.py writes them, the worker reads them);
@@ -760,9 +761,12 @@ _FAIREST = (
 )
 
 
-def _claim(among_fairest: ColumnElement[bool]) -> tuple[Select[Any], Update]:
+def _claim(among_fairest: ColumnElement[bool]) -> tuple[Select[Any], Executable]:
     """The claim's statements: the next job's id (the first of the fairest candidates still
-    queued), and the UPDATE that starts it, locking it so that concurrent claims skip it."""
+    queued), and the UPDATE that starts it, locking it so that concurrent claims skip it.
+    The UPDATE is a Core one, loaded as a Job through from_statement: an ORM UPDATE is
+    copied at every execution, and SQLAlchemy then derives this big statement's cache key
+    again each time (0.8 ms, a quarter of a claim's Python time)."""
     next_job = (
         select(Job.id)
         .where(among_fairest, Job.state == JobState.QUEUED)  # rechecked on a row just taken
@@ -770,27 +774,25 @@ def _claim(among_fairest: ColumnElement[bool]) -> tuple[Select[Any], Update]:
         .limit(1)
     )
     start = (
-        update(Job)
-        .where(Job.id == next_job.with_for_update(skip_locked=True).scalar_subquery())
+        update(_jobs)
+        .where(_jobs.c.id == next_job.with_for_update(skip_locked=True).scalar_subquery())
         .values(
             state=JobState.RUNNING,
-            attempts=Job.attempts + 1,
+            attempts=_jobs.c.attempts + 1,
             worker_id=bindparam("worker"),
             started_at=bindparam("now"),
             heartbeat_at=bindparam("now"),
             progress=0,
             lane=_JOB.lane,  # relax if the fast allowance is spent
         )
-        .returning(Job)
-        .options(lazyload(Job.images))  # none yet: a job has images once done
+        .returning(*_jobs.c)
     )
-    return next_job, start
+    return next_job, select(Job).options(lazyload(Job.images)).from_statement(start)
 
 
 # A worker's result: the job done (given a worker, only while it is that worker's), its
 # owner's id returned; then its images. Core statements built once: the ORM's bulk UPDATE
 # and building them per call were a third of a finish's Python time.
-_jobs = Job.metadata.tables[Job.__tablename__]
 _FINISH = {
     with_worker: update(_jobs)
     .where(
