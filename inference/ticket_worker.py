@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+from weakref import WeakKeyDictionary
 
 import procrastinate
+import psycopg
+import psycopg_pool
 from procrastinate.exceptions import AppNotOpen, ConnectorException
 from procrastinate.jobs import Status
 
-from db import tickets
+from db import session, tickets
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,11 @@ class TicketWorker:
             # A connection waited for at most POOL_WAIT_S (psycopg's pool `timeout`): with
             # the database down, operations fail, and the worker stops, in that time.
             connector=procrastinate.PsycopgConnector(
-                conninfo=conninfo, min_size=1, max_size=4, timeout=POOL_WAIT_S
+                conninfo=conninfo,
+                min_size=1,
+                max_size=4,
+                timeout=POOL_WAIT_S,
+                pool_factory=checking_idle_connections,
             )
         )
 
@@ -106,3 +115,22 @@ class TicketWorker:
             except ConnectorException:  # another live worker removed it first
                 log.debug("ticket %s was removed already", ticket.id)
         return removed
+
+
+def checking_idle_connections(**pool_args: Any) -> psycopg_pool.AsyncConnectionPool:
+    """procrastinate's connection pool, checking a connection before use only once it lay
+    idle db.session.PING_AFTER_IDLE_S, as our own pool does (db/session.py says why).
+    procrastinate's own check is a round trip at every use: a quarter of a ticket's
+    Python time. A connection the server dropped while in steady use fails one operation;
+    the worker retries the ticket (RETRY)."""
+    idle_since: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = WeakKeyDictionary()
+
+    async def check(connection: psycopg.AsyncConnection[Any]) -> None:
+        since = idle_since.get(connection)
+        if since is not None and time.monotonic() - since >= session.PING_AFTER_IDLE_S:
+            await psycopg_pool.AsyncConnectionPool.check_connection(connection)
+
+    async def returned(connection: psycopg.AsyncConnection[Any]) -> None:
+        idle_since[connection] = time.monotonic()
+
+    return psycopg_pool.AsyncConnectionPool(**{**pool_args, "check": check, "reset": returned})

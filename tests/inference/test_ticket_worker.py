@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
-from db import ImageStore, JobRepository, JobState
+from db import ImageStore, JobRepository, JobState, session
 from db.tickets import QUEUE, TASK, conninfo
-from inference.ticket_worker import TicketWorker
+from inference.ticket_worker import TicketWorker, checking_idle_connections
 from inference.worker import Worker
 from tests.conftest import database_outage, eventually
 from tests.inference.worker_jobs import new_job, tiny_pool
@@ -118,3 +119,32 @@ async def test_a_ticket_worker_stops_when_cancelled_while_the_database_is_down(p
 
 async def _nothing() -> bool:
     return False
+
+
+async def _backend_after_the_server_dropped_it(repo: JobRepository) -> tuple[int, int]:
+    """A ticket pool's connection is used, cut from the server's side (as a database restart
+    does), and the pool asked for a connection again: the two backends' ids."""
+    pool = checking_idle_connections(
+        conninfo=conninfo(repo.url), min_size=1, max_size=1, open=False
+    )
+    await pool.open(wait=True)
+    try:
+        async with pool.connection() as connection:
+            first = await (await connection.execute("SELECT pg_backend_pid()")).fetchone()
+        await _query(repo, f"SELECT pg_terminate_backend({first[0]})")
+        async with pool.connection() as connection:
+            second = await (await connection.execute("SELECT pg_backend_pid()")).fetchone()
+        return first[0], second[0]
+    finally:
+        await pool.close()
+
+
+async def test_the_ticket_pool_replaces_an_idle_connection_the_server_dropped(pg_repo, monkeypatch):
+    monkeypatch.setattr(session, "PING_AFTER_IDLE_S", 0.0)  # every connection counts as idle
+    first, second = await _backend_after_the_server_dropped_it(pg_repo)
+    assert second != first
+
+
+async def test_the_ticket_pool_does_not_check_a_connection_in_steady_use(pg_repo):
+    with pytest.raises(psycopg.OperationalError):  # reused at once: unchecked, so it fails
+        await _backend_after_the_server_dropped_it(pg_repo)
