@@ -24,8 +24,9 @@ the in-process worker is woken directly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import URL, BigInteger, TextClause, bindparam, text
+from sqlalchemy import URL, BigInteger, ColumnElement, TextClause, bindparam, literal_column, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,10 +36,9 @@ TASK = "imaginebot.start_next"
 QUEUE = "render"
 
 
-def _defer(job_ids: str) -> TextClause:
-    """A statement deferring one ticket per id the subquery `job_ids` (column `id`) yields."""
-    return text(
-        f"""
+def _defer_sql(job_ids: str) -> str:
+    """A query deferring one ticket per id the subquery `job_ids` (column `id`) yields."""
+    return f"""
         SELECT procrastinate_defer_jobs_v1(ARRAY(
             SELECT ROW('{QUEUE}', '{TASK}', 0, NULL, NULL, jsonb_build_object('job_id', j.id),
                        NULL)::procrastinate_job_to_defer_v1
@@ -46,7 +46,10 @@ def _defer(job_ids: str) -> TextClause:
             ORDER BY j.id
         ))
         """
-    )
+
+
+def _defer(job_ids: str) -> TextClause:
+    return text(_defer_sql(job_ids))
 
 
 _FOR_JOBS = _defer("SELECT unnest(:ids) AS id").bindparams(
@@ -58,13 +61,20 @@ _UNCOVERED = f"""
     GREATEST(0, (SELECT count(*) FROM jobs WHERE state = '{JobState.QUEUED}') - (
         SELECT count(*) FROM procrastinate_jobs WHERE queue_name = '{QUEUE}' AND status = 'todo'))
 """
-# One per ended job, for the owner's oldest waiting jobs (no more than wait).
-_AFTER_END = _defer(
-    f"""
-    SELECT id FROM jobs WHERE user_id = :user AND state = '{JobState.QUEUED}'
-    ORDER BY id LIMIT LEAST(:ended, {_UNCOVERED})
-    """
-)
+
+
+def _after_end(user: str, ended: str) -> str:
+    """One ticket per ended job (`ended` of them, SQL) of the owner `user` (SQL), for the
+    owner's oldest waiting jobs (no more than wait)."""
+    return _defer_sql(
+        f"""
+        SELECT id FROM jobs WHERE user_id = {user} AND state = '{JobState.QUEUED}'
+        ORDER BY id LIMIT LEAST({ended}, {_UNCOVERED})
+        """
+    )
+
+
+_AFTER_END = text(_after_end(":user", ":ended"))
 _TOP_UP = _defer(
     f"SELECT id FROM jobs WHERE state = '{JobState.QUEUED}' ORDER BY id LIMIT {_UNCOVERED}"
 )
@@ -91,6 +101,14 @@ async def after_end(session: AsyncSession, user_id: int, ended: int = 1) -> None
     as many more, if jobs of theirs wait."""
     if _dispatched(session):
         await session.execute(_AFTER_END, {"user": user_id, "ended": ended})
+
+
+def after_one_ended(owner: str) -> ColumnElement[Any]:
+    """after_end's tickets for one ended job, as a column of a statement that ends the job
+    itself (a data-modifying CTE); `owner` is the SQL of the job's owner there, such as
+    "done.user_id". The statement's snapshot is the one from before the job ended, which
+    is all after_end looks at: queued jobs and waiting tickets."""
+    return literal_column(f"({_after_end(owner, '1')})")
 
 
 async def top_up(session: AsyncSession) -> None:

@@ -178,7 +178,8 @@ async def test_only_jobs_whose_lease_lapsed_are_taken_back(sessions):
     assert again is not None and again.id == dead.id and again.attempts == 2
     # The dead worker's late result is ignored: the job is another worker's now.
     await repo.finish(again.id, [StoredImage(1, "c" * 64, 64, 64, 1)], [1], 1.0, "dead-worker")
-    assert (await repo.get(again.id)).state == JobState.RUNNING
+    late = await repo.get(again.id)
+    assert late.state == JobState.RUNNING and late.images == []  # its images are not kept
     await repo.fail(again.id, "late failure", "dead-worker")
     assert (await repo.get(again.id)).state == JobState.RUNNING
 
