@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     URL,
+    BigInteger,
     ColumnElement,
     Executable,
     Float,
@@ -821,7 +822,16 @@ _FINISH = {
 }
 _job_images = Job.metadata.tables[JobImage.__tablename__]
 _ADD_IMAGES = insert(_job_images)
-_IMAGE_COLUMNS = ("index", "sha256", "width", "height", "seed", "format")
+# The image columns, each given to the one-statement finish as an array of this type
+# (text unbounded: a cast to VARCHAR(64)[] would cut an over-long value without a word).
+_IMAGE_COLUMNS = {
+    "index": Integer,
+    "sha256": String,
+    "width": Integer,
+    "height": Integer,
+    "seed": BigInteger,
+    "format": String,
+}
 
 
 def _finish_at_once(with_worker: bool) -> Select[Any]:
@@ -833,8 +843,8 @@ def _finish_at_once(with_worker: bool) -> Select[Any]:
     image = (
         func.unnest(
             *(
-                bindparam(f"image_{name}", type_=ARRAY(_job_images.c[name].type))
-                for name in _IMAGE_COLUMNS
+                bindparam(f"image_{name}", type_=ARRAY(type_))
+                for name, type_ in _IMAGE_COLUMNS.items()
             )
         )
         .table_valued(*_IMAGE_COLUMNS)

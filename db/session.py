@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 
@@ -27,11 +27,13 @@ PING_AFTER_IDLE_S = 10.0
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:
     """Check a pooled connection before use only if it lay idle PING_AFTER_IDLE_S or longer;
-    a dead one is replaced, unseen by the caller. SQLAlchemy's pool_pre_ping checks every
-    checkout, which on asyncpg costs three round trips (BEGIN, a ping, ROLLBACK): a third of
-    the Python time of creating a job. A connection in steady use that the server dropped
-    (a database restart) fails its next statement instead; SQLAlchemy then discards every
-    connection the pool held, so each process sees one failed operation per restart."""
+    if the server dropped it, the pool discards it and every connection older (a restart
+    takes them all) and hands out a new one, unseen by the caller. SQLAlchemy's
+    pool_pre_ping checks at every checkout, which on asyncpg costs three round trips (BEGIN,
+    a ping, ROLLBACK): a third of the Python time of creating a job. A connection in steady
+    use that a restart cut fails its next statement instead; SQLAlchemy then discards every
+    connection the pool held, so a process sees one failed operation per restart."""
+    dialect = engine.dialect
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -43,9 +45,9 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
             return
         try:
-            dbapi_connection.ping()
+            dialect.do_ping(dbapi_connection)
         except Exception as error:
-            raise DisconnectionError("an idle pooled connection was closed") from error
+            raise InvalidatePoolError("an idle pooled connection was closed") from error
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -118,19 +118,18 @@ class TicketWorker:
 
 
 def checking_idle_connections(**pool_args: Any) -> psycopg_pool.AsyncConnectionPool:
-    """procrastinate's connection pool, checking a connection before use only once it lay
-    idle db.session.PING_AFTER_IDLE_S, as our own pool does (db/session.py says why).
-    procrastinate's own check is a round trip at every use: a quarter of a ticket's
-    Python time. A connection the server dropped while in steady use fails one operation;
-    the worker retries the ticket (RETRY)."""
-    idle_since: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = WeakKeyDictionary()
+    """procrastinate's connection pool, checking a connection before use only the first
+    time and once it lay unused db.session.PING_AFTER_IDLE_S since its last use began, as
+    our own pool does (db/session.py says why). procrastinate's own check is a round trip
+    at every use: a quarter of a ticket's Python time. A connection the server dropped
+    while in steady use fails procrastinate's next query with it; its worker then stops and
+    TicketWorker.serve starts it again."""
+    last_used: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = WeakKeyDictionary()
 
     async def check(connection: psycopg.AsyncConnection[Any]) -> None:
-        since = idle_since.get(connection)
-        if since is not None and time.monotonic() - since >= session.PING_AFTER_IDLE_S:
+        since = last_used.get(connection)
+        if since is None or time.monotonic() - since >= session.PING_AFTER_IDLE_S:
             await psycopg_pool.AsyncConnectionPool.check_connection(connection)
+        last_used[connection] = time.monotonic()
 
-    async def returned(connection: psycopg.AsyncConnection[Any]) -> None:
-        idle_since[connection] = time.monotonic()
-
-    return psycopg_pool.AsyncConnectionPool(**{**pool_args, "check": check, "reset": returned})
+    return psycopg_pool.AsyncConnectionPool(**{**pool_args, "check": check})

@@ -10,8 +10,19 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import make_engine, session
+from db import (
+    JobRepository,
+    JobState,
+    StoredImage,
+    make_engine,
+    make_sessionmaker,
+    session,
+    upgrade_schema,
+)
 from tests.conftest import POSTGRES_ADMIN_DSN, _postgres_database
+from tests.db.test_jobs import _new
+
+pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
@@ -57,3 +68,23 @@ async def test_a_busy_connection_is_not_pinged_and_fails_once_after_a_restart(
         await _backend(engine)
     assert failure.value.connection_invalidated
     assert await _backend(engine) != first  # the pool replaced it: the next one works
+
+
+async def test_a_connection_used_in_autocommit_gives_the_next_session_a_transaction(
+    engine: AsyncEngine,
+):
+    # The claim and finish run in autocommit on a pooled connection; the next session on
+    # that connection (the only one: everything here runs one after another) must still be
+    # able to roll back.
+    await upgrade_schema(engine)
+    repo = JobRepository(make_sessionmaker(engine))
+    job, _ = await repo.create(_new())
+    await repo.claim_next("w")
+    await repo.finish(job.id, [StoredImage(1, "a" * 64, 64, 64, 1)], [1], 0.5, "w")
+    with pytest.raises(RuntimeError):
+        async with repo.sessions() as s, s.begin():
+            await s.execute(text("UPDATE jobs SET prompt = 'changed'"))
+            raise RuntimeError("given up")
+    kept = await repo.get(job.id)
+    assert kept.prompt == job.prompt and kept.state == JobState.DONE
+    assert engine.sync_engine.pool.checkedin() == 1  # one connection served all of it

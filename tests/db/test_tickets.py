@@ -83,6 +83,14 @@ async def test_each_ended_job_of_an_owner_with_jobs_waiting_writes_a_ticket(sess
     assert [(await repo.claim_next("w")).id for _ in range(2)] == [w.id for w in waiting[:2]]
 
 
+async def test_a_late_result_from_a_worker_that_lost_the_job_writes_no_ticket(sessions):
+    repo = JobRepository(sessions, max_running_per_user=1)
+    running, waiting = await _at_the_limit(repo, sessions, waiting=1)
+    await repo.finish(running[0].id, [], [1], 1.0, "a-worker-that-lost-it")
+    assert await _tickets(sessions) == []
+    assert (await repo.get(running[0].id)).state == JobState.RUNNING
+
+
 async def test_no_ticket_when_tickets_wait_for_every_queued_job_or_none_of_the_owner_s_waits(
     sessions,
 ):
