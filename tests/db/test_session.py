@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -19,7 +18,7 @@ from db import (
     session,
     upgrade_schema,
 )
-from tests.conftest import POSTGRES_ADMIN_DSN, _postgres_database
+from tests.conftest import _postgres_database, database_outage
 from tests.db.test_jobs import _new
 
 pytestmark = pytest.mark.postgres
@@ -33,18 +32,6 @@ async def engine() -> AsyncIterator[AsyncEngine]:
         await made.dispose()
 
 
-async def _server_drops_its_connections(engine: AsyncEngine) -> None:
-    """Cut the pooled connection from the server's side, as a database restart does."""
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-            engine.url.database,
-        )
-    finally:
-        await admin.close()
-
-
 async def _backend(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
         return int(await connection.scalar(text("SELECT pg_backend_pid()")))
@@ -54,7 +41,7 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_unseen(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await _backend(engine)
-    await _server_drops_its_connections(engine)
+    await database_outage(engine.url.render_as_string(False), seconds=0)  # connections cut
     monkeypatch.setattr(session, "PING_AFTER_IDLE_S", 0.0)  # every checkout counts as idle
     assert await _backend(engine) != first  # no error: the checkout found it dead
 
@@ -63,7 +50,7 @@ async def test_a_busy_connection_is_not_pinged_and_fails_once_after_a_restart(
     engine: AsyncEngine,
 ) -> None:
     first = await _backend(engine)
-    await _server_drops_its_connections(engine)
+    await database_outage(engine.url.render_as_string(False), seconds=0)  # connections cut
     with pytest.raises(DBAPIError) as failure:  # used again at once: no ping, so it fails
         await _backend(engine)
     assert failure.value.connection_invalidated
