@@ -92,6 +92,7 @@ class ImagineBot(discord.AutoShardedClient):
             # Nothing pings unless a message opts in (only ever the requesting user).
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=None if settings.shards == "auto" else settings.shards,
+            guild_ready_timeout=settings.guild_ready_timeout_s,
         )
         self.settings = settings
         self.run_worker = settings.renders_in_process if run_worker is None else run_worker

@@ -107,11 +107,6 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import discord
-
-    from bot.app import ImagineBot
-    from bot.discord_endpoints import point_at
-
     try:
         settings = _settings(
             database_url=args.database_url, embedded_worker=False if args.no_worker else None
@@ -123,6 +118,12 @@ def _run(args: argparse.Namespace) -> int:
             "DISCORD_TOKEN is not set. Copy your bot's token from https://discord.com/"
             "developers/applications and run: DISCORD_TOKEN=<token> imaginebot run"
         )
+    # Imported once the settings are known good: a mistake there is answered at once.
+    import discord
+
+    from bot.app import ImagineBot
+    from bot.discord_endpoints import point_at
+
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

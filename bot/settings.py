@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     allow_dms: bool = False
     # Gateway shards: a number, or "auto" for Discord's recommendation (large bots).
     shards: int | Literal["auto"] = 1
+    # After connecting, discord.py reports ready this long after the last guild arrived
+    # (its own default); the bot serves and recovers jobs from then on.
+    guild_ready_timeout_s: float = Field(default=2.0, ge=0)
     semantic_moderation: bool = False
     api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_API_BASE", "IMAGINEBOT_API_BASE")

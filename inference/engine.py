@@ -66,7 +66,9 @@ def pick_device(requested: str | None = None, dtype: str | None = None) -> tuple
         else "cpu"
     )
     if dtype is not None:
-        return device, DTYPES[dtype]
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        return device, getattr(torch, dtype)
     return device, torch.float16 if device.startswith("cuda") else torch.float32
 
 

@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import torch
-
 log = logging.getLogger(__name__)
 
 Offload = Literal["none", "model", "sequential"]
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# torch's names for the dtypes a pipeline may load in (not torch's objects: the settings
+# check these, and `imaginebot` should answer a settings mistake without importing torch).
+DTYPES = ("float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class MemoryOptions:
     attention_slicing: bool = False
     vae_tiling: bool = False
     cpu_offload: Offload = "none"
-    dtype: str | None = None  # a key of DTYPES; None: fp16 on CUDA, else fp32
+    dtype: str | None = None  # one of DTYPES; None: fp16 on CUDA, else fp32
 
     def __post_init__(self) -> None:
         if self.cpu_offload not in ("none", "model", "sequential"):

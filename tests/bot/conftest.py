@@ -12,6 +12,7 @@ import pytest
 from bot.app import ImagineBot
 from bot.settings import Settings
 from tests.bot.imageserver import ImageServer
+from tests.conftest import copy_sqlite_schema
 from tests.fakediscord import Channel, FakeDiscord, Guild, User
 
 MANAGE_MESSAGES = 1 << 13
@@ -42,8 +43,9 @@ def world(fake: FakeDiscord) -> World:
 class BotRunner:
     """Starts and stops real ImagineBot instances on one data directory (restarts keep it)."""
 
-    def __init__(self, world: World, data_dir: Path, models_dir: Path) -> None:
+    def __init__(self, world: World, data_dir: Path, models_dir: Path, schema: Path) -> None:
         self.world = world
+        self.schema = schema
         self.settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             token=world.fake.token,
@@ -54,10 +56,16 @@ class BotRunner:
             # Answer straight away unless the work takes 2 s: response types stay predictable
             # on a slow machine (the production default, 0.15 s, is benchmarked instead).
             ack_budget_s=2.0,
+            # The fake Discord sends every guild at once: no need for discord.py's 2 s wait
+            # for more (each start in the suite paid it).
+            guild_ready_timeout_s=0.2,
         )
         self.running: list[tuple[ImagineBot, asyncio.Task[None]]] = []
 
     async def start(self, run_worker: bool | None = True, output_filter=None) -> ImagineBot:
+        embedded = self.settings.data_dir / "imaginebot.db"
+        if self.settings.database_url is None and not embedded.exists():
+            copy_sqlite_schema(self.schema, embedded)  # the bot's own migration is a no-op
         bot = ImagineBot(self.settings, run_worker=run_worker, output_filter=output_filter)
         task = asyncio.create_task(bot.start(self.world.fake.token))
         self.running.append((bot, task))
@@ -83,8 +91,8 @@ class BotRunner:
 
 
 @pytest.fixture
-async def runner(world: World, tmp_path: Path, tiny_models_dir: Path):
-    runner = BotRunner(world, tmp_path / "data", tiny_models_dir)
+async def runner(world: World, tmp_path: Path, tiny_models_dir: Path, sqlite_schema: Path):
+    runner = BotRunner(world, tmp_path / "data", tiny_models_dir, sqlite_schema)
     yield runner
     await runner.stop_all()
 

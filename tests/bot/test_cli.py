@@ -136,6 +136,7 @@ async def test_bot_as_a_separate_process_serves_imagine_and_survives_a_kill(
         IMAGINEBOT_MODELS_DIR=str(tiny_models_dir),
         IMAGINEBOT_GUILD_IDS=str(guild.id),
         IMAGINEBOT_ACK_BUDGET_S="2",  # answered, not deferred, also on a slow machine
+        IMAGINEBOT_GUILD_READY_TIMEOUT_S="0.2",  # the fake sends every guild at once
     )
 
     async def start() -> asyncio.subprocess.Process:

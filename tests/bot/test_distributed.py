@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture
-async def postgres_url():
-    async for url in _postgres_database():
+async def postgres_url(postgres_schema):
+    async for url in _postgres_database(template=postgres_schema):
         yield url
 
 

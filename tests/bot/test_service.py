@@ -28,16 +28,14 @@ from db import (
     StoredImage,
     make_engine,
     make_sessionmaker,
-    upgrade_schema,
 )
 from inference.presets import PRESETS
 from tests.bot.imageserver import gradient, png_of
 
 
 @pytest.fixture
-async def service(database_url):
-    engine = make_engine(database_url)
-    await upgrade_schema(engine)
+async def service(migrated_database_url):
+    engine = make_engine(migrated_database_url)
     sessions = make_sessionmaker(engine)
     yield JobService(
         JobRepository(sessions),

@@ -4,12 +4,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from db import make_engine, make_sessionmaker, upgrade_schema
+from db import make_engine, make_sessionmaker
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[object]:
-    engine = make_engine(database_url)
-    await upgrade_schema(engine)
+async def sessions(migrated_database_url: str) -> AsyncIterator[object]:
+    engine = make_engine(migrated_database_url)
     yield make_sessionmaker(engine)
     await engine.dispose()

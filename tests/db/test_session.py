@@ -16,7 +16,6 @@ from db import (
     make_engine,
     make_sessionmaker,
     session,
-    upgrade_schema,
 )
 from tests.conftest import _postgres_database, database_outage
 from tests.db.test_jobs import _new
@@ -25,8 +24,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def engine() -> AsyncIterator[AsyncEngine]:
-    async for url in _postgres_database():
+async def engine(postgres_schema: str) -> AsyncIterator[AsyncEngine]:
+    async for url in _postgres_database(template=postgres_schema):
         made = make_engine(url)
         yield made
         await made.dispose()
@@ -63,7 +62,6 @@ async def test_a_connection_used_in_autocommit_gives_the_next_session_a_transact
     # The claim and finish run in autocommit on a pooled connection; the next session on
     # that connection (the only one: everything here runs one after another) must still be
     # able to roll back.
-    await upgrade_schema(engine)
     repo = JobRepository(make_sessionmaker(engine))
     job, _ = await repo.create(_new())
     await repo.claim_next("w")

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from db import JobRepository, make_engine, make_sessionmaker, upgrade_schema
+from db import JobRepository, make_engine, make_sessionmaker
+from tests.conftest import copy_sqlite_schema
 
 
 @pytest.fixture
-async def repo(tmp_path: Path):
+async def repo(tmp_path: Path, sqlite_schema: Path):
     """Jobs on a real SQLite database of the test's own."""
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
-    await upgrade_schema(engine)
+    engine = make_engine(copy_sqlite_schema(sqlite_schema, tmp_path / "w.db"))
     yield JobRepository(make_sessionmaker(engine))
     await engine.dispose()
