@@ -220,7 +220,6 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _imagine(args: argparse.Namespace) -> int:
     from bot.image_fetch import ImageFetchError
-    from inference.engine import Engine
     from inference.images import compose_grid, encode_png
     from inference.presets import get_preset, load_presets
     from inference.prompt import PromptError, parse
@@ -243,6 +242,8 @@ def _imagine(args: argparse.Namespace) -> int:
     except ImageFetchError as exc:
         return _fail(f"{exc.message} [{exc.code}]")
     seed = request.seed if request.seed is not None else random_seed()
+    from inference.engine import Engine  # torch: after the checks
+
     engine = Engine(preset, settings.resolved_models_dir, settings.device, settings.memory_options)
     engine.load()
     if prompt_images:
@@ -285,7 +286,6 @@ def _operate(args: argparse.Namespace) -> int:
     """upscale | vary | zoom | pan | square on a file: the same engine calls as the buttons."""
     from PIL import Image
 
-    from inference.engine import VARY_STRONG, VARY_SUBTLE, Engine
     from inference.images import compose_grid, encode_png
     from inference.outpaint import OutpaintError, make_square, pan, zoom_out
     from inference.presets import get_preset, load_presets, pixel_limit
@@ -307,6 +307,8 @@ def _operate(args: argparse.Namespace) -> int:
         return _fail(f"{exc.message} [{exc.code}]")
     except (OSError, ValueError, ValidationError) as exc:
         return _fail(str(exc))
+    from inference.engine import VARY_STRONG, VARY_SUBTLE, Engine  # torch: after the checks
+
     engine = Engine(preset, settings.resolved_models_dir, settings.device, settings.memory_options)
     seed = args.seed if args.seed is not None else random_seed()
     try:
