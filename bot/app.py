@@ -18,6 +18,7 @@ from discord import app_commands
 from bot import commands, moderator
 from bot.buttons import DYNAMIC_BUTTONS, appeal_view, confirm_view, waiting_view
 from bot.delivery import Delivery
+from bot.ephemeral import tell_privately, thinking
 from bot.errors import BannedPrompt, UserFacingError
 from bot.escalation import parse_ladder
 from bot.forms import form_submission, remix_form, zoom_form
@@ -235,10 +236,13 @@ class ImagineBot(discord.AutoShardedClient):
             is_moderator=is_moderator(interaction, self.settings.mod_role_ids),
         )
 
-    async def within_deadline(self, interaction: discord.Interaction[Any], work: Awaitable[T]) -> T:
+    async def within_deadline(
+        self, interaction: discord.Interaction[Any], work: Awaitable[T], ephemeral: bool = False
+    ) -> T:
         """`work`'s result; if it is not ready well inside Discord's 3 s to acknowledge (a
-        busy database, hundreds of members at once), the interaction is deferred first, and
-        the answer then replaces the "thinking" message (slash commands) or follows it."""
+        busy database, hundreds of members at once), the interaction is deferred first
+        (`ephemeral`: only its user sees the "thinking" message), and the answer then
+        replaces the "thinking" message (slash commands) or follows it."""
         waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()
         self._answering += 1
         try:
@@ -247,8 +251,8 @@ class ImagineBot(discord.AutoShardedClient):
                 {task}, timeout=ack_wait(waited, self._answering, self.settings.ack_budget_s)
             )
             if not done and not interaction.response.is_done():
-                thinking = interaction.type == discord.InteractionType.application_command
-                await interaction.response.defer(thinking=thinking)
+                slash = interaction.type == discord.InteractionType.application_command
+                await interaction.response.defer(thinking=slash, ephemeral=ephemeral)
             return await task
         finally:
             self._answering -= 1
@@ -256,7 +260,7 @@ class ImagineBot(discord.AutoShardedClient):
     async def start_jobs(self, interaction: discord.Interaction[Any], jobs: list[Job]) -> None:
         """Answer with the jobs' messages (or, for a held batch, ask to confirm it first)."""
         if jobs[0].state == JobState.HELD:
-            await _tell_privately(
+            await tell_privately(
                 interaction,
                 content=f"This prompt makes {len(jobs)} jobs. Start them all?",
                 view=confirm_view(jobs[0]),
@@ -274,7 +278,7 @@ class ImagineBot(discord.AutoShardedClient):
                         job_content(job), allowed_mentions=mentions_for(job), view=waiting_view(job)
                     )
                     message_id = response.message_id or (await interaction.original_response()).id
-                elif n == 0 and _thinking(interaction):  # deferred: the first job takes it over
+                elif n == 0 and thinking(interaction):  # deferred: the first job takes it over
                     message = await interaction.edit_original_response(
                         content=job_content(job),
                         allowed_mentions=mentions_for(job),
@@ -320,7 +324,7 @@ class ImagineBot(discord.AutoShardedClient):
         Appeal button for an appealable blocked prompt)."""
         view = await self._blocked_prompt_view(interaction, error)
         extra: dict[str, Any] = {"view": view} if view is not None else {}
-        await _tell_privately(interaction, embed=error_embed(error), **extra)
+        await tell_privately(interaction, embed=error_embed(error), **extra)
 
     async def _blocked_prompt_view(
         self, interaction: discord.Interaction[Any], error: Exception
@@ -436,24 +440,7 @@ class ImagineBot(discord.AutoShardedClient):
             error_id = secrets.token_hex(4)
             log.error("unexpected error %s in /%s", error_id, interaction.command, exc_info=error)
             embed = unexpected_error_embed(error_id)
-        await _tell_privately(interaction, embed=embed)
+        await tell_privately(interaction, embed=embed)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("unhandled error in %s", event_method)
-
-
-def _thinking(interaction: discord.Interaction[Any]) -> bool:
-    """Whether the interaction was deferred with a public "thinking" message."""
-    return interaction.response.type == discord.InteractionResponseType.deferred_channel_message
-
-
-async def _tell_privately(interaction: discord.Interaction[Any], **message: Any) -> None:
-    """An ephemeral answer: the interaction's response if none was sent yet, else a followup,
-    and then a deferred public "thinking" message is removed rather than left behind."""
-    if not interaction.response.is_done():
-        await interaction.response.send_message(ephemeral=True, **message)
-        return
-    await interaction.followup.send(ephemeral=True, **message)
-    if _thinking(interaction):
-        with contextlib.suppress(discord.HTTPException):
-            await interaction.delete_original_response()

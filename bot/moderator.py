@@ -6,13 +6,16 @@ checks moderator rights again here (Manage Messages, or a configured moderator r
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec
 
 import discord
 from discord import app_commands
 
 from bot.buttons import review_view
+from bot.ephemeral import tell_privately
 from bot.errors import NotModerator, UserFacingError
 from bot.escalation import format_duration, parse_duration
 from bot.permissions import is_moderator
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 Interaction = discord.Interaction["ImagineBot"]
 Category = Literal["sexual", "minors", "violence", "hate", "public_figure", "self_harm", "illegal"]
+P = ParamSpec("P")
 OUTCOMES = {"ra": AppealState.APPROVED, "ru": AppealState.UPHELD, "rb": AppealState.BANNED}
 
 mod = app_commands.Group(
@@ -47,8 +51,20 @@ def _require_moderator(interaction: Interaction) -> int:
     return interaction.guild_id
 
 
-async def _reply(interaction: Interaction, text: str) -> None:
-    await interaction.response.send_message(text, ephemeral=True)
+def _answered_privately(
+    command: Callable[Concatenate[Interaction, P], Awaitable[str]],
+) -> Callable[Concatenate[Interaction, P], Coroutine[Any, Any, None]]:
+    """A /mod command whose body returns its answer: the answer goes to the moderator alone,
+    and a body that takes longer than the bot's acknowledgement budget (a busy database)
+    has the interaction deferred privately first, inside Discord's 3 s."""
+
+    @functools.wraps(command)
+    async def answer(interaction: Interaction, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        work = command(interaction, *args, **kwargs)
+        text = await interaction.client.within_deadline(interaction, work, ephemeral=True)
+        await tell_privately(interaction, content=text)
+
+    return answer
 
 
 @mod.command(name="ban", description="Stop a member from generating images here")
@@ -57,9 +73,8 @@ async def _reply(interaction: Interaction, text: str) -> None:
     reason="Why (kept in the audit log)",
     duration="How long, e.g. 30m, 1h, 7d (leave empty for a ban until lifted)",
 )
-async def ban(
-    interaction: Interaction, user: discord.User, reason: str, duration: str = ""
-) -> None:
+@_answered_privately
+async def ban(interaction: Interaction, user: discord.User, reason: str, duration: str = "") -> str:
     guild_id = _require_moderator(interaction)
     length = _duration(duration) if duration else None
     until = utcnow() + length if length else None
@@ -67,11 +82,10 @@ async def ban(
         guild_id, user.id, reason, interaction.user.id, until
     )
     span = f" for {format_duration(length)}" if length else ""
-    await _reply(
-        interaction,
+    return (
         f"Banned {user.mention}{span}: {reason}"
         if created
-        else f"{user.mention} was already banned; the ban now says{span}: {reason}",
+        else f"{user.mention} was already banned; the ban now says{span}: {reason}"
     )
 
 
@@ -84,28 +98,29 @@ def _duration(text: str) -> timedelta:
 
 @mod.command(name="unban", description="Let a banned or timed-out member generate again")
 @app_commands.describe(user="Who to unban", reason="Why (kept in the audit log)")
-async def unban(interaction: Interaction, user: discord.User, reason: str = "") -> None:
+@_answered_privately
+async def unban(interaction: Interaction, user: discord.User, reason: str = "") -> str:
     guild_id = _require_moderator(interaction)
     lifted = await interaction.client.bans.unban(guild_id, user.id, interaction.user.id, reason)
-    await _reply(
-        interaction, f"Unbanned {user.mention}." if lifted else f"{user.mention} was not banned."
-    )
+    return f"Unbanned {user.mention}." if lifted else f"{user.mention} was not banned."
 
 
 @mod.command(name="timeout", description="Stop a member from generating for a while")
 @app_commands.describe(
     user="Who", duration="e.g. 30m, 1h, 7d", reason="Why (kept in the audit log)"
 )
-async def timeout(interaction: Interaction, user: discord.User, duration: str, reason: str) -> None:
+@_answered_privately
+async def timeout(interaction: Interaction, user: discord.User, duration: str, reason: str) -> str:
     guild_id = _require_moderator(interaction)
     length = _duration(duration)
     until = utcnow() + length
     await interaction.client.bans.ban(guild_id, user.id, reason, interaction.user.id, until)
-    await _reply(interaction, f"Timed out {user.mention} for {format_duration(length)}: {reason}")
+    return f"Timed out {user.mention} for {format_duration(length)}: {reason}"
 
 
 @mod.command(name="strikes", description="How many upheld violations a member has")
-async def strikes(interaction: Interaction, user: discord.User) -> None:
+@_answered_privately
+async def strikes(interaction: Interaction, user: discord.User) -> str:
     guild_id = _require_moderator(interaction)
     count = await interaction.client.bans.count(guild_id, user.id, "strike")
     ban = await interaction.client.bans.active_ban(guild_id, user.id)
@@ -116,16 +131,17 @@ async def strikes(interaction: Interaction, user: discord.User) -> None:
             if ban.expires_at is None
             else f"timed out until {discord.utils.format_dt(ban.expires_at)}"
         )
-    await _reply(interaction, f"{user.mention} has {count} strike(s) and is {status}.")
+    return f"{user.mention} has {count} strike(s) and is {status}."
 
 
 @mod.command(name="audit", description="Moderation records for a member or a job")
 @app_commands.describe(
     user="A member's records", job_id="A job's records (from its buttons or /history)"
 )
+@_answered_privately
 async def audit(
     interaction: Interaction, user: discord.User | None = None, job_id: int | None = None
-) -> None:
+) -> str:
     guild_id = _require_moderator(interaction)
     bot = interaction.client
     if job_id is not None:
@@ -140,7 +156,7 @@ async def audit(
     else:
         raise UserFacingError("Give a user or a job_id to audit.")
     lines = [header] + [_record_line(r) for r in records[-15:]]
-    await _reply(interaction, "\n".join(lines) if records else f"{header}\nNo records.")
+    return "\n".join(lines) if records else f"{header}\nNo records."
 
 
 def _record_line(r: AuditRecord) -> str:
@@ -150,11 +166,12 @@ def _record_line(r: AuditRecord) -> str:
 
 
 @mod.command(name="review", description="Open appeals waiting for a decision")
-async def review(interaction: Interaction) -> None:
+@_answered_privately
+async def review(interaction: Interaction) -> str:
     guild_id = _require_moderator(interaction)
     appeals = await interaction.client.moderation.open_appeals(guild_id)
     lines = [f"#{a.id} <@{a.user_id}> `{a.prompt[:80]}` ({a.category})" for a in appeals]
-    await _reply(interaction, "\n".join(lines) or "No open appeals.")
+    return "\n".join(lines) or "No open appeals."
 
 
 @mod.command(name="setup", description="Appeals channel, stealth mode, job limits here")
@@ -165,13 +182,14 @@ async def review(interaction: Interaction) -> None:
     "(0: the bot's limit)",
     max_queued="Jobs one member may have waiting here, up to the bot's own limit (0: its limit)",
 )
+@_answered_privately
 async def setup(
     interaction: Interaction,
     review_channel: discord.TextChannel | None = None,
     allow_stealth: bool | None = None,
     max_running: app_commands.Range[int, 0, 20] | None = None,
     max_queued: app_commands.Range[int, 0, 100] | None = None,
-) -> None:
+) -> str:
     guild_id = _require_moderator(interaction)
     repo = interaction.client.moderation
     changed: dict[str, Any] = {}
@@ -193,7 +211,7 @@ async def setup(
         await interaction.client.bans.record(
             guild_id, interaction.user.id, None, "setup", "", changed
         )
-    await _reply(interaction, await _setup_summary(interaction.client, guild_id))
+    return await _setup_summary(interaction.client, guild_id)
 
 
 async def _setup_summary(bot: ImagineBot, guild_id: int) -> str:
@@ -211,17 +229,19 @@ async def _setup_summary(bot: ImagineBot, guild_id: int) -> str:
 
 @queue.command(name="pause", description="Hold every waiting job here until resumed")
 @app_commands.describe(reason="Why (kept in the audit log)")
-async def queue_pause(interaction: Interaction, reason: str = "") -> None:
-    await _set_paused(interaction, True, reason)
+@_answered_privately
+async def queue_pause(interaction: Interaction, reason: str = "") -> str:
+    return await _set_paused(interaction, True, reason)
 
 
 @queue.command(name="resume", description="Let waiting jobs here start again")
 @app_commands.describe(reason="Why (kept in the audit log)")
-async def queue_resume(interaction: Interaction, reason: str = "") -> None:
-    await _set_paused(interaction, False, reason)
+@_answered_privately
+async def queue_resume(interaction: Interaction, reason: str = "") -> str:
+    return await _set_paused(interaction, False, reason)
 
 
-async def _set_paused(interaction: Interaction, paused: bool, reason: str) -> None:
+async def _set_paused(interaction: Interaction, paused: bool, reason: str) -> str:
     guild_id = _require_moderator(interaction)
     bot = interaction.client
     was = await bot.moderation.queue_paused(guild_id)
@@ -243,12 +263,13 @@ async def _set_paused(interaction: Interaction, paused: bool, reason: str) -> No
             f"The queue here {'was not paused' if not was else 'is running again'}: "
             f"{waiting} waiting, {running} running."
         )
-    await _reply(interaction, text)
+    return text
 
 
 @queue.command(name="cancel", description="Stop any member's waiting or running job here")
 @app_commands.describe(job_id="The job (from /mod audit or its message)", reason="Why")
-async def queue_cancel(interaction: Interaction, job_id: int, reason: str = "") -> None:
+@_answered_privately
+async def queue_cancel(interaction: Interaction, job_id: int, reason: str = "") -> str:
     guild_id = _require_moderator(interaction)
     bot = interaction.client
     job = await bot.jobs.get(job_id)
@@ -256,22 +277,24 @@ async def queue_cancel(interaction: Interaction, job_id: int, reason: str = "") 
         raise UserFacingError(f"There is no job {job_id} on this server.")
     await bot.service.cancel(job_id, bot.origin(interaction), reason)
     bot.queue_changed()
-    await _reply(interaction, f"Cancelled job #{job_id} by <@{job.user_id}>.")
+    return f"Cancelled job #{job_id} by <@{job.user_id}>."
 
 
 @terms.command(name="add", description="Block a term on this server")
-async def terms_add(interaction: Interaction, term: str, category: Category) -> None:
+@_answered_privately
+async def terms_add(interaction: Interaction, term: str, category: Category) -> str:
     guild_id = _require_moderator(interaction)
-    await _change_term(interaction, guild_id, term, category)
+    return await _change_term(interaction, guild_id, term, category)
 
 
 @terms.command(name="allow", description="Allow a term the built-in lists would block")
-async def terms_allow(interaction: Interaction, term: str) -> None:
+@_answered_privately
+async def terms_allow(interaction: Interaction, term: str) -> str:
     guild_id = _require_moderator(interaction)
-    await _change_term(interaction, guild_id, term, "allow")
+    return await _change_term(interaction, guild_id, term, "allow")
 
 
-async def _change_term(interaction: Interaction, guild_id: int, term: str, category: str) -> None:
+async def _change_term(interaction: Interaction, guild_id: int, term: str, category: str) -> str:
     normalized = " ".join(term.lower().split())
     if not normalized or len(normalized) > 100:
         raise UserFacingError("A term must be 1-100 characters.")
@@ -282,31 +305,27 @@ async def _change_term(interaction: Interaction, guild_id: int, term: str, categ
         guild_id, interaction.user.id, None, f"term_{category}", normalized
     )
     verb = "Allowed" if category == "allow" else f"Blocked ({category})"
-    await _reply(
-        interaction, f"{verb}: `{normalized}`." if added else f"`{normalized}` was already listed."
-    )
+    return f"{verb}: `{normalized}`." if added else f"`{normalized}` was already listed."
 
 
 @terms.command(name="remove", description="Remove a term you added")
-async def terms_remove(interaction: Interaction, term: str) -> None:
+@_answered_privately
+async def terms_remove(interaction: Interaction, term: str) -> str:
     guild_id = _require_moderator(interaction)
     normalized = " ".join(term.lower().split())
     removed = await interaction.client.moderation.remove_term(guild_id, normalized)
     await interaction.client.bans.record(
         guild_id, interaction.user.id, None, "term_removed", normalized
     )
-    await _reply(
-        interaction, f"Removed `{normalized}`." if removed else f"`{normalized}` was not listed."
-    )
+    return f"Removed `{normalized}`." if removed else f"`{normalized}` was not listed."
 
 
 @terms.command(name="list", description="This server's own terms")
-async def terms_list(interaction: Interaction) -> None:
+@_answered_privately
+async def terms_list(interaction: Interaction) -> str:
     guild_id = _require_moderator(interaction)
     rows = await interaction.client.moderation.terms(guild_id)
-    await _reply(
-        interaction, "\n".join(f"`{t.term}` ({t.category})" for t in rows) or "No server terms yet."
-    )
+    return "\n".join(f"`{t.term}` ({t.category})" for t in rows) or "No server terms yet."
 
 
 def review_embed(appeal: Appeal, outcome: str | None = None) -> discord.Embed:

@@ -142,6 +142,31 @@ async def test_timeout_command_and_bad_duration(world, runner):
     world.fake.advance(0)  # time-outs end by the bot's clock: covered in the repository tests
 
 
+async def test_a_slow_mod_command_is_deferred_privately_in_time_then_answered(world, runner):
+    import asyncio
+
+    fake, mod = world.fake, world.mod
+    bot = await runner.start()
+    real_count = bot.bans.count
+
+    async def slow_count(*args, **kwargs):
+        await asyncio.sleep(2.5)  # a database under load
+        return await real_count(*args, **kwargs)
+
+    bot.bans.count = slow_count
+    inter = await fake.slash(mod, world.channel, "mod", "strikes", user=world.alice)
+    assert await inter.wait_for_response(timeout=5) == 5  # "thinking", inside the 3 s
+    assert inter.original.ephemeral  # and only the moderator sees it
+    await fake.wait_for(lambda: inter.followups, timeout=30)
+    [answer] = inter.followups
+    assert answer.ephemeral and "0 strike(s) and is not restricted" in answer.content
+    assert "strike" not in " ".join(m.content for m in fake.messages(world.channel))
+
+    bot.bans.count = real_count
+    quick = await _run(world, mod, "mod", "strikes", user=world.bob)  # fast: answered at once
+    assert quick.response_type == 4 and quick.ephemeral
+
+
 @pytest.mark.parametrize(
     ("path", "options"),
     [
