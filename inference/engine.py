@@ -198,6 +198,7 @@ class Engine:
         with _tiling(self._img2img, request.tile):
             result = self._img2img(
                 **self._conditioning(request, seed),
+                **self._img2img_size(source.size),
                 image=source,
                 strength=strength,
                 num_inference_steps=steps,
@@ -228,6 +229,7 @@ class Engine:
         with _tiling(self._img2img, request.tile), _vae_tiling(self._pipe.vae, max(size)):
             result = self._img2img(
                 **self._conditioning(request, seed, batch=1),
+                **self._img2img_size(size),
                 image=start,
                 strength=strength,
                 num_inference_steps=steps,
@@ -293,6 +295,16 @@ class Engine:
 
     def _generators(self, seed: int, count: int = GRID_SIZE) -> list[torch.Generator]:
         return [torch.Generator("cpu").manual_seed(s) for s in grid_seeds(seed, count)]
+
+    def _img2img_size(self, size: tuple[int, int]) -> dict[str, int]:
+        """The size img2img renders at: the start image's. SD and SDXL take it from the
+        image; Flux's img2img pipeline renders at its default size (1024 px square for
+        schnell) unless told, which stretched a non-square source and, at 64 px, decoded a
+        picture 256 times the size."""
+        if not _is_flux(self._pipe):
+            return {}
+        width, height = size
+        return {"width": width, "height": height}
 
     def _conditioning(
         self, request: GenerationRequest, seed: int, batch: int = GRID_SIZE

@@ -55,6 +55,25 @@ def test_flux_varies_upscales_and_outpaints(flux):
     assert len(flux.outpaint(request, canvas, seed=4)) == 4
 
 
+def test_flux_img2img_renders_at_the_source_size_not_its_default(flux, monkeypatch):
+    # Flux's img2img pipeline renders at 1024 px square unless told a size; the engine's
+    # final resize would hide a stretched, sixteen-times-too-large render.
+    rendered = []
+    pipeline = flux._img2img
+
+    def recording(**kwargs):
+        result = pipeline(**kwargs)
+        rendered.extend(image.size for image in result.images)
+        return result
+
+    monkeypatch.setattr(flux, "_img2img", recording)
+    [wide, *_] = flux.grid(parse("a fox --ar 2:1 --seed 1"), seed=1)
+    flux.vary(parse("a fox --ar 2:1"), wide, seed=2, strength=0.7)
+    flux.upscale(parse("a fox"), wide, seed=3, creative=False)
+    assert wide.width == 2 * wide.height
+    assert rendered == [wide.size] * 4 + [(2 * wide.width, 2 * wide.height)]
+
+
 @pytest.mark.parametrize(
     ("prompt", "says"),
     [
