@@ -17,7 +17,7 @@ import torch
 from PIL import Image, ImageOps
 
 from inference.image_prompts import image_prompt_strength, start_image
-from inference.memory import DTYPES, MemoryOptions, apply_memory_options
+from inference.memory import MemoryOptions, apply_memory_options, check_dtype
 from inference.outpaint import Canvas, same_ratio
 from inference.presets import Preset, get_preset, resolution, unsupported
 from inference.preview import LatentPalette, latent_preview, palette_for
@@ -66,9 +66,7 @@ def pick_device(requested: str | None = None, dtype: str | None = None) -> tuple
         else "cpu"
     )
     if dtype is not None:
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-        return device, getattr(torch, dtype)
+        return device, getattr(torch, check_dtype(dtype))
     return device, torch.float16 if device.startswith("cuda") else torch.float32
 
 

@@ -21,6 +21,13 @@ Offload = Literal["none", "model", "sequential"]
 DTYPES = ("float32", "float16", "bfloat16")
 
 
+def check_dtype(dtype: str) -> str:
+    """`dtype` if it is one of DTYPES, else a ValueError naming them."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return dtype
+
+
 @dataclass(frozen=True)
 class MemoryOptions:
     attention_slicing: bool = False
@@ -33,8 +40,8 @@ class MemoryOptions:
             raise ValueError(
                 f"cpu_offload must be none, model or sequential, got {self.cpu_offload!r}"
             )
-        if self.dtype is not None and self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.dtype is not None:
+            check_dtype(self.dtype)
 
     def offloads(self, device: str) -> bool:
         """Whether offload applies on `device` (then the pipeline is not moved there whole)."""
