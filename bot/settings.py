@@ -138,8 +138,13 @@ class Settings(BaseSettings):
         )
 
     @property
+    def embedded_database(self) -> Path:
+        """The SQLite file used when no database URL is set."""
+        return self.data_dir / "imaginebot.db"
+
+    @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'imaginebot.db'}"
+        return self.database_url or f"sqlite+aiosqlite:///{self.embedded_database}"
 
     @property
     def served_models(self) -> list[str]:

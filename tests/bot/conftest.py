@@ -63,7 +63,7 @@ class BotRunner:
         self.running: list[tuple[ImagineBot, asyncio.Task[None]]] = []
 
     async def start(self, run_worker: bool | None = True, output_filter=None) -> ImagineBot:
-        embedded = self.settings.data_dir / "imaginebot.db"
+        embedded = self.settings.embedded_database
         if self.settings.database_url is None and not embedded.exists():
             copy_sqlite_schema(self.schema, embedded)  # the bot's own migration is a no-op
         bot = ImagineBot(self.settings, run_worker=run_worker, output_filter=output_filter)
