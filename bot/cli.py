@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from bot import eventloop
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
             await bot.start(settings.token.get_secret_value())
 
     try:
-        asyncio.run(serve())
+        eventloop.serve(serve())
     except discord.LoginFailure:
         return _fail(
             "Discord rejected DISCORD_TOKEN (401 Unauthorized). Copy the token again from the "
@@ -214,7 +215,7 @@ def _worker(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before serving began
-        asyncio.run(serve())
+        eventloop.serve(serve())
     return 0
 
 
