@@ -647,8 +647,15 @@ class _Standing:
 
 
 def _standing_of(
-    job_id: _Column, user_id: _Column, guild_id: _Column, lane: _Column, created_at: _Column
+    job_id: _Column,
+    user_id: _Column,
+    guild_id: _Column,
+    lane: _Column,
+    created_at: _Column,
+    running: ColumnElement[Any] | None = None,
 ) -> _Standing:
+    """The standing of the job with these columns; `running`, given, is its user's running
+    jobs as the caller counted them (see _fairest)."""
     history = aliased(Job)
 
     def seconds(*where: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -657,11 +664,12 @@ def _standing_of(
 
     recent = seconds(history.finished_at >= bindparam("since"))
     fast = seconds(*_fast_time(history, bindparam("today")))
-    running = (
-        select(func.count())
-        .where(history.user_id == user_id, history.state == JobState.RUNNING)
-        .scalar_subquery()
-    )
+    if running is None:
+        running = (
+            select(func.count())
+            .where(history.user_id == user_id, history.state == JobState.RUNNING)
+            .scalar_subquery()
+        )
     cap = (
         select(GuildSettings.max_running_jobs)
         .where(GuildSettings.guild_id == guild_id)
@@ -751,8 +759,26 @@ def _fairest(queued: Subquery) -> Select[Any]:
     in it is a lookup by the candidate's own columns, so that no planner statistics can
     turn it into a join that rescans the queue for each queued job (stale statistics did:
     50 ms a claim at 2,000 queued)."""
+    # Running jobs counted once for everybody (there are few: one per worker at most), then
+    # looked up per candidate: at 200 waiting members, 0.7 ms less than counting each one's
+    # in the index, a fifth of the claim.
+    running = (
+        select(Job.user_id, func.count().label("jobs"))
+        .where(Job.state == JobState.RUNNING)
+        .group_by(Job.user_id)
+        .cte("running")
+        .prefix_with("MATERIALIZED")
+    )
     head = _standing_of(
-        queued.c.id, queued.c.user_id, queued.c.guild_id, queued.c.lane, queued.c.created_at
+        queued.c.id,
+        queued.c.user_id,
+        queued.c.guild_id,
+        queued.c.lane,
+        queued.c.created_at,
+        running=func.coalesce(
+            select(running.c.jobs).where(running.c.user_id == queued.c.user_id).scalar_subquery(),
+            0,
+        ),
     )
     heads = (
         select(
