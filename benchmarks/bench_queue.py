@@ -40,7 +40,6 @@ from sqlalchemy import text
 from benchmarks.botprocess import bot_process
 from benchmarks.fakeserver import bench_guild
 from benchmarks.stubworker import stub_start_next
-from bot import eventloop
 from db import JobRepository, NewJob, make_engine, make_sessionmaker, upgrade_schema
 from tests.fakediscord import Channel, FakeDiscord, User
 
@@ -215,4 +214,4 @@ async def dispatch_both(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    eventloop.serve(main())
+    asyncio.run(main())
