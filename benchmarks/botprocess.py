@@ -23,7 +23,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import eventloop
 from bot.app import ImagineBot
 from bot.discord_endpoints import point_at
 from bot.settings import Settings
@@ -80,4 +79,4 @@ async def bot_process(
 
 
 if __name__ == "__main__":
-    eventloop.serve(main())
+    asyncio.run(main())

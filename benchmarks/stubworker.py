@@ -7,9 +7,9 @@ Run: python -m benchmarks.stubworker DATABASE_URL NAME
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
-from bot import eventloop
 from db import JobRepository, StoredImage, make_engine, make_sessionmaker
 from db.tickets import conninfo
 from inference.ticket_worker import TicketWorker
@@ -41,4 +41,4 @@ async def main(url: str, name: str) -> None:
 
 
 if __name__ == "__main__":
-    eventloop.serve(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2]))

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot import eventloop
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -140,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
             await bot.start(settings.token.get_secret_value())
 
     try:
-        eventloop.serve(serve())
+        asyncio.run(serve())
     except discord.LoginFailure:
         return _fail(
             "Discord rejected DISCORD_TOKEN (401 Unauthorized). Copy the token again from the "
@@ -215,7 +214,7 @@ def _worker(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before serving began
-        eventloop.serve(serve())
+        asyncio.run(serve())
     return 0
 
 
