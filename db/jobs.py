@@ -204,7 +204,8 @@ class JobRepository:
     async def claim_next(self, worker_id: str) -> Job | None:
         """Move the fairest startable job (db.fairshare's order) to running for this worker:
         one UPDATE whose subquery orders every member's oldest startable job by their
-        standing, in the database, and locks the first one nobody else is claiming."""
+        standing, in the database, and locks the first one nobody else is claiming; on
+        PostgreSQL the job goes back if a concurrent claim took its owner to their limit."""
         parameters = {
             "since": utcnow() - FAIRSHARE_WINDOW,
             "today": today_start(),
@@ -221,14 +222,35 @@ class JobRepository:
                     {**parameters, "worker": worker_id, "now": utcnow()},
                     execution_options={"populate_existing": True},
                 )
-                if claimed is not None:
+                if claimed is None:
+                    if await session.scalar(next_job, parameters) is None:
+                        return None
+                elif self.dispatched and await self._gave_back(session, claimed, parameters):
+                    continue  # its owner is at their limit now: someone else's, if any
+                else:
                     set_committed_value(claimed, "images", [])  # none until it is done
                     return claimed
-                if await session.scalar(next_job, parameters) is None:
-                    return None
             # The fairest is locked for a moment (being claimed, or a message id recorded):
             # look again shortly rather than hammer the database.
             await asyncio.sleep(CLAIM_RETRY_S)
+
+    @staticmethod
+    async def _gave_back(session: AsyncSession, claimed: Job, parameters: dict[str, Any]) -> bool:
+        """Give a job just claimed back to the queue (with a ticket) if its owner is over
+        their running limit, and say whether it was. A claim reads the running count in its
+        snapshot, so two workers can each start one of a member's jobs in different guilds
+        at the same moment; this check runs after the claim committed, so of two such claims
+        the later one to check sees the other's job (if both see each other, both go back,
+        and a later claim starts one). PostgreSQL only: on SQLite a claim takes the write
+        lock as it begins (db/session.py), so each sees the one before."""
+        given_back = await session.scalar(
+            _GIVE_BACK,
+            {"job_id": claimed.id, "worker": claimed.worker_id, **parameters},
+        )
+        if given_back is None:
+            return False
+        await tickets.for_jobs(session, [given_back])
+        return True
 
     async def queue(self) -> list[tuple[Job, int]]:
         """Queued jobs that have a message, each with its place in the queue (1 = next), as
@@ -832,6 +854,32 @@ def _claim(among_fairest: ColumnElement[bool]) -> tuple[Select[Any], Executable]
     )
     return next_job, select(Job).options(lazyload(Job.images)).from_statement(start)
 
+
+# A job back to the queue, unstarted, when its owner's other running jobs already reach its
+# guild's running limit (claim_next's check after the claim; attempts as before the claim).
+_others = aliased(Job)
+_OTHERS_RUNNING = (
+    select(func.count())
+    .where(_others.user_id == Job.user_id, _others.state == JobState.RUNNING, _others.id != Job.id)
+    .scalar_subquery()
+)
+_GIVE_BACK = (
+    update(_jobs)
+    .where(
+        _jobs.c.id == bindparam("job_id"),
+        _jobs.c.state == JobState.RUNNING,
+        _jobs.c.worker_id == bindparam("worker"),
+        _running_limit(_JOB.cap) <= _OTHERS_RUNNING,
+    )
+    .values(
+        state=JobState.QUEUED,
+        attempts=_jobs.c.attempts - 1,
+        worker_id=None,
+        started_at=None,
+        heartbeat_at=None,
+    )
+    .returning(_jobs.c.id)
+)
 
 # A worker's result: the job done (given a worker, only while it is that worker's), its
 # owner's id and its own returned; then its images. Core statements built once: the ORM's

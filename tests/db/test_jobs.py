@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from db import JobRepository, JobState, ModerationRepository, NewJob, StoredImage
 from db.fairshare import Candidate, effective_lane, queue_order
@@ -221,6 +221,26 @@ async def test_concurrent_claims_never_hand_out_a_job_twice(sessions):
     claimed = await asyncio.gather(*(repo.claim_next(f"w{i}") for i in range(16)))
     ids = [job.id for job in claimed if job is not None]
     assert len(ids) == 12 == len(set(ids))
+
+
+async def test_workers_claiming_at_once_keep_a_member_in_many_guilds_within_the_limit(sessions):
+    # Each claim reads its owner's running jobs without locking them, and each guild's
+    # oldest job is a candidate of its own: four workers claiming at the same moment could
+    # each start one of this member's jobs in a different guild (on PostgreSQL they did, in
+    # 39 rounds of 40). The claims over the limit give their job back, unstarted.
+    repo = JobRepository(sessions, max_running_per_user=1)
+    for n, guild in enumerate([20, 21, 22, 23] * 6):
+        await repo.create(_new(interaction=n, guild_id=guild))
+    for round_ in range(6):
+        claimed = await asyncio.gather(*(repo.claim_next(f"w{i}") for i in range(4)))
+        started = [job for job in claimed if job is not None]
+        assert len(started) == 1, f"round {round_}: {len(started)} jobs started"
+        assert await repo.active_counts(1) == {"running": 1, "queued": 23 - round_}
+        await repo.finish(started[0].id, [], [1], gpu_seconds=0.0)
+    async with sessions() as session:
+        waiting = (await session.scalars(select(Job).where(Job.state == JobState.QUEUED))).all()
+    assert len(waiting) == 18
+    assert {(job.attempts, job.worker_id, job.started_at) for job in waiting} == {(0, None, None)}
 
 
 async def test_a_user_at_the_running_cap_waits_while_others_run(sessions):
