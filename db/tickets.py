@@ -8,7 +8,8 @@ be waiting); a ticket that finds nothing startable ends.
 
 The rule: at least as many tickets wait as jobs can start. Each change that can let jobs
 start writes tickets in its own transaction: one per job queued (created, a held batch
-confirmed, requeued after its worker died), one per queued job of a guild whose queue was
+confirmed, requeued after its worker died, given back by a claim that took its owner over
+their running limit), one per queued job of a guild whose queue was
 resumed or running limit changed, and, when running jobs end while their owner has jobs
 waiting, one per ended job unless tickets already wait for every queued job (`after_end`).
 A claim that starts a job uses one ticket and makes one job fewer startable; one that finds
@@ -109,6 +110,12 @@ def after_one_ended(owner: str) -> ColumnElement[Any]:
     "done.user_id". The statement's snapshot is the one from before the job ended, which
     is all after_end looks at: queued jobs and waiting tickets."""
     return literal_column(f"({_after_end(owner, '1')})")
+
+
+def for_one(job_id: str) -> ColumnElement[Any]:
+    """for_jobs' ticket for one job, as a column of a statement that queues the job itself
+    (a data-modifying CTE); `job_id` is the SQL of its id there, such as "back.id"."""
+    return literal_column(f"({_defer_sql(f'SELECT {job_id} AS id')})")
 
 
 async def top_up(session: AsyncSession) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from db import JobRepository, JobState, ModerationRepository, NewJob, StoredImage
 from db.fairshare import Candidate, effective_lane, queue_order
@@ -239,8 +239,16 @@ async def test_workers_claiming_at_once_keep_a_member_in_many_guilds_within_the_
         await repo.finish(started[0].id, [], [1], gpu_seconds=0.0)
     async with sessions() as session:
         waiting = (await session.scalars(select(Job).where(Job.state == JobState.QUEUED))).all()
+        tickets = await session.scalar(
+            text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'")
+        ) if repo.dispatched else 0  # fmt: skip
     assert len(waiting) == 18
-    assert {(job.attempts, job.worker_id, job.started_at) for job in waiting} == {(0, None, None)}
+    assert {(job.attempts, job.worker_id, job.started_at, job.progress) for job in waiting} == {
+        (0, None, None, -1)
+    }
+    if repo.dispatched:  # each job given back (the claim set its lane) got a ticket of its own
+        given_back = [job for job in waiting if job.lane is not None]
+        assert given_back and tickets >= 24 + len(given_back)
 
 
 async def test_a_user_at_the_running_cap_waits_while_others_run(sessions):
