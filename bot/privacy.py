@@ -72,10 +72,10 @@ async def export(interaction: Interaction) -> None:
     jobs = list(await bot.jobs.for_user(interaction.user.id, limit=10_000))
     data = await asyncio.to_thread(build_export, jobs, bot.store)
     file = discord.File(io.BytesIO(data), filename="imaginebot-export.zip")
-    await interaction.followup.send(
-        f"Your {len(jobs)} jobs. Images that did not fit in one upload are listed in jobs.json.",
-        file=file,
-        ephemeral=True,
+    await interaction.edit_original_response(  # the private "thinking" message
+        content=f"Your {len(jobs)} jobs. Images that did not fit in one upload are listed "
+        "in jobs.json.",
+        attachments=[file],
     )
 
 

@@ -157,9 +157,17 @@ async def test_a_slow_mod_command_is_deferred_privately_in_time_then_answered(wo
     inter = await fake.slash(mod, world.channel, "mod", "strikes", user=world.alice)
     assert await inter.wait_for_response(timeout=5) == 5  # "thinking", inside the 3 s
     assert inter.original.ephemeral  # and only the moderator sees it
-    await fake.wait_for(lambda: inter.followups, timeout=30)
-    [answer] = inter.followups
+    answer = inter.original  # which then becomes the answer: one edit, nothing more
+    await fake.wait_for(lambda: "strike" in answer.content, timeout=30)
     assert answer.ephemeral and "0 strike(s) and is not restricted" in answer.content
+    await asyncio.sleep(0.5)  # time for any further call on this interaction to arrive
+    writes = [
+        c.method
+        for c in fake.rest_calls()
+        if f"/webhooks/{fake.application_id}/{inter.token}" in c.path and c.method != "GET"
+    ]
+    assert writes == ["PATCH"]  # the one edit: no followup, no deletion
+    assert not answer.deleted
     assert "strike" not in " ".join(m.content for m in fake.messages(world.channel))
 
     bot.bans.count = real_count

@@ -29,8 +29,9 @@ async def test_export_is_a_private_zip_of_jobs_and_images(world, runner):
     await runner.start()
     await _grid(world, world.alice, "a fox to export --seed 3")
     export = await _run(world, world.alice, "privacy", "export")
-    message = await world.fake.wait_for(lambda: export.followups and export.followups[0])
-    assert message.ephemeral
+    message = export.original  # the private "thinking" message becomes the answer
+    await world.fake.wait_for(lambda: message.attachments)
+    assert message.ephemeral and not export.followups
     archive = zipfile.ZipFile(io.BytesIO(message.attachments[0].data))
     [record] = json.loads(archive.read("jobs.json"))
     assert record["prompt"] == "a fox to export --seed 3" and record["seeds"] == [3, 4, 5, 6]

@@ -108,3 +108,4 @@ async def test_slow_work_is_deferred_inside_three_seconds_then_answered(world, r
     assert refused.followups[0].ephemeral
     assert refused.followups[0].embeds[0]["title"] == "Invalid parameter"
     await fake.wait_for(lambda: refused.original.deleted, timeout=10)  # no public leftover
+    assert not refused.original.embeds  # and the error never showed in public

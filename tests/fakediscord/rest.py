@@ -250,9 +250,22 @@ async def _followup(
     interaction = _interaction_by_token(fake, p["app"], p["token"])
     if interaction.response_type is None:
         raise DiscordError(400, 10062, "Unknown interaction")  # Discord wants the ack first
+    wait = request.query.get("wait") in ("true", "1", "True")
+    loading = interaction.original
+    if (
+        interaction.response_type == 5
+        and loading
+        and loading.flags & LOADING
+        and not loading.deleted
+    ):
+        # Discord's documented backwards compatibility: a followup right after a "thinking"
+        # deferral edits the loading message instead of creating one, and that message
+        # stays as visible as the deferral made it, whatever flags the followup asks for.
+        fake.apply_body(loading, {k: v for k, v in b.items() if k != "flags"}, f, creating=False)
+        return loading.payload() if wait else None
     message = fake.new_message(interaction.channel.id, b, f, interaction=interaction, webhook=True)
     interaction.followups.append(message)
-    return message.payload() if request.query.get("wait") in ("true", "1", "True") else None
+    return message.payload() if wait else None
 
 
 @_route("GET", "/webhooks/{app}/{token}/messages/{message}", bot_auth=False)
