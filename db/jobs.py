@@ -55,10 +55,10 @@ FAIRSHARE_WINDOW = timedelta(hours=1)
 # looks at the queue again, CLAIM_RETRY_S later.
 CLAIM_TRIES = 8
 CLAIM_RETRY_S = 0.05
-
-log = logging.getLogger(__name__)
 # The place JobRepository.queue gives a job whose guild's queue moderators paused.
 PAUSED = 0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
