@@ -865,21 +865,15 @@ def _claim(among_fairest: ColumnElement[bool]) -> tuple[Select[Any], Executable]
 
 
 # A job back to the queue, as before the claim (but for the lane the claim settled), when
-# its owner's other running jobs already reach its guild's running limit; with its ticket,
-# in one statement (claim_next's check after the claim, in autocommit).
-_others = aliased(Job)
-_OTHERS_RUNNING = (
-    select(func.count())
-    .where(_others.user_id == Job.user_id, _others.state == JobState.RUNNING, _others.id != Job.id)
-    .scalar_subquery()
-)
+# its owner's running jobs, itself included, are over its guild's running limit; with its
+# ticket, in one statement (claim_next's check after the claim, in autocommit).
 _GIVE_BACK = (
     update(_jobs)
     .where(
         _jobs.c.id == bindparam("job_id"),
         _jobs.c.state == JobState.RUNNING,
         _jobs.c.worker_id == bindparam("worker"),
-        _running_limit(_JOB.cap) <= _OTHERS_RUNNING,
+        _running_limit(_JOB.cap) < _JOB.running,
     )
     .values(
         state=JobState.QUEUED,
