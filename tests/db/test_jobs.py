@@ -246,9 +246,10 @@ async def test_workers_claiming_at_once_keep_a_member_in_many_guilds_within_the_
     assert {(job.attempts, job.worker_id, job.started_at, job.progress) for job in waiting} == {
         (0, None, None, -1)
     }
-    if repo.dispatched:  # each job given back (the claim set its lane) got a ticket of its own
-        given_back = [job for job in waiting if job.lane is not None]
-        assert given_back and tickets >= 24 + len(given_back)
+    # Each job given back (the claim set its lane) got a ticket of its own; whether any was
+    # depends on timing (tests/db/test_tickets.py gives one back for certain).
+    given_back = [job for job in waiting if job.lane is not None]
+    assert tickets >= 24 + len(given_back) if repo.dispatched else not given_back
 
 
 async def test_a_user_at_the_running_cap_waits_while_others_run(sessions):

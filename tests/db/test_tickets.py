@@ -4,13 +4,14 @@ job startable, and only then (db/tickets.py)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url, text, update
 
 from db import (
     JobRepository,
     JobState,
     ModerationRepository,
 )
+from db.models import Job
 from db.tickets import QUEUE, TASK, conninfo
 from tests.db.test_jobs import _new
 
@@ -151,6 +152,37 @@ async def test_jobs_of_a_dead_worker_are_requeued_with_tickets(sessions):
     await _clear(sessions)
     assert await repo.recover_running(max_attempts=3, worker_id="dead") == 1
     assert await _tickets(sessions) == [job.id]
+
+
+async def test_a_claim_over_its_owners_running_limit_goes_back_with_a_ticket(sessions):
+    # Two workers' claims overlapped: each started a job of the same member, in different
+    # guilds, and the limit is 1. The check each runs after its claim gives a job back while
+    # the member is over the limit, with a ticket; the one left alone is kept.
+    repo = JobRepository(sessions, max_running_per_user=1)
+    here, _ = await repo.create(_new(interaction=1))
+    there, _ = await repo.create(_new(interaction=2, guild_id=21))
+    first = await repo.claim_next("w0")
+    assert first.id == here.id
+    async with sessions() as session, session.begin():  # the other worker's claim
+        await session.execute(
+            update(Job)
+            .where(Job.id == there.id)
+            .values(state=JobState.RUNNING, worker_id="w1", attempts=1, progress=0)
+        )
+    await _clear(sessions)
+    limits = {"max_running": repo.max_running_per_user}
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        second = await session.get(Job, there.id)
+        assert await JobRepository._gave_back(session, second, limits)
+        kept = await session.get(Job, here.id, populate_existing=True)
+        assert not await JobRepository._gave_back(session, kept, limits)
+    assert await _tickets(sessions) == [there.id]
+    back = await repo.get(there.id)
+    assert (back.state, back.attempts, back.worker_id, back.progress) == (
+        JobState.QUEUED, 0, None, -1
+    )  # fmt: skip
+    assert (await repo.get(here.id)).state == JobState.RUNNING
 
 
 async def test_the_safety_net_tops_tickets_up_to_the_queued_jobs(sessions):
