@@ -34,6 +34,7 @@ from bot.review import ReviewService
 from bot.service import JobService, Origin
 from bot.settings import Settings
 from db import (
+    PREVIEW_FORMAT,
     Appeal,
     BanRepository,
     ImageStore,
@@ -50,7 +51,6 @@ from db.jobs import token_expiry
 from db.models import utcnow
 from inference.engines import EnginePool
 from inference.presets import load_presets
-from inference.preview import PREVIEW_FORMAT
 from inference.watermark import check_available
 from inference.worker import OutputFilter, Worker
 from moderation.images import load_output_filter

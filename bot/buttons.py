@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import discord
 from discord.ui import Button, DynamicItem, View
 
-from db import UPSCALE_ACTIONS, Job, JobAction
+from db import Job
+from inference.operations import UPSCALE_ACTIONS, JobAction
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot

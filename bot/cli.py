@@ -307,7 +307,8 @@ def _operate(args: argparse.Namespace) -> int:
         return _fail(f"{exc.message} [{exc.code}]")
     except (OSError, ValueError, ValidationError) as exc:
         return _fail(str(exc))
-    from inference.engine import VARY_STRONG, VARY_SUBTLE, Engine  # torch: after the checks
+    from inference.engine import Engine  # torch: after the checks
+    from inference.operations import VARY_STRONG, VARY_SUBTLE
 
     engine = Engine(preset, settings.resolved_models_dir, settings.device, settings.memory_options)
     seed = args.seed if args.seed is not None else random_seed()

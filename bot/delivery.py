@@ -21,11 +21,10 @@ from bot import moderator
 from bot.buttons import job_view, waiting_view
 from bot.render import failure_embed, job_content, mentions_for
 from bot.throttle import PER_MESSAGE_INTERVAL_S, EditBudget
-from db import ImageStore, Job, JobRepository, JobState
+from db import PREVIEW_FORMAT, ImageStore, Job, JobRepository, JobState
 from db.models import utcnow
 from inference.images import fit_upload
 from inference.outcomes import OUTPUT_FILTERED
-from inference.preview import PREVIEW_FORMAT
 
 if TYPE_CHECKING:
     from bot.app import ImagineBot

@@ -20,7 +20,7 @@ import numpy as np
 import yarl
 from PIL import Image, UnidentifiedImageError
 
-from db.jobs import PROMPT_IMAGE_FORMAT
+from db import PROMPT_IMAGE_FORMAT
 
 if TYPE_CHECKING:
     from bot.settings import Settings

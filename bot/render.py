@@ -5,9 +5,10 @@ from __future__ import annotations
 import discord
 
 from bot.errors import InvalidParameter, UserFacingError
-from db import Job, JobAction, JobState
+from db import Job, JobState
 from db.fairshare import RELAX
 from db.jobs import PAUSED
+from inference.operations import JobAction
 from inference.outcomes import OUTPUT_FILTERED
 
 MAX_CONTENT = 2000

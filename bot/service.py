@@ -19,12 +19,8 @@ from bot.errors import (
 from bot.image_fetch import ImageFetcher, ImageFetchError
 from bot.moderate import guild_policy, verdict_for
 from db import (
-    OUTPAINT_ACTIONS,
-    PAN_DIRECTIONS,
-    UPSCALE_ACTIONS,
     BanRepository,
     Job,
-    JobAction,
     JobRepository,
     JobState,
     ModerationRepository,
@@ -34,6 +30,7 @@ from db import (
 )
 from db.jobs import token_expiry
 from db.moderation import within_deployment
+from inference.operations import KINDS, OUTPAINT_ACTIONS, UPSCALE_ACTIONS, JobAction
 from inference.outpaint import (
     MAX_ZOOM,
     MIN_ZOOM,
@@ -306,7 +303,8 @@ class JobService:
             )
         if action == JobAction.ZOOM_OUT and (zoom is None or not MIN_ZOOM <= zoom <= MAX_ZOOM):
             raise JobUnavailable(f"Zoom must be between {MIN_ZOOM} and {MAX_ZOOM}, got {zoom}.")
-        if action not in PAN_DIRECTIONS and action != JobAction.MAKE_SQUARE:
+        direction = KINDS[action].direction
+        if direction is None and action != JobAction.MAKE_SQUARE:
             return
         preset = self.presets.get(source.model)
         if preset is None:
@@ -315,9 +313,7 @@ class JobService:
             if action == JobAction.MAKE_SQUARE:
                 square_geometry((width, height), preset.multiple)
             else:
-                pan_geometry(
-                    (width, height), PAN_DIRECTIONS[action], preset.multiple, pixel_limit(preset)
-                )
+                pan_geometry((width, height), direction, preset.multiple, pixel_limit(preset))
         except OutpaintError as exc:
             raise JobUnavailable(str(exc)) from exc
 

@@ -1,16 +1,12 @@
 """Persistence: SQLAlchemy models, async sessions, repositories and the image store."""
 
 from db.bans import BanRepository
-from db.imagestore import ImageStore
+from db.imagestore import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore
 from db.jobs import JobRepository, NewJob, StoredImage
 from db.models import (
-    OUTPAINT_ACTIONS,
-    PAN_DIRECTIONS,
-    UPSCALE_ACTIONS,
     Appeal,
     AppealState,
     Job,
-    JobAction,
     JobImage,
     JobState,
 )
@@ -20,15 +16,13 @@ from db.schema import upgrade as upgrade_schema
 from db.session import make_engine, make_sessionmaker
 
 __all__ = [
-    "OUTPAINT_ACTIONS",
-    "PAN_DIRECTIONS",
-    "UPSCALE_ACTIONS",
+    "PREVIEW_FORMAT",
+    "PROMPT_IMAGE_FORMAT",
     "Appeal",
     "AppealState",
     "BanRepository",
     "ImageStore",
     "Job",
-    "JobAction",
     "JobImage",
     "JobRepository",
     "JobState",

@@ -9,6 +9,11 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
+# How the files that are not results are stored: image prompts as the bot downloaded them
+# (plain PNG, so the same picture always hashes the same), latent previews of running renders.
+PROMPT_IMAGE_FORMAT = "png"
+PREVIEW_FORMAT = "jpg"
+
 
 class ImageStore:
     """Files under `root/ab/abcdef....ext`; writes are atomic, so a crash never leaves half a file.

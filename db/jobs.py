@@ -46,6 +46,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from db import tickets
 from db.fairshare import RELAX, Candidate, effective_lane, queue_order
+from db.imagestore import PROMPT_IMAGE_FORMAT
 from db.models import GuildSettings, Job, JobImage, JobState, today_start, utcnow
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
@@ -736,9 +737,7 @@ def _running_limit(cap: _Column) -> ColumnElement[Any]:
 _jobs = Job.metadata.tables[Job.__tablename__]
 _JOB = _standing_of(Job.id, Job.user_id, Job.guild_id, Job.lane, Job.created_at)
 
-# How image prompts are stored (bot/image_fetch.py writes them, the worker reads them);
-# a job without any has `[]`.
-PROMPT_IMAGE_FORMAT = "png"
+# A job without image prompts has `[]`.
 _HAS_PROMPT_IMAGES = cast(Job.prompt_images, String) != "[]"
 
 # Jobs that may start: queued, and not in a guild whose queue moderators paused.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -64,38 +64,6 @@ class JobState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class JobAction(enum.StrEnum):
-    """What a job does; children of a grid name the button that made them."""
-
-    IMAGINE = "imagine"
-    REROLL = "reroll"
-    UPSCALE = "upscale"
-    VARIATION = "variation"
-    VARY_SUBTLE = "vary_subtle"
-    VARY_STRONG = "vary_strong"
-    UPSCALE_SUBTLE = "upscale_subtle"
-    UPSCALE_CREATIVE = "upscale_creative"
-    ZOOM_OUT = "zoom_out"
-    PAN_LEFT = "pan_left"
-    PAN_RIGHT = "pan_right"
-    PAN_UP = "pan_up"
-    PAN_DOWN = "pan_down"
-    MAKE_SQUARE = "make_square"
-
-
-# Which way each pan extends the image.
-PanDirection = Literal["left", "right", "up", "down"]
-PAN_DIRECTIONS: dict[str, PanDirection] = {
-    JobAction.PAN_LEFT: "left",
-    JobAction.PAN_RIGHT: "right",
-    JobAction.PAN_UP: "up",
-    JobAction.PAN_DOWN: "down",
-}
-# Actions that paint around an image (a new grid), and the 2x upscales (one image).
-OUTPAINT_ACTIONS = frozenset({JobAction.ZOOM_OUT, JobAction.MAKE_SQUARE, *PAN_DIRECTIONS})
-UPSCALE_ACTIONS = frozenset({JobAction.UPSCALE_SUBTLE, JobAction.UPSCALE_CREATIVE})
-
-
 class Job(Base):
     """One render and the Discord message that shows it. The source of truth for the queue."""
 
@@ -126,7 +94,8 @@ class Job(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     guild_id: Mapped[int | None] = mapped_column(BigInteger)
     channel_id: Mapped[int] = mapped_column(BigInteger)
-    action: Mapped[str] = mapped_column(String(24), default=JobAction.IMAGINE)
+    # The job's kind (inference.operations.JobAction: what the worker renders).
+    action: Mapped[str] = mapped_column(String(24), default="imagine")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
     parent_index: Mapped[int | None] = mapped_column(Integer)
     # Zoom Out / Custom Zoom: how far the camera pulls back (1.0-2.0); None for other actions.

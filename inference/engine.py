@@ -25,8 +25,6 @@ from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds
 from inference.tiny import build_tiny_flux_pipeline, build_tiny_pipeline, build_tiny_xl_pipeline
 
-VARY_SUBTLE = 0.35
-VARY_STRONG = 0.7
 UPSCALE_SUBTLE = 0.2  # img2img strength after the 2x resize: detail, same picture
 UPSCALE_CREATIVE = 0.45  # enough to add new detail and texture
 GRID_SIZE = 4

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-PREVIEW_FORMAT = "jpg"  # how previews are stored in the image store
 PREVIEW_SIDE = 256  # the longer side of a preview, in pixels
 PREVIEW_QUALITY = 80  # JPEG: at most about 40 KB at 256 px (noise), a few milliseconds
 

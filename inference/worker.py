@@ -20,26 +20,17 @@ from typing import Any
 
 from PIL import Image
 
-from db import (
-    OUTPAINT_ACTIONS,
-    PAN_DIRECTIONS,
-    UPSCALE_ACTIONS,
-    ImageStore,
-    Job,
-    JobAction,
-    JobRepository,
-    StoredImage,
-)
-from db.jobs import PROMPT_IMAGE_FORMAT
+from db import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore, Job, JobRepository, StoredImage
 from db.models import utcnow
 from db.tickets import conninfo
-from inference.engine import VARY_STRONG, VARY_SUBTLE, Cancelled, Engine, PreviewSink
+from inference.engine import Cancelled, Engine, PreviewSink
 from inference.engines import EnginePool
 from inference.images import compose_grid, encode_png
+from inference.operations import Kind, kind_of
 from inference.outcomes import OUTPUT_FILTERED
 from inference.outpaint import Canvas, make_square, pan, zoom_out
 from inference.presets import pixel_limit
-from inference.preview import PREVIEW_FORMAT, encode_preview
+from inference.preview import encode_preview
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
 from inference.ticket_worker import TicketWorker
@@ -48,11 +39,6 @@ from inference.watermark import check_available, mark
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.5
-_STRENGTH = {
-    JobAction.VARIATION: VARY_STRONG,
-    JobAction.VARY_STRONG: VARY_STRONG,
-    JobAction.VARY_SUBTLE: VARY_SUBTLE,
-}
 
 
 # Looks at one result image; returns what it found (a label) to withhold the result, or None.
@@ -297,7 +283,7 @@ class Worker:
         self.on_change()
 
     async def _source(self, job: Job) -> Source | None:
-        if job.action not in (JobAction.UPSCALE, *_STRENGTH, *UPSCALE_ACTIONS, *OUTPAINT_ACTIONS):
+        if not kind_of(job.action).from_image:
             return None
         parent = await self.jobs.get(job.parent_id) if job.parent_id is not None else None
         index = job.parent_index or 1
@@ -352,7 +338,8 @@ class Worker:
         except Exception as exc:
             # Without its model the job fails with the reason instead of waiting forever.
             raise ModelUnavailable(f"the model {job.model!r} could not be loaded ({exc})") from exc
-        if job.action == JobAction.UPSCALE:
+        kind = kind_of(job.action)
+        if kind.engine == "pick":
             assert source is not None
             with Image.open(self.store.path(source.sha256, source.format)) as img:
                 width, height = img.size
@@ -360,25 +347,23 @@ class Worker:
             return [StoredImage(1, source.sha256, width, height, source.seed, source.format)], seed
         seed = job.seed if job.seed is not None else random_seed()
         start = self._open(source) if source is not None else None
-        if job.action in UPSCALE_ACTIONS:
+        args = (progress, cancel, preview)
+        if kind.engine == "upscale":
             assert start is not None
-            creative = job.action == JobAction.UPSCALE_CREATIVE
-            upscaled = engine.upscale(request, start, seed, creative, progress, cancel, preview)
+            upscaled = engine.upscale(request, start, seed, kind.creative, *args)
             self._check_output([upscaled])
             return [self._store(upscaled, job, 1, seed)], [seed]
-        if job.action in _STRENGTH:
+        if kind.engine == "vary":
+            assert start is not None and kind.strength is not None
+            images = engine.vary(request, start, seed, kind.strength, *args)
+        elif kind.engine == "outpaint":
             assert start is not None
-            strength = _STRENGTH[JobAction(job.action)]
-            images = engine.vary(request, start, seed, strength, progress, cancel, preview)
-        elif job.action in OUTPAINT_ACTIONS:
-            assert start is not None
-            canvas = _canvas(job, request, start, engine)
-            images = engine.outpaint(request, canvas, seed, progress, cancel, preview)
+            canvas = _canvas(job, kind, request, start, engine)
+            images = engine.outpaint(request, canvas, seed, *args)
         elif request.image_prompts:
-            prompt_images = self._prompt_images(job)
-            images = engine.from_images(request, prompt_images, seed, progress, cancel, preview)
+            images = engine.from_images(request, self._prompt_images(job), seed, *args)
         else:
-            images = engine.grid(request, seed, progress, cancel, preview)
+            images = engine.grid(request, seed, *args)
         self._check_output(images)
         seeds = grid_seeds(seed)
         stored = [self._store(compose_grid(images), job, 0, None)]
@@ -424,11 +409,14 @@ class Worker:
         return StoredImage(index, digest, image.width, image.height, seed)
 
 
-def _canvas(job: Job, request: GenerationRequest, source: Image.Image, engine: Engine) -> Canvas:
+def _canvas(
+    job: Job, kind: Kind, request: GenerationRequest, source: Image.Image, engine: Engine
+) -> Canvas:
     """What a zoom, pan or make-square job paints on (checked when the button was pressed)."""
     multiple = engine.preset.multiple
-    if job.action == JobAction.ZOOM_OUT:
+    if kind.canvas == "zoom":
         return zoom_out(source, job.zoom or 2.0, multiple, request.aspect)
-    if job.action == JobAction.MAKE_SQUARE:
+    if kind.canvas == "square":
         return make_square(source, multiple)
-    return pan(source, PAN_DIRECTIONS[job.action], multiple, pixel_limit(engine.preset))
+    assert kind.direction is not None
+    return pan(source, kind.direction, multiple, pixel_limit(engine.preset))

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from bot.buttons import DYNAMIC_BUTTONS, job_view
-from db import Job, JobAction, JobImage
+from db import Job, JobImage
+from inference.operations import JobAction
 
 
 def _job(action: JobAction, job_id: int = 4_294_967_295_123) -> Job:

@@ -76,8 +76,7 @@ async def test_delete_erases_jobs_after_confirmation_and_files_after_the_grace(w
 
 
 async def test_previews_left_by_a_dead_worker_are_purged_but_not_those_shown(world, runner):
-    from db import NewJob
-    from inference.preview import PREVIEW_FORMAT
+    from db import PREVIEW_FORMAT, NewJob
 
     bot = await runner.start(run_worker=False)  # nothing renders: the job stays as we set it
     job, _ = await bot.jobs.create(

@@ -4,7 +4,8 @@ import pytest
 
 from bot.errors import InvalidParameter, QueueFull
 from bot.render import MAX_CONTENT, error_embed, job_content, mentions_for
-from db import Job, JobAction, JobState
+from db import Job, JobState
+from inference.operations import JobAction
 
 
 def _job(**kw) -> Job:

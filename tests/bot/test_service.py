@@ -20,7 +20,6 @@ from bot.service import JobService, Origin
 from db import (
     BanRepository,
     ImageStore,
-    JobAction,
     JobRepository,
     JobState,
     ModerationRepository,
@@ -29,6 +28,7 @@ from db import (
     make_engine,
     make_sessionmaker,
 )
+from inference.operations import JobAction
 from inference.presets import PRESETS
 from tests.bot.imageserver import gradient, png_of
 

@@ -8,8 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inference.engine import VARY_STRONG, Cancelled, Engine, guidance_for, steps_for
+from inference.engine import Cancelled, Engine, guidance_for, steps_for
 from inference.images import compose_grid, crop_from_grid
+from inference.operations import VARY_STRONG
 from inference.presets import PRESETS, get_preset, resolution
 from inference.prompt import parse
 

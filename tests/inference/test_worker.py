@@ -8,11 +8,8 @@ import contextlib
 import pytest
 from PIL import Image
 
-from db import (
-    ImageStore,
-    JobAction,
-    JobState,
-)
+from db import ImageStore, JobState
+from inference.operations import JobAction
 from inference.outcomes import OUTPUT_FILTERED
 from inference.seeds import grid_seeds
 from inference.worker import Worker

@@ -6,8 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from db import Job, JobAction, JobRepository, NewJob
+from db import Job, JobRepository, NewJob
 from inference.engines import EnginePool
+from inference.operations import JobAction
 from inference.presets import PRESETS
 from inference.prompt import parse
 from inference.worker import Worker
