@@ -28,4 +28,4 @@ quick: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy moderation db inference/prompt
+	$(BIN)/mypy moderation db inference/prompt services

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 
-from bot.history import COUNTED, PAGE_SIZE
 from db import JobRepository, JobState, NewJob, make_engine, make_sessionmaker, upgrade_schema
+from services.history import COUNTED, PAGE_SIZE
 
 USERS = 10_000
 HEAVY_USER = 1

@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-from benchmarks.fakeserver import served
 from inference.presets import PRESETS
+from testing.benchbot import served
 
 
 async def run(users: int, steps: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from moderation import check_prompt
-from tests.moderation.redteam import must_allow, must_block
+from testing.redteam import must_allow, must_block
 
 TYPICAL = [
     "a red fox in snow, cinematic lighting, 35mm",

@@ -11,7 +11,7 @@ Run: python benchmarks/bench_queue.py [--jobs 2000] [--users 200]
    (benchmarks/stubworker.py) taking procrastinate tickets as `imaginebot worker` does.
    Also reported: the CPU the whole machine spent per job (benchmark, workers, database):
    on 2 cores the rate is bound by it.
-2. Acknowledgement: the real bot in a process of its own (benchmarks/botprocess.py, with its
+2. Acknowledgement: the real bot in a process of its own (testing/botprocess.py, with its
    embedded worker rendering the tiny model) against the local fake Discord in this process;
    `--users` members press /imagine at the same moment. Reported: time from the interaction
    to Discord receiving the bot's first answer, a reply or a deferral (p50/p99, goal p99 <
@@ -37,11 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 from sqlalchemy import text
 
-from benchmarks.botprocess import bot_process
-from benchmarks.fakeserver import bench_guild
-from benchmarks.stubworker import stub_start_next
 from db import JobRepository, NewJob, make_engine, make_sessionmaker, upgrade_schema
-from tests.fakediscord import Channel, FakeDiscord, User
+from testing.benchbot import bench_guild
+from testing.botprocess import bot_process
+from testing.fakediscord import Channel, FakeDiscord, User
+from testing.stubworker import stub_start_next
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 4
@@ -78,7 +78,7 @@ async def dispatch(url: str, label: str, jobs: int, users: int, workers: int) ->
     if repo.dispatched:  # PostgreSQL: `imaginebot worker` processes taking tickets
         processes = [
             await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "benchmarks.stubworker", url, f"stub-{w}", cwd=ROOT
+                sys.executable, "-m", "testing.stubworker", url, f"stub-{w}", cwd=ROOT
             )
             for w in range(workers)
         ]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from services.settings import Settings
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -121,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     # Imported once the settings are known good: a mistake there is answered at once.
     import discord
 
-    from bot.app import ImagineBot
+    from bot.app import create_bot
     from bot.discord_endpoints import point_at
 
     logging.basicConfig(
@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     point_at(settings.api_base, settings.gateway_url)
     try:
-        bot = ImagineBot(settings)
+        bot = create_bot(settings)
     except ValueError as exc:  # an unknown preset, a bad presets file, a missing extra
         return _fail(f"invalid setting: {exc}")
 
@@ -219,11 +219,11 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _imagine(args: argparse.Namespace) -> int:
-    from bot.image_fetch import ImageFetchError
     from inference.images import compose_grid, encode_png
     from inference.presets import get_preset, load_presets
     from inference.prompt import PromptError, parse
     from inference.seeds import grid_seeds, random_seed
+    from services.image_fetch import ImageFetchError
 
     try:
         settings = _settings(model=args.model)
@@ -276,7 +276,7 @@ def _download_image_prompts(urls: tuple[str, ...], settings: Settings) -> list[I
     """The prompt's image links, downloaded under the bot's own rules (allowed hosts, caps)."""
     if not urls:
         return []
-    from bot.image_fetch import FetchLimits, ImageFetcher
+    from services.image_fetch import FetchLimits, ImageFetcher
 
     fetched = asyncio.run(ImageFetcher(FetchLimits.from_settings(settings)).fetch(urls))
     return [fetched[url] for url in urls]
@@ -376,8 +376,8 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _moderate(args: argparse.Namespace) -> int:
-    from bot.moderate import deployment_policy, moderate_prompt
     from moderation.semantic import SemanticCheck
+    from services.policy import deployment_policy, moderate_prompt
 
     try:
         semantic = SemanticCheck() if args.semantic else None

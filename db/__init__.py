@@ -1,6 +1,9 @@
 """Persistence: SQLAlchemy models, async sessions, repositories and the image store."""
 
+from db.appeals import AppealRepository
+from db.audit import AuditLog
 from db.bans import BanRepository
+from db.guilds import GuildRepository, GuildRules, within_deployment
 from db.imagestore import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore
 from db.jobs import JobRepository, NewJob, StoredImage
 from db.models import (
@@ -10,28 +13,33 @@ from db.models import (
     JobImage,
     JobState,
 )
-from db.moderation import ModerationRepository
 from db.prefs import Prefs, PrefsRepository
 from db.schema import upgrade as upgrade_schema
 from db.session import make_engine, make_sessionmaker
+from db.terms import TermRepository
 
 __all__ = [
     "PREVIEW_FORMAT",
     "PROMPT_IMAGE_FORMAT",
     "Appeal",
+    "AppealRepository",
     "AppealState",
+    "AuditLog",
     "BanRepository",
+    "GuildRepository",
+    "GuildRules",
     "ImageStore",
     "Job",
     "JobImage",
     "JobRepository",
     "JobState",
-    "ModerationRepository",
     "NewJob",
     "Prefs",
     "PrefsRepository",
     "StoredImage",
+    "TermRepository",
     "make_engine",
     "make_sessionmaker",
     "upgrade_schema",
+    "within_deployment",
 ]

@@ -729,7 +729,7 @@ def _order_key(
 
 
 def _running_limit(cap: _Column) -> ColumnElement[Any]:
-    """db.moderation.within_deployment of a guild's `cap` and the deployment's `:max_running`."""
+    """db.guilds.within_deployment of a guild's `cap` and the deployment's `:max_running`."""
     deployment = bindparam("max_running", type_=Integer)
     return case((and_(cap > 0, deployment > cap), cap), else_=deployment)
 

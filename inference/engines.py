@@ -12,7 +12,7 @@ from pathlib import Path
 
 from inference.engine import Engine
 from inference.memory import MemoryOptions
-from inference.presets import Preset
+from inference.presets import Preset, served_presets
 
 
 class UnservedModel(LookupError):
@@ -28,11 +28,7 @@ class EnginePool:
         device: str | None = None,
         memory: MemoryOptions | None = None,
     ) -> None:
-        missing = [name for name in served if name not in presets]
-        if missing or not served:
-            valid = ", ".join(sorted(presets))
-            raise ValueError(f"unknown model preset(s) {missing}; valid presets: {valid}")
-        self.presets = {name: presets[name] for name in served}
+        self.presets = served_presets(presets, served)
         self.default = served[0]
         self.cache_dir = cache_dir
         self.device = device

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +88,16 @@ def get_preset(name: str, presets: Mapping[str, Preset] = PRESETS) -> Preset:
     except KeyError:
         valid = ", ".join(sorted(presets))
         raise ValueError(f"unknown model preset {name!r}; valid presets: {valid}") from None
+
+
+def served_presets(presets: Mapping[str, Preset], served: Sequence[str]) -> dict[str, Preset]:
+    """The presets a deployment serves, in order (the first is the default); ValueError
+    naming any that `presets` does not define."""
+    missing = [name for name in served if name not in presets]
+    if missing or not served:
+        valid = ", ".join(sorted(presets))
+        raise ValueError(f"unknown model preset(s) {missing}; valid presets: {valid}")
+    return {name: presets[name] for name in served}
 
 
 # Keys of a [presets.<name>] table in a presets file, and the Preset field each one sets.

@@ -192,7 +192,7 @@ async def fake() -> AsyncIterator[object]:
     import discord.http
     import yarl
 
-    from tests.fakediscord import FakeDiscord
+    from testing.fakediscord import FakeDiscord
 
     server = FakeDiscord()
     await server.start()
@@ -205,3 +205,14 @@ async def fake() -> AsyncIterator[object]:
         discord.http.Route.BASE = base  # type: ignore[misc]
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
         await server.stop()
+
+
+@pytest.fixture
+async def image_server():
+    """A real HTTP server on 127.0.0.1 for image prompts (testing/imageserver.py)."""
+    from testing.imageserver import ImageServer
+
+    server = ImageServer()
+    await server.start()
+    yield server
+    await server.stop()

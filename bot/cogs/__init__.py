@@ -1,0 +1,12 @@
+"""The features, one discord.py extension each: its slash commands, and the handlers of its
+buttons and forms (added to the router as it loads)."""
+
+EXTENSIONS = (
+    "bot.cogs.imagine",
+    "bot.cogs.results",
+    "bot.cogs.history",
+    "bot.cogs.preferences",
+    "bot.cogs.privacy",
+    "bot.cogs.moderation",
+    "bot.cogs.help",
+)

@@ -1,0 +1,103 @@
+"""Posting jobs: one message per new job (the interaction's answer for the first, followups
+after it; or in a channel, for jobs no interaction asked for), recorded with the token that
+can edit it; a result's image as an upload Discord takes."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from bot.delivery.replies import tell_privately, thinking
+from bot.delivery.tokens import token_expiry
+from bot.ui.job_views import confirm_view, waiting_view
+from bot.ui.messages import job_content, mentions_for
+from db import ImageStore, Job, JobRepository, JobState
+from db.models import utcnow
+from inference.images import fit_upload
+from services.events import JobEvents
+
+log = logging.getLogger(__name__)
+
+UPLOAD_LIMIT = 10 * 1024 * 1024 - 64 * 1024  # Discord's 10 MiB, less room for the form
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Bytes to attach; a fresh discord.File per attempt, since a File is read once."""
+
+    data: bytes
+    filename: str
+
+    def file(self) -> discord.File:
+        return discord.File(io.BytesIO(self.data), filename=self.filename)
+
+
+def upload_bytes(store: ImageStore, digest: str, fmt: str) -> tuple[bytes, str]:
+    """A stored file, re-encoded if it is over Discord's upload limit (never dropped).
+    Blocking: from a thread."""
+    return fit_upload(store.get(digest, fmt), UPLOAD_LIMIT)
+
+
+def result_upload(store: ImageStore, job: Job) -> Upload:
+    """What a finished job's message shows: its grid, or its single image. Blocking."""
+    shown = next(i for i in job.images if i.index == (0 if len(job.images) > 1 else 1))
+    data, ext = upload_bytes(store, shown.sha256, shown.format)
+    return Upload(data, f"imaginebot_{job.id}.{ext}")
+
+
+class Posting:
+    def __init__(self, client: discord.Client, jobs: JobRepository, events: JobEvents) -> None:
+        self.client = client
+        self.jobs = jobs
+        self.events = events
+
+    async def start_jobs(self, interaction: discord.Interaction[Any], jobs: list[Job]) -> None:
+        """Answer with the jobs' messages (or, for a held batch, ask to confirm it first)."""
+        if jobs[0].state == JobState.HELD:
+            await tell_privately(
+                interaction,
+                content=f"This prompt makes {len(jobs)} jobs. Start them all?",
+                view=confirm_view(jobs[0]),
+            )
+            return
+        await self.post_jobs(interaction, jobs)
+
+    async def post_jobs(self, interaction: discord.Interaction[Any], jobs: list[Job]) -> None:
+        """One message per job: the interaction's response for the first, followups after."""
+        expires = token_expiry(interaction.created_at)
+        for n, job in enumerate(jobs):
+            shown: dict[str, Any] = {
+                "allowed_mentions": mentions_for(job),
+                "view": waiting_view(job),
+            }
+            try:
+                if not interaction.response.is_done():
+                    response = await interaction.response.send_message(job_content(job), **shown)
+                    message_id = response.message_id or (await interaction.original_response()).id
+                elif n == 0 and thinking(interaction):  # deferred: the first job takes it over
+                    message = await interaction.edit_original_response(
+                        content=job_content(job), **shown
+                    )
+                    message_id = message.id
+                else:
+                    message = await interaction.followup.send(job_content(job), wait=True, **shown)
+                    message_id = message.id
+            except discord.HTTPException as exc:
+                await self.jobs.fail(job.id, f"Discord refused the job's message ({exc.status})")
+                log.exception("could not post the message of job %s", job.id)
+                continue
+            await self.jobs.attach_message(job.id, message_id, interaction.token, expires)
+        self.events.changed()
+
+    async def post_in_channel(self, channel_id: int, guild_id: int | None, jobs: list[Job]) -> None:
+        """Jobs no interaction of their member's asked for (an approved appeal): posted in
+        the channel with the bot token, which edits them from then on."""
+        channel = self.client.get_partial_messageable(channel_id, guild_id=guild_id)
+        for job in jobs:
+            message = await channel.send(job_content(job), allowed_mentions=mentions_for(job))
+            await self.jobs.attach_message(job.id, message.id, "", utcnow())
+        self.events.changed()

@@ -1,0 +1,181 @@
+"""Brings job messages up to date: progress edits while a job runs, then its result.
+
+Works from the jobs table alone, so after a bot restart it finishes the messages of jobs that
+ran meanwhile. Within the interaction token's life it edits through the webhook; after that
+through the channel with the bot token; if the message is gone it posts a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import discord
+
+from bot.delivery.posting import Upload, result_upload
+from bot.delivery.throttle import PER_MESSAGE_INTERVAL_S, EditBudget
+from bot.ui.job_views import job_view, waiting_view
+from bot.ui.messages import failure_embed, job_content, mentions_for
+from db import PREVIEW_FORMAT, ImageStore, Job, JobRepository, JobState
+from db.models import utcnow
+from inference.outcomes import OUTPUT_FILTERED
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 1.0
+# Discord's answers that mean "not this way" (expired token, no access, message gone).
+REFUSED = (401, 403, 404)
+
+
+class Delivery:
+    """Dispatches `result_withheld(job)` to the client's listeners when an output filter
+    withheld a result (the moderation feature alerts the moderators)."""
+
+    def __init__(self, client: discord.Client, jobs: JobRepository, store: ImageStore) -> None:
+        self.client = client
+        self.jobs = jobs
+        self.store = store
+        self._changed = asyncio.Event()
+        self.budget = EditBudget()
+        # The preview each running job's message shows now (forgotten with its result).
+        self._previews: dict[int, str] = {}
+
+    def notify(self) -> None:
+        """Something changed in the jobs table; look before the next poll."""
+        self._changed.set()
+
+    def _retry_soon(self) -> None:
+        """A result waits out its message's edit interval: sweep again when it has passed."""
+        asyncio.get_running_loop().call_later(PER_MESSAGE_INTERVAL_S, self.notify)
+
+    async def run(self) -> None:
+        while True:
+            self._changed.clear()
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("delivery sweep failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), POLL_INTERVAL_S)
+
+    async def sweep(self) -> None:
+        for job in await self.jobs.needing_delivery():
+            if job.message_id is None:
+                continue  # the command handler has not recorded its reply yet
+            try:
+                if job.state in (JobState.QUEUED, JobState.RUNNING):
+                    await self._show_progress(job)
+                else:
+                    await self._show_result(job)
+            except discord.HTTPException:
+                log.exception("could not update the message of job %s", job.id)
+        await self._show_places()
+
+    async def _show_places(self) -> None:
+        """Waiting messages say their place in the queue, updated as it moves, within the
+        same edit budget as progress (which goes first: this runs after it)."""
+        for job, place in await self.jobs.queue():
+            if job.shown_place == place or job.message_id is None:
+                continue
+            if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
+                continue  # a later sweep shows the place as it is then
+            try:
+                await self._edit(job, place=place, view=waiting_view(job))
+            except discord.HTTPException:
+                log.exception("could not show the queue place of job %s", job.id)
+                continue
+            await self.jobs.mark_place_shown(job.id, place)
+
+    async def _show_progress(self, job: Job) -> None:
+        assert job.message_id is not None
+        if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
+            return  # shown by a later sweep, with whatever progress is newest then
+        preview = await self._new_preview(job)
+        await self._edit(job, upload=preview, view=waiting_view(job))
+        if preview is not None and job.preview_sha256 is not None:
+            self._previews[job.id] = job.preview_sha256
+        await self.jobs.mark_shown(job.id, job.progress)
+
+    async def _new_preview(self, job: Job) -> Upload | None:
+        """The job's newest latent preview, if the message does not show it yet. It rides on a
+        progress edit (never an edit of its own); the worker deletes the files when the render
+        ends, so a missing one is simply not shown."""
+        digest = job.preview_sha256
+        if job.state != JobState.RUNNING or digest is None or self._previews.get(job.id) == digest:
+            return None
+        try:
+            data = await asyncio.to_thread(self.store.get, digest, PREVIEW_FORMAT)
+        except OSError:
+            return None
+        return Upload(data, f"preview_{job.id}.{PREVIEW_FORMAT}")
+
+    async def _show_result(self, job: Job) -> None:
+        assert job.message_id is not None
+        if not self.budget.final_ready(job.message_id, time.monotonic()):
+            self._retry_soon()
+            return
+        self.budget.forget(job.message_id)
+        self.budget.count(job.channel_id, time.monotonic())
+        self._previews.pop(job.id, None)
+        # The result's image replaces a preview; a failed or cancelled job takes it off.
+        no_preview: dict[str, Any] = {"attachments": []} if job.preview_sha256 else {}
+        if job.state == JobState.DONE:
+            upload = await asyncio.to_thread(result_upload, self.store, job)
+            message_id = await self._edit(job, upload=upload, view=job_view(job), embed=None)
+        elif job.state == JobState.CANCELLED:
+            message_id = await self._edit(job, view=None, **no_preview)
+        else:
+            message_id = await self._edit(job, embed=failure_embed(job), view=None, **no_preview)
+        if await self.jobs.mark_delivered(job.id, message_id) and _withheld(job):
+            self.client.dispatch("result_withheld", job)
+
+    async def _edit(
+        self, job: Job, upload: Upload | None = None, place: int | None = None, **fields: Any
+    ) -> int:
+        """Edit the job's message by the best route still open; return the message id.
+
+        Within the token's life: the interaction webhook. After it (or if Discord refuses the
+        token): the channel, with the bot token. If the message is gone or cannot be edited,
+        a result is posted as a new message, never dropped; a progress edit is skipped.
+        """
+        assert job.message_id is not None
+        fields.update(content=job_content(job, place), allowed_mentions=mentions_for(job))
+        if job.interaction_token and job.token_expires_at and utcnow() < job.token_expires_at:
+            webhook = discord.Webhook.partial(
+                job.application_id or self.client.application_id or 0,
+                job.interaction_token,
+                client=self.client,
+            )
+            try:
+                await webhook.edit_message(job.message_id, **fields, **_attachments(upload))
+                return job.message_id
+            except discord.HTTPException as error:
+                if error.status not in REFUSED:
+                    raise
+                log.info(
+                    "job %s: webhook edit refused (%s); using the channel", job.id, error.status
+                )
+        channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+        try:
+            await channel.get_partial_message(job.message_id).edit(**fields, **_attachments(upload))
+            return job.message_id
+        except discord.HTTPException as error:
+            if error.status not in REFUSED:
+                raise
+            if job.state in (JobState.QUEUED, JobState.RUNNING):
+                return job.message_id  # a lost progress edit is harmless; the result is not
+        files = [upload.file()] if upload else []
+        fields.pop("attachments", None)  # a new message has none to take off
+        message = await channel.send(files=files, **fields)
+        return message.id
+
+
+def _withheld(job: Job) -> bool:
+    return job.state == JobState.FAILED and (job.error or "").startswith(OUTPUT_FILTERED)
+
+
+def _attachments(upload: Upload | None) -> dict[str, Any]:
+    return {} if upload is None else {"attachments": [upload.file()]}

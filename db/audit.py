@@ -1,0 +1,89 @@
+"""The moderation audit log: every decision, automatic or human, kept with its details
+(never deleted with a member's data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import AuditRecord
+
+
+class AuditLog:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def record(
+        self,
+        guild_id: int | None,
+        actor_id: int | None,
+        target_user_id: int | None,
+        action: str,
+        reason: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        """Add an audit record; returns its id."""
+        async with self.sessions() as session, session.begin():
+            record = audit_entry(guild_id, actor_id, target_user_id, action, reason, details)
+            session.add(record)
+            await session.flush()
+            return record.id
+
+    async def get(self, record_id: int) -> AuditRecord | None:
+        async with self.sessions() as session:
+            return await session.get(AuditRecord, record_id)
+
+    async def count(self, guild_id: int | None, user_id: int, action: str) -> int:
+        async with self.sessions() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(AuditRecord)
+                    .where(
+                        AuditRecord.guild_id == guild_id,
+                        AuditRecord.target_user_id == user_id,
+                        AuditRecord.action == action,
+                    )
+                )
+                or 0
+            )
+
+    async def for_member(self, guild_id: int | None, user_id: int) -> list[AuditRecord]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.guild_id == guild_id, AuditRecord.target_user_id == user_id)
+                .order_by(AuditRecord.id)
+            )
+            return list(rows)
+
+    async def for_job(self, guild_id: int | None, job_id: int) -> list[AuditRecord]:
+        """Records about one job (moderator cancels and deletes, withheld results)."""
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.guild_id == guild_id)
+                .order_by(AuditRecord.id.desc())
+                .limit(2000)
+            )
+            return [r for r in reversed(list(rows)) if (r.details or {}).get("job") == job_id]
+
+
+def audit_entry(
+    guild_id: int | None,
+    actor_id: int | None,
+    target_user_id: int | None,
+    action: str,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> AuditRecord:
+    return AuditRecord(
+        guild_id=guild_id,
+        actor_id=actor_id,
+        target_user_id=target_user_id,
+        action=action,
+        reason=reason,
+        details=details or {},
+    )

@@ -1,0 +1,138 @@
+"""The buttons on a finished job without Discord: each makes a child job (inference.operations
+names them), optionally with an edited prompt (remix) or a chosen zoom (Custom Zoom)."""
+
+from __future__ import annotations
+
+from db import Job, JobRepository, JobState
+from inference.operations import BY_KEY, KINDS, OUTPAINT_ACTIONS, UPSCALE_ACTIONS, JobAction
+from inference.outpaint import MAX_ZOOM, MIN_ZOOM, OutpaintError, pan_geometry, square_geometry
+from inference.presets import pixel_limit
+from inference.prompt import GenerationRequest
+from inference.seeds import random_seed
+from services.errors import InvalidParameter, JobUnavailable, NotYourJob
+from services.intake import Intake, Placement, record
+from services.origin import Origin
+
+
+class ChildJobs:
+    def __init__(self, intake: Intake, jobs: JobRepository) -> None:
+        self.intake = intake
+        self.jobs = jobs
+
+    async def pressable(self, parent_id: int, origin: Origin) -> Job:
+        """A finished job whose buttons the presser may use (its owner or a moderator)."""
+        parent = await self.jobs.get(parent_id)
+        if parent is None:
+            raise JobUnavailable("That job no longer exists.", hint="Use /imagine to start again.")
+        if parent.user_id != origin.user_id and not origin.is_moderator:
+            raise NotYourJob()
+        if parent.state != JobState.DONE:
+            raise JobUnavailable(
+                "That job has not finished, so its buttons cannot be used yet.",
+                hint="Wait for the images to appear, then press the button again.",
+            )
+        return parent
+
+    async def remixable(self, key: str, parent_id: int, origin: Origin) -> Job | None:
+        """The job to edit in the remix form, when the presser has remix on and the button
+        is one that remix applies to; None otherwise."""
+        if not BY_KEY[key].remix or not (await self.intake.prefs.get(origin.user_id)).remix:
+            return None
+        return await self.pressable(parent_id, origin)
+
+    async def child(
+        self,
+        key: str,
+        index: int,
+        parent_id: int,
+        origin: Origin,
+        remix_prompt: str | None = None,
+        zoom: float | None = None,
+    ) -> Job:
+        """A press of button `key` on image `index` of a finished job; with `remix_prompt`,
+        with that prompt instead of the original one. Reroll of a zoom, pan or square grid
+        does that operation again on the same image."""
+        operation = BY_KEY[key]
+        action = operation.action
+        parent = await self.pressable(parent_id, origin)
+        source, source_index = parent, index
+        if action == JobAction.REROLL and parent.action in OUTPAINT_ACTIONS:
+            action, zoom = JobAction(parent.action), parent.zoom
+            source = await self.pressable(parent.parent_id or 0, origin)
+            source_index = parent.parent_index or 1
+        elif operation.zoom is not None:
+            zoom = operation.zoom
+        image = next((i for i in source.images if i.index == max(source_index, 1)), None)
+        if image is None:
+            raise JobUnavailable(f"That job has no image #{source_index}.")
+        self._check_operation(action, source, image.width, image.height, zoom)
+        intake = self.intake
+        await intake.check_standing(origin)
+        prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
+        if remix_prompt is not None and remix_prompt.strip() != parent.prompt.strip():
+            prompt, request = remix_prompt, await self._remix_request(remix_prompt, origin)
+            intake.check_supported(parent.model, [request], prompt)
+        await intake.admit(origin, await intake.guilds.rules(origin.guild_id))
+        prompt_images: list[str] = []
+        if action == JobAction.REROLL and request.image_prompts:
+            prompt_images = await self._reroll_images(parent, request, prompt)
+        # An upscale shows an existing image; everything else draws with new seeds.
+        seed = None if action == JobAction.UPSCALE else random_seed()
+        placement = Placement(
+            parent.model,
+            parent.stealth,
+            source.id,
+            None if action == JobAction.REROLL else source_index,
+            zoom,
+        )
+        new = record(origin, 0, prompt, request, action, seed, placement, prompt_images)
+        job, _ = await self.jobs.create(new)
+        return job
+
+    async def _reroll_images(
+        self, parent: Job, request: GenerationRequest, prompt: str
+    ) -> list[str]:
+        """A reroll draws from its parent's stored image prompts; a remix that changed the
+        links (or a job from before they were stored) downloads them."""
+        kept = GenerationRequest.from_json(parent.request).image_prompts
+        if request.image_prompts == kept and len(parent.prompt_images) == len(kept):
+            return list(parent.prompt_images)
+        stored = await self.intake.download(request.image_prompts, prompt)
+        return [stored[url] for url in request.image_prompts]
+
+    def _check_operation(
+        self, action: JobAction, source: Job, width: int, height: int, zoom: float | None
+    ) -> None:
+        """Refuse at the click what the worker could not do, saying why."""
+        if action in UPSCALE_ACTIONS and source.action in UPSCALE_ACTIONS:
+            raise JobUnavailable(
+                "This image is already upscaled.", hint="Vary, zoom or pan it instead."
+            )
+        kind = KINDS[action]
+        if kind.canvas == "zoom" and (zoom is None or not MIN_ZOOM <= zoom <= MAX_ZOOM):
+            raise JobUnavailable(f"Zoom must be between {MIN_ZOOM} and {MAX_ZOOM}, got {zoom}.")
+        if kind.canvas not in ("pan", "square"):
+            return
+        preset = self.intake.presets.get(source.model)
+        if preset is None:
+            raise JobUnavailable(f"The model of this job ({source.model}) is no longer served.")
+        try:
+            if kind.direction is None:
+                square_geometry((width, height), preset.multiple)
+            else:
+                pan_geometry((width, height), kind.direction, preset.multiple, pixel_limit(preset))
+        except OutpaintError as exc:
+            raise JobUnavailable(str(exc)) from exc
+
+    async def _remix_request(self, prompt: str, origin: Origin) -> GenerationRequest:
+        """An edited prompt from the remix form: one job, parsed and moderated like /imagine."""
+        request = self.intake.parse_one(prompt, await self.intake.prefs.get(origin.user_id))
+        if request.repeat > 1:
+            raise InvalidParameter(
+                f"--repeat {request.repeat} cannot be used in a remix, which makes one job; "
+                "remove it, or use /imagine.",
+                "remix_repeat",
+                prompt,
+            )
+        await self.intake.check_allowed([request], prompt, origin)
+        return request

@@ -1,0 +1,133 @@
+"""One deployment's use cases, wired from its settings: the database, the image store, the
+repositories and the services on them. The bot and the web companion are built on this;
+nothing here loads a model (a bot-only process never imports torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db import (
+    AppealRepository,
+    AuditLog,
+    BanRepository,
+    GuildRepository,
+    ImageStore,
+    JobRepository,
+    PrefsRepository,
+    TermRepository,
+    make_engine,
+    make_sessionmaker,
+    upgrade_schema,
+)
+from inference.presets import Preset, load_presets, served_presets
+from moderation.semantic import SemanticCheck
+from services.appeals import Appeals
+from services.children import ChildJobs
+from services.escalation import parse_ladder
+from services.events import JobEvents
+from services.history import History
+from services.image_fetch import FetchLimits, ImageFetcher
+from services.imagine import ImagineService
+from services.intake import Intake
+from services.job_controls import JobControls
+from services.maintenance import Maintenance
+from services.moderators import Moderators
+from services.policy import deployment_policy
+from services.preferences import Preferences
+from services.privacy import Privacy
+from services.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db_engine: AsyncEngine
+    presets: dict[str, Preset]  # served, the default first
+    store: ImageStore
+    events: JobEvents
+    jobs: JobRepository
+    bans: BanRepository
+    audit: AuditLog
+    guilds: GuildRepository
+    prefs: PrefsRepository
+    imagine: ImagineService
+    children: ChildJobs
+    controls: JobControls
+    history: History
+    preferences: Preferences
+    privacy: Privacy
+    appeals: Appeals
+    moderators: Moderators
+    maintenance: Maintenance
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.presets)
+
+    async def start(self) -> None:
+        """Bring the schema up to date (embedded mode's only set-up step)."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade_schema(self.db_engine)
+
+    async def close(self) -> None:
+        await self.db_engine.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    """Everything but Discord and the models. Raises ValueError for an unknown preset or a bad
+    presets file, so a typo stops the start with the reason."""
+    presets = served_presets(load_presets(settings.presets_file), settings.served_models)
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_sessionmaker(engine)
+    jobs = JobRepository(sessions, settings.max_running_jobs, settings.fast_allowance_s)
+    bans, audit = BanRepository(sessions), AuditLog(sessions)
+    guilds, terms = GuildRepository(sessions), TermRepository(sessions)
+    appeals, prefs = AppealRepository(sessions), PrefsRepository(sessions)
+    store = ImageStore(settings.images_dir)
+    intake = Intake(
+        jobs,
+        bans,
+        audit,
+        prefs,
+        guilds,
+        terms,
+        presets,
+        settings.max_queued_jobs,
+        deployment_policy(settings.lexicon_file),
+        SemanticCheck() if settings.semantic_moderation else None,
+        ImageFetcher(FetchLimits.from_settings(settings), store),
+    )
+    controls = JobControls(jobs, audit)
+    return Services(
+        settings=settings,
+        db_engine=engine,
+        presets=presets,
+        store=store,
+        events=JobEvents(),
+        jobs=jobs,
+        bans=bans,
+        audit=audit,
+        guilds=guilds,
+        prefs=prefs,
+        imagine=ImagineService(intake, jobs),
+        children=ChildJobs(intake, jobs),
+        controls=controls,
+        history=History(jobs, prefs, settings.fast_allowance_s),
+        preferences=Preferences(prefs, guilds, list(presets)),
+        privacy=Privacy(jobs, prefs, audit, store),
+        appeals=Appeals(bans, audit, appeals, guilds, parse_ladder(settings.strike_ladder)),
+        moderators=Moderators(
+            bans,
+            audit,
+            guilds,
+            terms,
+            appeals,
+            jobs,
+            controls,
+            settings.max_running_jobs,
+            settings.max_queued_jobs,
+        ),
+        maintenance=Maintenance(jobs, store, settings.delete_grace_hours),
+    )

@@ -1,0 +1,88 @@
+"""/imagine without Discord: a prompt becomes its jobs (one per permutation and repeat), and a
+held batch is started or dropped."""
+
+from __future__ import annotations
+
+from db import Job, JobRepository, JobState
+from inference.operations import JobAction
+from inference.prompt import CONFIRM_ABOVE, MAX_JOBS, expand
+from inference.seeds import SEED_SPACE, random_seed
+from services.errors import InvalidParameter, JobUnavailable, NotYourJob
+from services.intake import Intake, Placement, record
+from services.origin import Origin
+
+
+class ImagineService:
+    def __init__(self, intake: Intake, jobs: JobRepository) -> None:
+        self.intake = intake
+        self.jobs = jobs
+
+    async def imagine(self, prompt: str, origin: Origin, *, approved: bool = False) -> list[Job]:
+        """Parse and moderate a prompt, then record its jobs.
+
+        Raises a UserFacingError if refused. More than CONFIRM_ABOVE jobs are held until the
+        member confirms them (see `confirm`); an `approved` appeal runs at once: a moderator
+        approved the prompt, so it is not moderated again.
+        """
+        intake = self.intake
+        prefs = await intake.prefs.get(origin.user_id)
+        requests = intake.parse_all(prompt, prefs)
+        model = intake.model_for(prefs, prompt)
+        intake.check_supported(model, requests, prompt)
+        await intake.check_standing(origin)
+        if not approved:
+            await intake.check_allowed(requests, prompt, origin)
+        plan = [
+            (text, request, _repeat_seed(request.seed, k))
+            for text, request in zip(expand(prompt), requests, strict=True)
+            for k in range(request.repeat)
+        ]
+        if len(plan) > MAX_JOBS:
+            raise InvalidParameter(
+                f"This prompt makes {len(plan)} jobs ({len(requests)} permutations, each "
+                f"repeated); the limit is {MAX_JOBS}.",
+                "too_many_jobs",
+                prompt,
+            )
+        rules = await intake.guilds.rules(origin.guild_id)
+        await intake.admit(origin, rules)  # before downloading anything
+        # Slow (up to the fetch timeout): the bot defers the interaction meanwhile.
+        stored = await intake.download([u for r in requests for u in r.image_prompts], prompt)
+        # The guild may turn stealth off: then every job made here is public.
+        placement = Placement(model, stealth=prefs.stealth and rules.allow_stealth)
+        held = len(plan) > CONFIRM_ABOVE and not approved
+        batch = [
+            record(
+                origin,
+                n,
+                text,
+                request,
+                JobAction.IMAGINE,
+                seed,
+                placement,
+                [stored[url] for url in request.image_prompts],
+            )
+            for n, (text, request, seed) in enumerate(plan)
+        ]
+        created = await self.jobs.create_many(batch, JobState.HELD if held else JobState.QUEUED)
+        return [job for job, _ in created]
+
+    async def confirm(self, job_id: int, origin: Origin, start: bool) -> list[Job]:
+        """Start (or drop) the held batch that job `job_id` belongs to."""
+        job = await self.jobs.get(job_id)
+        if job is None or job.interaction_id is None:
+            raise JobUnavailable("Those jobs no longer exist.", hint="Use /imagine again.")
+        if job.user_id != origin.user_id:
+            raise NotYourJob()
+        released = await self.jobs.release_held(job.interaction_id, origin.user_id, start)
+        if not released:
+            raise JobUnavailable("Those jobs were already started or cancelled.")
+        return released
+
+
+def _repeat_seed(seed: int | None, k: int) -> int:
+    """The k-th `--repeat` of a seeded prompt moves on by a grid's worth of seeds, so repeats
+    differ yet stay reproducible; unseeded prompts get a fresh random seed each."""
+    if seed is None:
+        return random_seed()
+    return (seed + 4 * k) % SEED_SPACE

@@ -1,0 +1,212 @@
+"""What every new job passes through: the member's defaults, the model's capabilities, their
+standing, moderation, their queue limit and the image prompt downloads; then its record.
+
+/imagine (services.imagine) and the buttons on a result (services.children) take their jobs
+through the same steps, so a check added here holds on every path that creates a job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import moderation
+from db import (
+    AuditLog,
+    BanRepository,
+    GuildRepository,
+    GuildRules,
+    JobRepository,
+    JobState,
+    NewJob,
+    Prefs,
+    PrefsRepository,
+    TermRepository,
+    within_deployment,
+)
+from inference.operations import JobAction
+from inference.presets import Preset, unsupported
+from inference.prompt import GenerationRequest, PromptDefaults, PromptError, parse, parse_jobs
+from moderation.semantic import SemanticCheck
+from services.errors import BannedPrompt, InvalidParameter, QueueFull, UserBanned
+from services.image_fetch import ImageFetcher, ImageFetchError
+from services.origin import Origin
+from services.policy import guild_policy, verdict_for
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a new job is recorded, besides its origin: a child's parent and image, the
+    model it renders with and whether only its owner may see it."""
+
+    model: str
+    stealth: bool
+    parent_id: int | None = None
+    parent_index: int | None = None
+    zoom: float | None = None
+
+
+class Intake:
+    def __init__(
+        self,
+        jobs: JobRepository,
+        bans: BanRepository,
+        audit: AuditLog,
+        prefs: PrefsRepository,
+        guilds: GuildRepository,
+        terms: TermRepository,
+        presets: Mapping[str, Preset],
+        max_queued_jobs: int,
+        policy: moderation.Policy | None = None,
+        semantic: SemanticCheck | None = None,
+        images: ImageFetcher | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.bans = bans
+        self.audit = audit
+        self.prefs = prefs
+        self.guilds = guilds
+        self.terms = terms
+        self.presets = presets  # the presets offered; the first is the default
+        self.models = list(presets)
+        self.max_queued_jobs = max_queued_jobs
+        self.policy = policy
+        self.semantic = semantic
+        self.images = images  # downloads image prompts; None: image prompts are refused
+
+    def parse_all(self, prompt: str, prefs: Prefs) -> list[GenerationRequest]:
+        """Every job a prompt asks for (permutations), under the member's defaults."""
+        try:
+            return parse_jobs(prompt, _defaults(prefs))
+        except PromptError as exc:
+            raise InvalidParameter(exc.message, exc.code, prompt) from exc
+
+    def parse_one(self, prompt: str, prefs: Prefs) -> GenerationRequest:
+        try:
+            return parse(prompt, _defaults(prefs))
+        except PromptError as exc:
+            raise InvalidParameter(exc.message, exc.code, prompt) from exc
+
+    def model_for(self, prefs: Prefs, prompt: str) -> str:
+        """The member's /settings model if this deployment still offers it, else an error
+        that says so (their choice is never silently replaced)."""
+        if prefs.model is None:
+            return self.models[0]
+        if prefs.model not in self.models:
+            raise InvalidParameter(
+                f"Your /settings model {prefs.model!r} is no longer offered here "
+                f"(offered: {', '.join(self.models)}); pick one in /settings.",
+                "model_unavailable",
+                prompt,
+            )
+        return prefs.model
+
+    def check_supported(
+        self, model: str, requests: Sequence[GenerationRequest], prompt: str
+    ) -> None:
+        """Refuse flags the model cannot honour (Flux: --no, --tile), naming them."""
+        preset = self.presets.get(model)
+        if preset is None:
+            return  # an unserved model is reported where the job is made
+        for request in requests:
+            refusal = unsupported(preset, request)
+            if refusal:
+                raise InvalidParameter(refusal, "unsupported_by_model", prompt)
+
+    async def check_standing(self, origin: Origin) -> None:
+        """Refuse a member banned (or timed out) where they ask."""
+        ban = await self.bans.active_ban(origin.guild_id, origin.user_id)
+        if ban is not None:
+            raise UserBanned(ban.reason)
+
+    async def check_allowed(
+        self, requests: Sequence[GenerationRequest], prompt: str, origin: Origin
+    ) -> None:
+        """Refuse a prompt the content policy blocks (any of its permutations), with an
+        audit record the member can appeal."""
+        policy = await guild_policy(self.terms, origin.guild_id, self.policy)
+        for request in requests:
+            verdict = verdict_for(request, policy)
+            if verdict.allowed and self.semantic is not None:
+                positive = [p.text for p in request.prompts if p.weight > 0]
+                paraphrase = await asyncio.to_thread(self.semantic.check, positive)
+                verdict = paraphrase or verdict
+            if verdict.allowed:
+                continue
+            details = {
+                "prompt": prompt,
+                "category": verdict.category,
+                "matched": list(verdict.matched),
+                "appealable": verdict.appealable,
+                "channel_id": origin.channel_id,
+            }
+            audit_id = await self.audit.record(
+                origin.guild_id, None, origin.user_id, "prompt_blocked", verdict.reason, details
+            )
+            raise BannedPrompt(
+                verdict.reason, verdict.category, verdict.matched, audit_id, verdict.appealable
+            )
+
+    async def admit(self, origin: Origin, rules: GuildRules) -> None:
+        """Refuse a member whose queue is full (the guild's limit within the deployment's)."""
+        limit = within_deployment(rules.max_queued_jobs, self.max_queued_jobs)
+        counts = await self.jobs.active_counts(origin.user_id)
+        queued = counts.get(JobState.QUEUED, 0) + counts.get(JobState.HELD, 0)
+        if queued >= limit:
+            raise QueueFull(queued, counts.get(JobState.RUNNING, 0), limit)
+
+    async def download(self, urls: Sequence[str], prompt: str) -> dict[str, str]:
+        """The stored file of each distinct image prompt link, each downloaded once; a link
+        that cannot be used is an InvalidParameter naming it."""
+        if not urls:
+            return {}
+        if self.images is None:
+            raise InvalidParameter(
+                "Image prompts are not available on this bot; remove the image links.",
+                "image_prompts_off",
+                prompt,
+            )
+        try:
+            return await self.images.store_all(urls)
+        except ImageFetchError as exc:
+            raise InvalidParameter(exc.message, exc.code, prompt) from exc
+
+
+def record(
+    origin: Origin,
+    n: int,
+    prompt: str,
+    request: GenerationRequest,
+    action: JobAction,
+    seed: int | None,
+    placement: Placement,
+    prompt_images: Sequence[str] = (),
+) -> NewJob:
+    """The row of the `n`-th job `origin` asked for."""
+    return NewJob(
+        idempotency_key=f"{origin.interaction_id}:{n}",
+        user_id=origin.user_id,
+        channel_id=origin.channel_id,
+        guild_id=origin.guild_id,
+        prompt=prompt,
+        request=request.to_json(),
+        model=placement.model,
+        stealth=placement.stealth,
+        zoom=placement.zoom,
+        action=action,
+        interaction_id=origin.interaction_id,
+        parent_id=placement.parent_id,
+        parent_index=placement.parent_index,
+        seed=seed,
+        lane=request.lane,
+        application_id=origin.application_id,
+        interaction_token=origin.interaction_token,
+        token_expires_at=origin.reply_expires_at,
+        prompt_images=list(prompt_images),
+    )
+
+
+def _defaults(prefs: Prefs) -> PromptDefaults:
+    """The member's /settings, /prefer suffix and options, validated (PromptError if stale)."""
+    return PromptDefaults(settings=prefs.settings, suffix=prefs.suffix, options=prefs.options)

@@ -1,0 +1,58 @@
+"""What a member (or a moderator) does to a job itself: cancel it, favourite it, delete it."""
+
+from __future__ import annotations
+
+from db import AuditLog, Job, JobRepository
+from services.errors import JobUnavailable, NotYourJob
+from services.origin import Origin
+
+
+class JobControls:
+    def __init__(self, jobs: JobRepository, audit: AuditLog) -> None:
+        self.jobs = jobs
+        self.audit = audit
+
+    async def cancel(self, job_id: int, origin: Origin, reason: str = "") -> Job:
+        """Stop a waiting or running job: its owner or a moderator may."""
+        job = await self.jobs.get(job_id)
+        if job is None:
+            raise JobUnavailable("That job no longer exists.")
+        if job.user_id != origin.user_id and not origin.is_moderator:
+            raise NotYourJob()
+        if not await self.jobs.cancel(job_id):
+            raise JobUnavailable("That job has already finished, so it cannot be cancelled.")
+        if origin.user_id != job.user_id:  # a moderator stopped someone's job: keep a record
+            await self.audit.record(
+                origin.guild_id,
+                origin.user_id,
+                job.user_id,
+                "job_cancelled",
+                reason,
+                {"job": job_id},
+            )
+        return job
+
+    async def toggle_favourite(self, job_id: int, origin: Origin) -> bool:
+        """Mark or unmark one's own job as a favourite; whether it is one now."""
+        job = await self._own(job_id, origin)
+        await self.jobs.set_favourite(job.id, not job.favourite)
+        return not job.favourite
+
+    async def delete(self, job_id: int, origin: Origin) -> Job:
+        """Delete one's own finished job (moderators may delete any); audit records stay."""
+        job = await self._own(job_id, origin, moderators_too=True)
+        if not await self.jobs.delete(job.id):
+            raise JobUnavailable("Only a finished job can be deleted; cancel it first.")
+        if origin.user_id != job.user_id:
+            await self.audit.record(
+                origin.guild_id, origin.user_id, job.user_id, "job_deleted", "", {"job": job.id}
+            )
+        return job
+
+    async def _own(self, job_id: int, origin: Origin, moderators_too: bool = False) -> Job:
+        job = await self.jobs.get(job_id)
+        if job is None or job.deleted_at is not None:
+            raise JobUnavailable("That job no longer exists.")
+        if job.user_id != origin.user_id and not (moderators_too and origin.is_moderator):
+            raise NotYourJob()
+        return job

@@ -1,0 +1,75 @@
+"""A member's data, to take away or to erase (/privacy export and /privacy delete).
+
+Moderation audit records are never exported here nor erased: they belong to the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+
+from db import AuditLog, ImageStore, Job, JobRepository, PrefsRepository
+
+EXPORT_LIMIT = 10 * 1024 * 1024 - 64 * 1024  # what one Discord upload carries
+EXPORT_MAX_JOBS = 10_000
+
+
+def build_export(jobs: list[Job], store: ImageStore, limit: int = EXPORT_LIMIT) -> bytes:
+    """A zip of jobs.json and the images, newest first, as many as fit in `limit`.
+
+    Blocking (file reads and compression): call it from a thread.
+    """
+    records = []
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for job in jobs:
+            files = []
+            for image in job.images:
+                name = f"images/job{job.id}_{image.index}.{image.format}"
+                data = store.get(image.sha256, image.format)
+                if out.tell() + len(data) + 64 * 1024 > limit:
+                    files.append({"index": image.index, "omitted": "over the upload limit"})
+                    continue
+                archive.writestr(name, data)
+                files.append({"index": image.index, "file": name, "seed": image.seed})
+            records.append(
+                {
+                    "job": job.id,
+                    "prompt": job.prompt,
+                    "action": job.action,
+                    "state": job.state,
+                    "model": job.model,
+                    "seeds": job.seeds,
+                    "request": job.request,
+                    "created_at": job.created_at.isoformat(),
+                    "favourite": job.favourite,
+                    "images": files,
+                }
+            )
+        archive.writestr("jobs.json", json.dumps(records, indent=2))
+    return out.getvalue()
+
+
+class Privacy:
+    def __init__(
+        self, jobs: JobRepository, prefs: PrefsRepository, audit: AuditLog, store: ImageStore
+    ) -> None:
+        self.jobs = jobs
+        self.prefs = prefs
+        self.audit = audit
+        self.store = store
+
+    async def export(self, user_id: int, limit: int = EXPORT_LIMIT) -> tuple[int, bytes]:
+        """How many jobs the member has, and the zip of them (built off the event loop)."""
+        jobs = list(await self.jobs.for_user(user_id, limit=EXPORT_MAX_JOBS))
+        return len(jobs), await asyncio.to_thread(build_export, jobs, self.store, limit)
+
+    async def erase(self, user_id: int, guild_id: int | None) -> int:
+        """Delete every job and the preferences of a member (files go after the grace
+        period); audited. How many jobs were erased."""
+        erased = await self.jobs.delete_all(user_id)
+        await self.prefs.forget(user_id)
+        await self.audit.record(guild_id, user_id, user_id, "privacy_delete", "", {"jobs": erased})
+        return erased

@@ -1,0 +1,111 @@
+"""Discord misbehaving while a job runs: rate limits on edits, a dropped gateway, and how
+many REST calls a job costs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from itertools import pairwise
+
+from inference.presets import PRESETS
+
+
+async def _slow(monkeypatch, steps: int) -> None:
+    monkeypatch.setitem(PRESETS, "tiny", replace(PRESETS["tiny"], default_steps=steps))
+
+
+async def _imagine(world, prompt: str):
+    inter = await world.fake.slash(world.alice, world.channel, "imagine", prompt=prompt)
+    assert await inter.wait_for_response() == 4
+    return inter
+
+
+async def _done(fake, message) -> None:
+    await fake.wait_for(
+        lambda: message.attachments and message.components and "Cancel" not in message.buttons(),
+        timeout=90,
+    )
+
+
+async def test_a_429_on_an_edit_delays_the_job_message_but_loses_nothing(
+    world, runner, monkeypatch
+):
+    fake = world.fake
+    await _slow(monkeypatch, 40)
+    fake.inject_429("PATCH", r"/webhooks/.*/messages/", count=2, retry_after=0.3)
+    await runner.start()
+    inter = await _imagine(world, "a patient fox --seed 3")
+    await _done(fake, inter.original)
+    statuses = [r.status for r in fake.rest_calls() if r.method == "PATCH"]
+    assert statuses.count(429) == 2 and statuses[-1] == 200
+    assert inter.original.content == f"**a patient fox --seed 3** - <@{world.alice.id}>"
+
+
+async def test_a_gateway_drop_during_a_job_is_resumed_and_nothing_is_missed(
+    world, runner, monkeypatch
+):
+    fake = world.fake
+    await _slow(monkeypatch, 400)  # a few seconds even with a warm model: progress shows
+    bot = await runner.start()
+    inter = await _imagine(world, "a fox in a storm --seed 4")
+    await fake.wait_for(lambda: re.search(r"\(\d+%\)$", inter.original.content), timeout=60)
+    await fake.drop_gateway()
+    # An interaction that arrives around the reconnect is still answered.
+    second = await fake.slash(world.bob, world.channel, "imagine", prompt="a calm fox --seed 5")
+    assert await second.wait_for_response(timeout=30) == 4
+    await _done(fake, inter.original)
+    await _done(fake, second.original)
+    assert bot.is_ready()
+
+
+async def test_a_twenty_step_grid_costs_at_most_ten_rest_calls_besides_its_upload(
+    world, runner, monkeypatch
+):
+    fake = world.fake
+    await _slow(monkeypatch, 20)
+    await runner.start()
+    since = fake.clock.now()
+    inter = await _imagine(world, "a counted fox --seed 6")
+    await _done(fake, inter.original)
+    calls = fake.rest_calls(since)
+    uploads = [c for c in calls if c.method == "PATCH"][-1:]  # the result carries the file
+    others = [c for c in calls if c not in uploads]
+    assert len(others) <= 10, [(c.method, c.path) for c in others]
+    edits = [c for c in calls if c.method == "PATCH"]
+    assert all(b.time - a.time >= 0.9 for a, b in pairwise(edits))  # the result too
+
+
+async def test_slow_work_is_deferred_inside_three_seconds_then_answered(world, runner):
+    import asyncio
+
+    fake, alice = world.fake, world.alice
+    bot = await runner.start()
+    real_imagine, real_child = bot.services.imagine.imagine, bot.services.children.child
+
+    async def slow_imagine(*args, **kwargs):
+        await asyncio.sleep(2.5)  # a database under load
+        return await real_imagine(*args, **kwargs)
+
+    async def slow_child(*args, **kwargs):
+        await asyncio.sleep(2.5)
+        return await real_child(*args, **kwargs)
+
+    bot.services.imagine.imagine, bot.services.children.child = slow_imagine, slow_child
+    inter = await fake.slash(alice, world.channel, "imagine", prompt="a patient owl --seed 2")
+    assert await inter.wait_for_response(timeout=5) == 5  # "thinking", in time
+    await _done(fake, inter.original)  # the same message became the job, then its grid
+    assert inter.original.content == f"**a patient owl --seed 2** - <@{alice.id}>"
+
+    pressed = await fake.click(alice, inter.original, inter.original.button("V1"))
+    assert await pressed.wait_for_response(timeout=5) == 6
+    await fake.wait_for(lambda: pressed.followups, timeout=30)
+    await _done(fake, pressed.followups[0])
+    assert "Variations (Strong) by" in pressed.followups[0].content
+
+    refused = await fake.slash(alice, world.channel, "imagine", prompt="a fox --chaos 900")
+    assert await refused.wait_for_response(timeout=5) == 5
+    await fake.wait_for(lambda: refused.followups, timeout=30)
+    assert refused.followups[0].ephemeral
+    assert refused.followups[0].embeds[0]["title"] == "Invalid parameter"
+    await fake.wait_for(lambda: refused.original.deleted, timeout=10)  # no public leftover
+    assert not refused.original.embeds  # and the error never showed in public
