@@ -4,9 +4,9 @@ Run: python benchmarks/bench_db.py [--jobs 1000000] [--admin-dsn postgresql://..
 
 Loads `--jobs` rows into a fresh PostgreSQL database (COPY, then ANALYZE), spread over
 10,000 ordinary users plus one heavy user with 5% of all jobs, then times what a /history
-click runs (the page count and the page itself, through JobRepository) for ordinary users,
+click runs (the page count and the page itself, through JobTables) for ordinary users,
 the heavy user near the start and deep in their history, and another member's public view.
-Insert rate is measured through JobRepository.create (one transaction per job, as /imagine
+Insert rate is measured through JobTables.create (one transaction per job, as /imagine
 does) and create_many (a confirmed 40-job batch), on PostgreSQL and on SQLite.
 Goal: p99 of a history page < 20 ms on PostgreSQL.
 """
@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 
-from db import JobRepository, JobState, NewJob, make_engine, make_sessionmaker, upgrade_schema
+from db import JobState, NewJob, make_engine, make_sessionmaker, upgrade_schema
 from services.history import COUNTED, PAGE_SIZE
+from testing.jobs import JobTables, job_tables
 
 USERS = 10_000
 HEAVY_USER = 1
@@ -84,15 +85,15 @@ async def _timed(label: str, runs: int, call: Callable[[], Awaitable[object]]) -
     return p99
 
 
-async def _history_queries(repo: JobRepository, runs: int) -> float:
+async def _history_queries(repo: JobTables, runs: int) -> float:
     rng = random.Random(11)
 
     async def page(user: int, number: int, public_only: bool = False) -> None:
         # As bot/history.py does: the count stops at COUNTED + 1.
-        await repo.count_for_user(user, public_only=public_only, up_to=COUNTED + 1)
-        await repo.for_user(user, PAGE_SIZE, number * PAGE_SIZE, public_only=public_only)
+        await repo.member.count_for_user(user, public_only=public_only, up_to=COUNTED + 1)
+        await repo.member.for_user(user, PAGE_SIZE, number * PAGE_SIZE, public_only=public_only)
 
-    print("history page (count + 5 rows), through JobRepository:")
+    print("history page (count + 5 rows), through JobTables:")
     return max(
         await _timed("ordinary user, page 1", runs, lambda: page(rng.randrange(2, USERS + 2), 0)),
         await _timed("heavy user (5% of all jobs), page 1", runs, lambda: page(HEAVY_USER, 0)),
@@ -124,15 +125,15 @@ def _new(n: int, tag: str) -> NewJob:
 async def _insert_rate(url: str, label: str, count: int) -> None:
     engine = make_engine(url)
     await upgrade_schema(engine)
-    repo = JobRepository(make_sessionmaker(engine))
+    repo = job_tables(make_sessionmaker(engine))
     tag = uuid.uuid4().hex[:8]
     started = time.perf_counter()
     for n in range(count):
-        await repo.create(_new(n, tag))
+        await repo.member.create(_new(n, tag))
     single = count / (time.perf_counter() - started)
     started = time.perf_counter()
     for first in range(0, count, 40):
-        await repo.create_many([_new(n, tag + "b") for n in range(first, first + 40)])
+        await repo.member.create_many([_new(n, tag + "b") for n in range(first, first + 40)])
     batched = count / (time.perf_counter() - started)
     print(f"  {label:<10} create: {single:7,.0f} jobs/s   create_many(40): {batched:7,.0f} jobs/s")
     await engine.dispose()
@@ -155,7 +156,7 @@ async def main() -> None:
         engine = make_engine(url)
         await upgrade_schema(engine)
         await _load(f"{base}/{name}", args.jobs)
-        p99 = await _history_queries(JobRepository(make_sessionmaker(engine)), args.runs)
+        p99 = await _history_queries(job_tables(make_sessionmaker(engine)), args.runs)
         print(f"worst p99 {p99:.2f} ms (goal < 20 ms): {'met' if p99 < 20 else 'NOT met'}")
         await engine.dispose()
         print(f"job insert rate ({args.inserts:,} jobs each way):")

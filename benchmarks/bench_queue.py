@@ -4,7 +4,7 @@ latency with the event-loop lag while a worker renders.
 Run: python benchmarks/bench_queue.py [--jobs 2000] [--users 200]
 
 1. Dispatch, on SQLite (embedded) and PostgreSQL: `--users` members submit `--jobs` jobs
-   (JobRepository.create, as /imagine does; 8 at a time) while 4 stub workers claim them in
+   (JobTables.create, as /imagine does; 8 at a time) while 4 stub workers claim them in
    fair-share order and finish them at once: jobs per second end to end. Goal >= 200. On
    SQLite the workers loop as the embedded worker does (woken when a job is queued, else
    every 0.5 s, in this process); on PostgreSQL they are processes of their own
@@ -37,10 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 from sqlalchemy import text
 
-from db import JobRepository, NewJob, make_engine, make_sessionmaker, upgrade_schema
+from db import NewJob, make_engine, make_sessionmaker, upgrade_schema
 from testing.benchbot import bench_guild
 from testing.botprocess import bot_process
 from testing.fakediscord import Channel, FakeDiscord, User
+from testing.jobs import JobTables, job_tables
 from testing.stubworker import stub_start_next
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,14 +52,14 @@ SUBMITTERS = 8  # members pressing /imagine at the same time
 async def dispatch(url: str, label: str, jobs: int, users: int, workers: int) -> None:
     engine = make_engine(url)
     await upgrade_schema(engine)
-    repo = JobRepository(make_sessionmaker(engine), max_running_per_user=3)
+    repo = job_tables(make_sessionmaker(engine), max_running_per_user=3)
     tag = uuid.uuid4().hex[:8]
     numbers = iter(range(jobs))
     queued = asyncio.Event()  # as the bot wakes its embedded worker when it queues a job
 
     async def submit() -> None:
         for n in numbers:
-            await repo.create(
+            await repo.member.create(
                 NewJob(
                     idempotency_key=f"{tag}:{n}", user_id=1 + n % users, channel_id=1,
                     guild_id=1, prompt=f"job {n}", request={}, model="stub", action="imagine",
@@ -75,7 +76,7 @@ async def dispatch(url: str, label: str, jobs: int, users: int, workers: int) ->
                     await asyncio.wait_for(queued.wait(), 0.5)  # the worker's poll interval
 
     processes, tasks = [], []
-    if repo.dispatched:  # PostgreSQL: `imaginebot worker` processes taking tickets
+    if repo.worker.dispatched:  # PostgreSQL: `imaginebot worker` processes taking tickets
         processes = [
             await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "testing.stubworker", url, f"stub-{w}", cwd=ROOT
@@ -122,7 +123,7 @@ def _busy_cpu_s() -> float:
 LOOK_EVERY_S = 0.1
 
 
-async def _until(repo: JobRepository, count: str, expected: int, timeout: float = 600) -> None:
+async def _until(repo: JobTables, count: str, expected: int, timeout: float = 600) -> None:
     """Wait until the query `count` reaches `expected` (looked at every LOOK_EVERY_S)."""
     for _ in range(int(timeout / LOOK_EVERY_S)):
         async with repo.sessions() as session:

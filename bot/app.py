@@ -45,6 +45,7 @@ def create_bot(
 
 
 def _add_worker(bot: ImagineBot, services: Services, output_filter: OutputFilter | None) -> None:
+    from db import WorkerJobs
     from inference.engines import EnginePool
     from inference.watermark import check_available
     from inference.worker import Worker
@@ -54,7 +55,7 @@ def _add_worker(bot: ImagineBot, services: Services, output_filter: OutputFilter
     if settings.watermark:
         check_available()  # at once, with how to fix it, not when the worker starts
     worker = Worker(
-        services.jobs,
+        WorkerJobs(services.sessions, settings.max_running_jobs, settings.fast_allowance_s),
         services.store,
         EnginePool(
             services.presets,

@@ -156,7 +156,7 @@ def _worker(args: argparse.Namespace) -> int:
     import os
     import socket
 
-    from db import ImageStore, JobRepository, make_engine, make_sessionmaker
+    from db import ImageStore, WorkerJobs, make_engine, make_sessionmaker
     from inference.engines import EnginePool
     from inference.presets import load_presets
     from inference.watermark import check_available
@@ -187,7 +187,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         engine = make_engine(settings.resolved_database_url)
-        jobs = JobRepository(
+        jobs = WorkerJobs(
             make_sessionmaker(engine), settings.max_running_jobs, settings.fast_allowance_s
         )
         worker = Worker(

@@ -62,8 +62,8 @@ class ImagineBot(commands.AutoShardedBot):
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.router = Router(self.reply_error)
         self.acks = Acknowledger(settings.ack_budget_s)
-        self.posting = Posting(self, services.jobs, services.events)
-        self.delivery = Delivery(self, services.jobs, services.store)
+        self.posting = Posting(self, services.delivery_jobs, services.events)
+        self.delivery = Delivery(self, services.delivery_jobs, services.store)
         services.events.subscribe(self.delivery.notify)
         # The in-process worker, when this bot renders (bot/app.py sets it).
         self.worker: Any = None

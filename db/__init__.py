@@ -5,7 +5,7 @@ from db.audit import AuditLog
 from db.bans import BanRepository
 from db.guilds import GuildRepository, GuildRules, within_deployment
 from db.imagestore import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore
-from db.jobs import JobRepository, NewJob, StoredImage
+from db.jobs import PAUSED, DeliveryJobs, MemberJobs, NewJob, StoredImage, WorkerJobs
 from db.models import (
     Appeal,
     AppealState,
@@ -19,6 +19,7 @@ from db.session import make_engine, make_sessionmaker
 from db.terms import TermRepository
 
 __all__ = [
+    "PAUSED",
     "PREVIEW_FORMAT",
     "PROMPT_IMAGE_FORMAT",
     "Appeal",
@@ -26,18 +27,20 @@ __all__ = [
     "AppealState",
     "AuditLog",
     "BanRepository",
+    "DeliveryJobs",
     "GuildRepository",
     "GuildRules",
     "ImageStore",
     "Job",
     "JobImage",
-    "JobRepository",
     "JobState",
+    "MemberJobs",
     "NewJob",
     "Prefs",
     "PrefsRepository",
     "StoredImage",
     "TermRepository",
+    "WorkerJobs",
     "make_engine",
     "make_sessionmaker",
     "upgrade_schema",

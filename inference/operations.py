@@ -154,3 +154,28 @@ OPERATIONS: tuple[Operation, ...] = (
 BY_KEY: dict[str, Operation] = {op.key: op for op in OPERATIONS}
 if len(BY_KEY) != len(OPERATIONS):  # pragma: no cover - a mistake in the table above
     raise ValueError("two operations share a key")
+
+
+def markdown_table() -> str:
+    """The buttons as docs/architecture.md shows them (a test keeps the two in step)."""
+    rows = [
+        "| key | button | label | job kind | engine call | acts on image n | remix form |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for op in OPERATIONS:
+        kind = KINDS[op.action]
+        detail = [
+            *([f"strength {kind.strength}"] if kind.strength is not None else []),
+            *(["creative"] if kind.creative else []),
+            *([kind.canvas] if kind.canvas else []),
+            *([kind.direction] if kind.direction else []),
+            *([f"zoom {op.zoom:g}"] if op.zoom else []),
+        ]
+        call = f"`{kind.engine}`" + (f" ({', '.join(detail)})" if detail else "")
+        label = " ".join(part for part in (op.label, op.emoji) if part)
+        form = "always (zoom)" if op.asks_zoom else "with remix on" if op.remix else "no"
+        rows.append(
+            f"| `{op.key}` | {op.name} | {label} | `{op.action.value}` | {call} | "
+            f"{'yes' if op.needs_index else 'no'} | {form} |"
+        )
+    return "\n".join(rows)

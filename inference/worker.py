@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image
 
-from db import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore, Job, JobRepository, StoredImage
+from db import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore, Job, StoredImage, WorkerJobs
 from db.models import utcnow
 from db.tickets import conninfo
 from inference.engine import Cancelled, Engine, PreviewSink
@@ -107,7 +107,7 @@ class Worker:
 
     def __init__(
         self,
-        jobs: JobRepository,
+        jobs: WorkerJobs,
         store: ImageStore,
         engines: EnginePool,
         worker_id: str,
@@ -158,8 +158,8 @@ class Worker:
             except Exception:
                 log.exception("the default model %r could not be loaded", self.engines.default)
             # Torch, diffusers and the model are millions of long-lived objects; a full garbage
-            # collection walking them stalled the process's event loop for 100-300 ms. Collect
-            # once now, then keep them out of later collections.
+            # collection walking them stalls the process's event loop (docs/design-notes.md,
+            # "Measured once"). Collect once now, then keep them out of later collections.
             gc.collect()
             gc.freeze()
             if self._tickets is not None:

@@ -3,7 +3,7 @@ names them), optionally with an edited prompt (remix) or a chosen zoom (Custom Z
 
 from __future__ import annotations
 
-from db import Job, JobRepository, JobState
+from db import Job, JobState, MemberJobs
 from inference.operations import BY_KEY, KINDS, OUTPAINT_ACTIONS, UPSCALE_ACTIONS, JobAction
 from inference.outpaint import MAX_ZOOM, MIN_ZOOM, OutpaintError, pan_geometry, square_geometry
 from inference.presets import pixel_limit
@@ -15,7 +15,7 @@ from services.origin import Origin
 
 
 class ChildJobs:
-    def __init__(self, intake: Intake, jobs: JobRepository) -> None:
+    def __init__(self, intake: Intake, jobs: MemberJobs) -> None:
         self.intake = intake
         self.jobs = jobs
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import (
     AppealRepository,
     AuditLog,
     BanRepository,
+    DeliveryJobs,
     GuildRepository,
     ImageStore,
-    JobRepository,
+    MemberJobs,
     PrefsRepository,
     TermRepository,
     make_engine,
@@ -47,7 +48,9 @@ class Services:
     presets: dict[str, Preset]  # served, the default first
     store: ImageStore
     events: JobEvents
-    jobs: JobRepository
+    sessions: async_sessionmaker[AsyncSession]
+    jobs: MemberJobs
+    delivery_jobs: DeliveryJobs
     bans: BanRepository
     audit: AuditLog
     guilds: GuildRepository
@@ -81,7 +84,8 @@ def build_services(settings: Settings) -> Services:
     presets = served_presets(load_presets(settings.presets_file), settings.served_models)
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)
-    jobs = JobRepository(sessions, settings.max_running_jobs, settings.fast_allowance_s)
+    jobs = MemberJobs(sessions)
+    delivery_jobs = DeliveryJobs(sessions, settings.fast_allowance_s)
     bans, audit = BanRepository(sessions), AuditLog(sessions)
     guilds, terms = GuildRepository(sessions), TermRepository(sessions)
     appeals, prefs = AppealRepository(sessions), PrefsRepository(sessions)
@@ -106,7 +110,9 @@ def build_services(settings: Settings) -> Services:
         presets=presets,
         store=store,
         events=JobEvents(),
+        sessions=sessions,
         jobs=jobs,
+        delivery_jobs=delivery_jobs,
         bans=bans,
         audit=audit,
         guilds=guilds,
@@ -129,5 +135,5 @@ def build_services(settings: Settings) -> Services:
             settings.max_running_jobs,
             settings.max_queued_jobs,
         ),
-        maintenance=Maintenance(jobs, store, settings.delete_grace_hours),
+        maintenance=Maintenance(jobs, delivery_jobs, store, settings.delete_grace_hours),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db import Job, JobRepository, JobState, Prefs, PrefsRepository
+from db import Job, JobState, MemberJobs, Prefs, PrefsRepository
 from db.models import today_start
 from services.errors import JobUnavailable, NotYourJob
 
@@ -55,7 +55,7 @@ class Usage:
 
 class History:
     def __init__(
-        self, jobs: JobRepository, prefs: PrefsRepository, fast_allowance_s: float | None
+        self, jobs: MemberJobs, prefs: PrefsRepository, fast_allowance_s: float | None
     ) -> None:
         self.jobs = jobs
         self.prefs = prefs

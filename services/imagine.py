@@ -3,7 +3,7 @@ held batch is started or dropped."""
 
 from __future__ import annotations
 
-from db import Job, JobRepository, JobState
+from db import Job, JobState, MemberJobs
 from inference.operations import JobAction
 from inference.prompt import CONFIRM_ABOVE, MAX_JOBS, expand
 from inference.seeds import SEED_SPACE, random_seed
@@ -13,7 +13,7 @@ from services.origin import Origin
 
 
 class ImagineService:
-    def __init__(self, intake: Intake, jobs: JobRepository) -> None:
+    def __init__(self, intake: Intake, jobs: MemberJobs) -> None:
         self.intake = intake
         self.jobs = jobs
 

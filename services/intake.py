@@ -17,8 +17,8 @@ from db import (
     BanRepository,
     GuildRepository,
     GuildRules,
-    JobRepository,
     JobState,
+    MemberJobs,
     NewJob,
     Prefs,
     PrefsRepository,
@@ -50,7 +50,7 @@ class Placement:
 class Intake:
     def __init__(
         self,
-        jobs: JobRepository,
+        jobs: MemberJobs,
         bans: BanRepository,
         audit: AuditLog,
         prefs: PrefsRepository,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from db import AuditLog, Job, JobRepository
+from db import AuditLog, Job, MemberJobs
 from services.errors import JobUnavailable, NotYourJob
 from services.origin import Origin
 
 
 class JobControls:
-    def __init__(self, jobs: JobRepository, audit: AuditLog) -> None:
+    def __init__(self, jobs: MemberJobs, audit: AuditLog) -> None:
         self.jobs = jobs
         self.audit = audit
 

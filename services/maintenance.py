@@ -7,7 +7,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from db import PREVIEW_FORMAT, ImageStore, JobRepository
+from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, MemberJobs
 from db.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -18,8 +18,15 @@ PREVIEW_MAX_AGE_S = 3600
 
 
 class Maintenance:
-    def __init__(self, jobs: JobRepository, store: ImageStore, delete_grace_hours: float) -> None:
+    def __init__(
+        self,
+        jobs: MemberJobs,
+        delivery_jobs: DeliveryJobs,
+        store: ImageStore,
+        delete_grace_hours: float,
+    ) -> None:
         self.jobs = jobs
+        self.delivery_jobs = delivery_jobs
         self.store = store
         self.grace = timedelta(hours=delete_grace_hours)
 
@@ -36,7 +43,7 @@ class Maintenance:
     async def purge_previews(self, older_than_s: float) -> int:
         """Preview files a render left behind (its worker died before deleting them); those
         running jobs show now stay."""
-        shown = await self.jobs.running_previews()
+        shown = await self.delivery_jobs.running_previews()
         return await asyncio.to_thread(self.store.sweep, PREVIEW_FORMAT, older_than_s, shown)
 
     async def purge_deleted(self, deleted_before: datetime) -> int:

@@ -18,8 +18,8 @@ from db import (
     BanRepository,
     GuildRepository,
     Job,
-    JobRepository,
     JobState,
+    MemberJobs,
     TermRepository,
     within_deployment,
 )
@@ -79,7 +79,7 @@ class Moderators:
         guilds: GuildRepository,
         terms: TermRepository,
         appeals: AppealRepository,
-        jobs: JobRepository,
+        jobs: MemberJobs,
         controls: JobControls,
         max_running_jobs: int,
         max_queued_jobs: int,

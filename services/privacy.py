@@ -10,7 +10,7 @@ import io
 import json
 import zipfile
 
-from db import AuditLog, ImageStore, Job, JobRepository, PrefsRepository
+from db import AuditLog, ImageStore, Job, MemberJobs, PrefsRepository
 
 EXPORT_LIMIT = 10 * 1024 * 1024 - 64 * 1024  # what one Discord upload carries
 EXPORT_MAX_JOBS = 10_000
@@ -54,7 +54,7 @@ def build_export(jobs: list[Job], store: ImageStore, limit: int = EXPORT_LIMIT) 
 
 class Privacy:
     def __init__(
-        self, jobs: JobRepository, prefs: PrefsRepository, audit: AuditLog, store: ImageStore
+        self, jobs: MemberJobs, prefs: PrefsRepository, audit: AuditLog, store: ImageStore
     ) -> None:
         self.jobs = jobs
         self.prefs = prefs

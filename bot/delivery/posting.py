@@ -15,7 +15,7 @@ from bot.delivery.replies import tell_privately, thinking
 from bot.delivery.tokens import token_expiry
 from bot.ui.job_views import confirm_view, waiting_view
 from bot.ui.messages import job_content, mentions_for
-from db import ImageStore, Job, JobRepository, JobState
+from db import DeliveryJobs, ImageStore, Job, JobState
 from db.models import utcnow
 from inference.images import fit_upload
 from services.events import JobEvents
@@ -50,7 +50,7 @@ def result_upload(store: ImageStore, job: Job) -> Upload:
 
 
 class Posting:
-    def __init__(self, client: discord.Client, jobs: JobRepository, events: JobEvents) -> None:
+    def __init__(self, client: discord.Client, jobs: DeliveryJobs, events: JobEvents) -> None:
         self.client = client
         self.jobs = jobs
         self.events = events
@@ -87,7 +87,7 @@ class Posting:
                     message = await interaction.followup.send(job_content(job), wait=True, **shown)
                     message_id = message.id
             except discord.HTTPException as exc:
-                await self.jobs.fail(job.id, f"Discord refused the job's message ({exc.status})")
+                await self.jobs.refused(job.id, f"Discord refused the job's message ({exc.status})")
                 log.exception("could not post the message of job %s", job.id)
                 continue
             await self.jobs.attach_message(job.id, message_id, interaction.token, expires)

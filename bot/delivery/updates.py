@@ -19,7 +19,7 @@ from bot.delivery.posting import Upload, result_upload
 from bot.delivery.throttle import PER_MESSAGE_INTERVAL_S, EditBudget
 from bot.ui.job_views import job_view, waiting_view
 from bot.ui.messages import failure_embed, job_content, mentions_for
-from db import PREVIEW_FORMAT, ImageStore, Job, JobRepository, JobState
+from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, Job, JobState
 from db.models import utcnow
 from inference.outcomes import OUTPUT_FILTERED
 
@@ -34,7 +34,7 @@ class Delivery:
     """Dispatches `result_withheld(job)` to the client's listeners when an output filter
     withheld a result (the moderation feature alerts the moderators)."""
 
-    def __init__(self, client: discord.Client, jobs: JobRepository, store: ImageStore) -> None:
+    def __init__(self, client: discord.Client, jobs: DeliveryJobs, store: ImageStore) -> None:
         self.client = client
         self.jobs = jobs
         self.store = store

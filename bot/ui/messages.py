@@ -5,9 +5,8 @@ from __future__ import annotations
 import discord
 
 from bot.ui.errors import ERROR_COLOUR
-from db import Job, JobState
+from db import PAUSED, Job, JobState
 from db.fairshare import RELAX
-from db.jobs import PAUSED
 from inference.operations import JobAction, kind_of
 from inference.outcomes import OUTPUT_FILTERED
 

@@ -5,19 +5,60 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from testing.fakediscord.model import EPHEMERAL, LOADING, Channel, Interaction, Message
+from testing.fakediscord.model import (
+    EPHEMERAL,
+    LOADING,
+    Channel,
+    Clock,
+    Guild,
+    Interaction,
+    Message,
+    Snowflakes,
+    User,
+)
 from testing.fakediscord.validation import DiscordError, validate_modal
-
-if TYPE_CHECKING:
-    from testing.fakediscord.server import FakeDiscord
 
 Body = dict[str, Any]
 Files = list[tuple[str, bytes, str]]
-Handler = Callable[["FakeDiscord", web.Request, dict[str, str], Body, Files], Awaitable[Any]]
+
+
+class FakeDiscord(Protocol):
+    """What the routes use of the fake (testing.fakediscord.server.FakeDiscord)."""
+
+    clock: Clock
+    snowflakes: Snowflakes
+    application_id: int
+    bot_user: User
+    users: dict[int, User]
+    guilds: dict[int, Guild]
+    channels: dict[int, Channel]
+    all_messages: dict[int, Message]
+    interactions: dict[int, Interaction]
+    global_commands: list[dict[str, Any]]
+    guild_commands: dict[int, list[dict[str, Any]]]
+
+    @property
+    def gateway_url(self) -> str: ...
+    def dm_channel(self, user: User) -> Channel: ...
+    def messages(self, channel: Channel) -> list[Message]: ...
+    def new_message(
+        self,
+        channel_id: int,
+        body: Body,
+        files: Files,
+        *,
+        interaction: Interaction | None = None,
+        webhook: bool = False,
+    ) -> Message: ...
+    def apply_body(self, message: Message, body: Body, files: Files, *, creating: bool) -> None: ...
+    def _check_bot_auth(self, request: web.Request) -> None: ...
+
+
+Handler = Callable[[FakeDiscord, web.Request, dict[str, str], Body, Files], Awaitable[Any]]
 _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = []
 
 

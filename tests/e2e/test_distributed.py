@@ -72,7 +72,7 @@ async def _registered_with_procrastinate(bot, count):
     """Each worker takes its jobs through procrastinate: wait until all are registered there."""
 
     async def registered():
-        async with bot.services.jobs.sessions() as session:
+        async with bot.services.sessions() as session:
             return await session.scalar(text("SELECT count(*) FROM procrastinate_workers")) == count
 
     await eventually(registered, f"{count} worker(s) registered with procrastinate", 120, 0.1)

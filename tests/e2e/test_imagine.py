@@ -332,7 +332,7 @@ async def test_a_deleted_job_message_gets_its_result_as_a_new_message(world, run
 async def test_a_result_over_the_upload_limit_is_re_encoded_not_dropped(world, runner):
     import numpy as np
 
-    from db import StoredImage
+    from db import StoredImage, WorkerJobs
     from inference.images import encode_png
 
     fake, alice = world.fake, world.alice
@@ -343,9 +343,9 @@ async def test_a_result_over_the_upload_limit_is_re_encoded_not_dropped(world, r
     assert len(big) > 10 * 1024 * 1024
     digest = bot.services.store.put(big, "png")
     [job] = await bot.services.jobs.for_user(alice.id)
-    await bot.services.jobs.claim_next("test")
+    await WorkerJobs(bot.services.sessions).claim_next("test")
     images = [StoredImage(i, digest, 2048, 2048, None) for i in range(5)]
-    await bot.services.jobs.finish(job.id, images, [1, 2, 3, 4], 1.0)
+    await WorkerJobs(bot.services.sessions).finish(job.id, images, [1, 2, 3, 4], 1.0)
     bot.delivery.notify()
     await _finished(fake, inter.original)
     attachment = inter.original.attachments[0]

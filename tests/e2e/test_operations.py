@@ -135,3 +135,24 @@ async def test_every_other_button_of_a_single_image_posts_its_labelled_result(wo
             assert image.height == 2 * height and image.width > 2 * width
         else:
             assert image.width == 2 * width and image.height > 2 * height
+
+
+async def test_every_custom_id_the_bot_posts_has_exactly_one_handler(world, runner):
+    fake = world.fake
+    bot = await runner.start()
+    assert bot.router.unhandled() == []
+    single = await _single(world, "a fox in snow --seed 8")
+    for command in (("settings",), ("history",), ("privacy", "delete")):
+        asked = await fake.slash(world.alice, world.channel, *command)
+        await asked.wait_for_response()
+    posted = [
+        component["custom_id"]
+        for message in [*fake.messages(world.channel), *fake.ephemerals(world.alice)]
+        for row in message.components
+        for component in row["components"]
+        if "custom_id" in component
+    ]
+    assert len(posted) > 30 and "❤️" in single.buttons()
+    for custom_id in posted:
+        assert bot.router.handler_for(custom_id) is not None, custom_id
+        assert len(bot.router.registry.claims(custom_id)) == 1, custom_id

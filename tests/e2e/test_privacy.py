@@ -78,7 +78,7 @@ async def test_delete_erases_jobs_after_confirmation_and_files_after_the_grace(w
 
 
 async def test_previews_left_by_a_dead_worker_are_purged_but_not_those_shown(world, runner):
-    from db import PREVIEW_FORMAT, NewJob
+    from db import PREVIEW_FORMAT, NewJob, WorkerJobs
 
     bot = await runner.start(run_worker=False)  # nothing renders: the job stays as we set it
     job, _ = await bot.services.jobs.create(
@@ -88,8 +88,8 @@ async def test_previews_left_by_a_dead_worker_are_purged_but_not_those_shown(wor
         )
     )  # fmt: skip
     shown, orphan = (bot.services.store.put(data, PREVIEW_FORMAT) for data in (b"shown", b"orphan"))
-    assert (await bot.services.jobs.claim_next("a-worker-that-dies")).id == job.id
-    await bot.services.jobs.set_progress(job.id, 50, shown)
+    assert (await WorkerJobs(bot.services.sessions).claim_next("a-worker-that-dies")).id == job.id
+    await WorkerJobs(bot.services.sessions).set_progress(job.id, 50, shown)
     assert await bot.services.maintenance.purge_previews(older_than_s=600) == 0  # both are new
     an_hour_ago = time.time() - 3600
     for digest in (shown, orphan):

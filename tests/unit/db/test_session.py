@@ -10,13 +10,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import (
-    JobRepository,
     JobState,
     StoredImage,
     make_engine,
     make_sessionmaker,
     session,
 )
+from testing.jobs import job_tables
 from tests.conftest import _postgres_database, database_outage
 from tests.unit.db.test_jobs import _new
 
@@ -62,14 +62,14 @@ async def test_a_connection_used_in_autocommit_gives_the_next_session_a_transact
     # The claim and finish run in autocommit on a pooled connection; the next session on
     # that connection (the only one: everything here runs one after another) must still be
     # able to roll back.
-    repo = JobRepository(make_sessionmaker(engine))
-    job, _ = await repo.create(_new())
-    await repo.claim_next("w")
-    await repo.finish(job.id, [StoredImage(1, "a" * 64, 64, 64, 1)], [1], 0.5, "w")
+    repo = job_tables(make_sessionmaker(engine))
+    job, _ = await repo.member.create(_new())
+    await repo.worker.claim_next("w")
+    await repo.worker.finish(job.id, [StoredImage(1, "a" * 64, 64, 64, 1)], [1], 0.5, "w")
     with pytest.raises(RuntimeError):
         async with repo.sessions() as s, s.begin():
             await s.execute(text("UPDATE jobs SET prompt = 'changed'"))
             raise RuntimeError("given up")
-    kept = await repo.get(job.id)
+    kept = await repo.member.get(job.id)
     assert kept.prompt == job.prompt and kept.state == JobState.DONE
     assert engine.sync_engine.pool.checkedin() == 1  # one connection served all of it

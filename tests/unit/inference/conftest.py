@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from db import JobRepository, make_engine, make_sessionmaker
+from db import make_engine, make_sessionmaker
+from testing.jobs import job_tables
 from tests.conftest import copy_sqlite_schema
 
 
@@ -12,5 +13,5 @@ from tests.conftest import copy_sqlite_schema
 async def repo(tmp_path: Path, sqlite_schema: Path):
     """Jobs on a real SQLite database of the test's own."""
     engine = make_engine(copy_sqlite_schema(sqlite_schema, tmp_path / "w.db"))
-    yield JobRepository(make_sessionmaker(engine))
+    yield job_tables(make_sessionmaker(engine))
     await engine.dispose()

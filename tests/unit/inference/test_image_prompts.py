@@ -13,7 +13,6 @@ from PIL import Image
 
 from db import (
     ImageStore,
-    JobRepository,
     JobState,
 )
 from inference.image_prompts import image_prompt_strength, start_image
@@ -22,6 +21,7 @@ from inference.seeds import grid_seeds
 from inference.worker import Worker
 from services.image_fetch import png_bytes
 from testing.imageserver import gradient
+from testing.jobs import JobTables
 from tests.unit.inference.worker_jobs import new_job, run_one, tiny_pool
 
 URL = "https://cdn.discordapp.com/attachments/1/2/fox.png"
@@ -66,10 +66,10 @@ def test_start_image_needs_an_image():
 def worker(repo, tmp_path, tiny_models_dir):
     engines = tiny_pool(tiny_models_dir, default_steps=TINY.default_steps)
     engines.get("tiny").load()
-    return Worker(repo, ImageStore(tmp_path / "images"), engines, "test-worker")
+    return Worker(repo.worker, ImageStore(tmp_path / "images"), engines, "test-worker")
 
 
-async def _render(worker: Worker, repo: JobRepository, prompt: str, images: list[str]):
+async def _render(worker: Worker, repo: JobTables, prompt: str, images: list[str]):
     return await run_one(worker, repo, new_job(prompt, prompt_images=images))
 
 

@@ -8,10 +8,11 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from db import ImageStore, JobRepository, JobState, session
+from db import ImageStore, JobState, session
 from db.tickets import QUEUE, TASK, conninfo
 from inference.ticket_worker import TicketWorker, checking_idle_connections
 from inference.worker import Worker
+from testing.jobs import JobTables, job_tables
 from tests.conftest import database_outage, eventually
 from tests.unit.inference.worker_jobs import new_job, tiny_pool
 
@@ -19,11 +20,11 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg_repo(postgres_sessions) -> JobRepository:
-    return JobRepository(postgres_sessions)
+def pg_repo(postgres_sessions) -> JobTables:
+    return job_tables(postgres_sessions)
 
 
-async def _query(repo: JobRepository, sql: str) -> list:
+async def _query(repo: JobTables, sql: str) -> list:
     async with repo.sessions() as session, session.begin():
         result = await session.execute(text(sql))
         return list(result.all()) if result.returns_rows else []
@@ -34,7 +35,7 @@ async def test_a_ticket_wakes_the_worker_which_renders_the_job_and_drops_the_tic
 ):
     # Polls only once an hour: the job can only reach it through its ticket's notification.
     worker = Worker(
-        pg_repo, ImageStore(tmp_path / "images"), tiny_pool(tiny_models_dir), "w1",
+        pg_repo.worker, ImageStore(tmp_path / "images"), tiny_pool(tiny_models_dir), "w1",
         poll_interval=3600, lease_s=3600, sole_worker=False,
     )  # fmt: skip
     serving = asyncio.create_task(worker.run())
@@ -48,13 +49,16 @@ async def test_a_ticket_wakes_the_worker_which_renders_the_job_and_drops_the_tic
 
         await eventually(listening, "the worker listening for tickets")
         await asyncio.sleep(0.2)  # past procrastinate's first look at the (empty) queue
-        job, _ = await pg_repo.create(new_job("a red fox --seed 3"))
+        job, _ = await pg_repo.member.create(new_job("a red fox --seed 3"))
 
         async def ended():
-            return (await pg_repo.get(job.id)).state not in (JobState.QUEUED, JobState.RUNNING)
+            return (await pg_repo.member.get(job.id)).state not in (
+                JobState.QUEUED,
+                JobState.RUNNING,
+            )
 
         await eventually(ended, "the job ended")
-        done = await pg_repo.get(job.id)
+        done = await pg_repo.member.get(job.id)
         assert done.state == JobState.DONE, done.error
         assert done.worker_id == "w1" and len(done.images) == 5
         assert await _query(pg_repo, "SELECT id FROM procrastinate_jobs") == []
@@ -65,10 +69,10 @@ async def test_a_ticket_wakes_the_worker_which_renders_the_job_and_drops_the_tic
 
 async def test_tickets_a_dead_worker_held_are_removed(pg_repo, tmp_path, tiny_models_dir):
     worker = Worker(
-        pg_repo, ImageStore(tmp_path / "images"), tiny_pool(tiny_models_dir), "w1",
+        pg_repo.worker, ImageStore(tmp_path / "images"), tiny_pool(tiny_models_dir), "w1",
         sole_worker=False,
     )  # fmt: skip
-    job, _ = await pg_repo.create(new_job("a fox"))
+    job, _ = await pg_repo.member.create(new_job("a fox"))
     [(dead,), (alive,)] = [
         (await _query(pg_repo, f"INSERT INTO procrastinate_workers (last_heartbeat) VALUES ({at})"
                       " RETURNING id"))[0]
@@ -92,7 +96,7 @@ async def test_tickets_a_dead_worker_held_are_removed(pg_repo, tmp_path, tiny_mo
 
 @pytest.mark.slow
 async def test_a_ticket_worker_stops_when_cancelled_while_the_database_is_down(pg_repo):
-    worker = TicketWorker(conninfo(pg_repo.url), _nothing, "w1", poll_interval=0.5)
+    worker = TicketWorker(conninfo(pg_repo.worker.url), _nothing, "w1", poll_interval=0.5)
     serving = asyncio.create_task(worker.serve())
     try:
 
@@ -101,7 +105,9 @@ async def test_a_ticket_worker_stops_when_cancelled_while_the_database_is_down(p
 
         await eventually(registered, "the worker registered")
         await pg_repo.sessions.kw["bind"].dispose()  # our own connections go with the outage
-        outage = asyncio.create_task(database_outage(pg_repo.url.render_as_string(False), 40))
+        outage = asyncio.create_task(
+            database_outage(pg_repo.worker.url.render_as_string(False), 40)
+        )
         await asyncio.sleep(1.0)
         serving.cancel()
         # It ends while the database is still down (procrastinate cannot sign it off),
@@ -121,11 +127,11 @@ async def _nothing() -> bool:
     return False
 
 
-async def _backend_after_the_server_dropped_it(repo: JobRepository) -> tuple[int, int]:
+async def _backend_after_the_server_dropped_it(repo: JobTables) -> tuple[int, int]:
     """A ticket pool's connection is used, cut from the server's side (as a database restart
     does), and the pool asked for a connection again: the two backends' ids."""
     pool = checking_idle_connections(
-        conninfo=conninfo(repo.url), min_size=1, max_size=1, open=False
+        conninfo=conninfo(repo.worker.url), min_size=1, max_size=1, open=False
     )
     await pool.open(wait=True)
     try:

@@ -52,7 +52,7 @@ def test_images_too_small_for_the_mark_are_left_as_they_are():
 def watermarking_worker(repo, tmp_path, tiny_models_dir):
     engines = tiny_pool(tiny_models_dir, native_size=320)  # large enough to carry a mark
     engines.get("tiny").load()
-    return Worker(repo, ImageStore(tmp_path / "images"), engines, "w", watermark=True)
+    return Worker(repo.worker, ImageStore(tmp_path / "images"), engines, "w", watermark=True)
 
 
 async def test_the_worker_marks_every_stored_image_with_its_job(watermarking_worker, repo):

@@ -20,7 +20,7 @@ from tests.unit.inference.worker_jobs import new_job, run_one, tiny_pool
 def worker(repo, tmp_path, tiny_models_dir):
     engines = tiny_pool(tiny_models_dir)
     engines.get("tiny").load()
-    return Worker(repo, ImageStore(tmp_path / "images"), engines, "test-worker")
+    return Worker(repo.worker, ImageStore(tmp_path / "images"), engines, "test-worker")
 
 
 async def test_grid_job_stores_grid_and_four_images_with_their_seeds(worker, repo):
@@ -120,12 +120,12 @@ async def test_a_render_error_fails_the_job_with_a_message_and_the_worker_goes_o
 
 
 async def test_run_loop_recovers_a_job_left_running_and_renders_it(worker, repo):
-    job, _ = await repo.create(new_job("a fox --seed 3"))
-    await repo.claim_next("a-worker-that-died")
+    job, _ = await repo.member.create(new_job("a fox --seed 3"))
+    await repo.worker.claim_next("a-worker-that-died")
     task = asyncio.create_task(worker.run())
     try:
         for _ in range(600):
-            current = await repo.get(job.id)
+            current = await repo.member.get(job.id)
             if current.state == JobState.DONE:
                 break
             await asyncio.sleep(0.05)
@@ -145,12 +145,12 @@ async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
     engine.load()
     unet_calls = []
     engine._pipe.unet.register_forward_hook(lambda *args: unet_calls.append(1))
-    worker = Worker(repo, ImageStore(tmp_path / "images"), engines, "w")
-    job, _ = await repo.create(new_job("a fox --seed 1"))
-    claimed = await repo.claim_next("w")
-    assert await repo.cancel(job.id)  # the cancel lands while the worker holds the job
+    worker = Worker(repo.worker, ImageStore(tmp_path / "images"), engines, "w")
+    job, _ = await repo.member.create(new_job("a fox --seed 1"))
+    claimed = await repo.worker.claim_next("w")
+    assert await repo.member.cancel(job.id)  # the cancel lands while the worker holds the job
     await worker.process(claimed)
-    stopped = await repo.get(job.id)
+    stopped = await repo.member.get(job.id)
     assert stopped.state == JobState.CANCELLED and stopped.images == []
     assert 0 < len(unet_calls) < steps
 
@@ -164,11 +164,11 @@ async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_mo
         return "test-filter: flagged"
 
     worker = Worker(
-        repo, ImageStore(tmp_path / "images"), engines, "w", output_filter=flag_everything
+        repo.worker, ImageStore(tmp_path / "images"), engines, "w", output_filter=flag_everything
     )
-    job, _ = await repo.create(new_job("a fox --seed 2"))
-    await worker.process(await repo.claim_next("w"))
-    withheld = await repo.get(job.id)
+    job, _ = await repo.member.create(new_job("a fox --seed 2"))
+    await worker.process(await repo.worker.claim_next("w"))
+    withheld = await repo.member.get(job.id)
     assert withheld.state == JobState.FAILED
     assert withheld.error == f"{OUTPUT_FILTERED} (test-filter: flagged)"
     assert withheld.images == [] and not list((tmp_path / "images").rglob("*.png"))
@@ -183,7 +183,7 @@ async def test_a_longer_render_records_a_preview_with_its_progress_while_running
     monkeypatch.setattr(engine_module, "PREVIEW_INTERVAL_S", 0.0)
     store = ImageStore(tmp_path / "images")
     seen = []  # (state, progress, preview on the row, decoded size, written) per preview
-    record = repo.set_progress
+    record = repo.worker.set_progress
 
     async def record_and_look(job_id, percent, preview=None):
         recorded = await record(job_id, percent, preview)
@@ -192,13 +192,13 @@ async def test_a_longer_render_records_a_preview_with_its_progress_while_running
         with Image.open(store.path(preview, "jpg")) as image:
             image.load()
             size = image.size
-        job = await repo.get(job_id)
+        job = await repo.member.get(job_id)
         assert job.preview_sha256 == preview
         seen.append((job.state, job.progress, job.preview_sha256, size, recorded))
         return recorded
 
-    monkeypatch.setattr(repo, "set_progress", record_and_look)
-    worker = Worker(repo, store, tiny_pool(tiny_models_dir, default_steps=8), "w")
+    monkeypatch.setattr(repo.worker, "set_progress", record_and_look)
+    worker = Worker(repo.worker, store, tiny_pool(tiny_models_dir, default_steps=8), "w")
     done = await run_one(worker, repo, new_job("a fox taking shape --seed 5"))
     assert done.state == JobState.DONE, done.error
     assert seen, "no preview was recorded"

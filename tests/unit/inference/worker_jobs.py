@@ -6,12 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from db import Job, JobRepository, NewJob
+from db import Job, NewJob
 from inference.engines import EnginePool
 from inference.operations import JobAction
 from inference.presets import PRESETS
 from inference.prompt import parse
 from inference.worker import Worker
+from testing.jobs import JobTables
 
 _keys = iter(range(1_000_000))
 
@@ -37,10 +38,10 @@ def new_job(prompt: str, action: JobAction = JobAction.IMAGINE, **kw: Any) -> Ne
     return NewJob(**values)
 
 
-async def run_one(worker: Worker, repo: JobRepository, new: NewJob) -> Job | None:
+async def run_one(worker: Worker, repo: JobTables, new: NewJob) -> Job | None:
     """Create, claim and render one job; the job as it ended."""
-    job, _ = await repo.create(new)
-    claimed = await repo.claim_next(worker.worker_id)
+    job, _ = await repo.member.create(new)
+    claimed = await repo.worker.claim_next(worker.worker_id)
     assert claimed is not None and claimed.id == job.id
     await worker.process(claimed)
-    return await repo.get(job.id)
+    return await repo.member.get(job.id)

@@ -13,11 +13,12 @@ from db import (
     BanRepository,
     GuildRepository,
     ImageStore,
-    JobRepository,
     JobState,
+    MemberJobs,
     PrefsRepository,
     StoredImage,
     TermRepository,
+    WorkerJobs,
     make_engine,
     make_sessionmaker,
 )
@@ -48,7 +49,8 @@ class JobServices:
     imagine: ImagineService
     children: ChildJobs
     controls: JobControls
-    jobs: JobRepository
+    jobs: MemberJobs
+    worker: WorkerJobs
     bans: BanRepository
     audit: AuditLog
     prefs: PrefsRepository
@@ -58,7 +60,7 @@ class JobServices:
 async def service(migrated_database_url):
     engine = make_engine(migrated_database_url)
     sessions = make_sessionmaker(engine)
-    jobs, bans, audit = JobRepository(sessions), BanRepository(sessions), AuditLog(sessions)
+    jobs, bans, audit = MemberJobs(sessions), BanRepository(sessions), AuditLog(sessions)
     prefs = PrefsRepository(sessions)
     intake = Intake(
         jobs,
@@ -76,6 +78,7 @@ async def service(migrated_database_url):
         ChildJobs(intake, jobs),
         JobControls(jobs, audit),
         jobs,
+        WorkerJobs(sessions),
         bans,
         audit,
         prefs,
@@ -93,9 +96,9 @@ def _origin(user: int = 1, moderator: bool = False) -> Origin:
 
 async def _finished(service: JobServices, user: int = 1):
     [job] = await service.imagine.imagine("a red fox --seed 42", _origin(user))
-    claimed = await service.jobs.claim_next("w")
+    claimed = await service.worker.claim_next("w")
     images = [StoredImage(i, f"{i:064x}", 64, 64, None if i == 0 else 41 + i) for i in range(5)]
-    await service.jobs.finish(claimed.id, images, [42, 43, 44, 45], 0.1)
+    await service.worker.finish(claimed.id, images, [42, 43, 44, 45], 0.1)
     return job
 
 
@@ -148,7 +151,7 @@ async def test_buttons_make_children_of_the_owners_finished_job(service):
     parent = await _finished(service)
     upscale = await service.children.child("u", 3, parent.id, _origin())
     assert (upscale.action, upscale.parent_id, upscale.parent_index) == ("upscale", parent.id, 3)
-    await service.jobs.claim_next("w")  # keep under the cap of 2
+    await service.worker.claim_next("w")  # keep under the cap of 2
     variation = await service.children.child("v", 2, parent.id, _origin())
     assert variation.action == "variation" and variation.seed != parent.seed
 
@@ -210,7 +213,7 @@ async def test_user_defaults_apply_in_order_and_prompt_flags_win(service):
     [with_option] = await service.imagine.imagine("a fox --mine", _origin())
     assert with_option.request["aspect"] == "2:3" and with_option.request["chaos"] == 20
     for done in (suffix_only, with_option):  # make room under the cap of 2
-        await service.jobs.fail(done.id, "finished for the test")
+        await service.worker.fail(done.id, "finished for the test")
     [explicit] = await service.imagine.imagine("a fox --mine --ar 1:1 --s 50", _origin())
     assert explicit.request["aspect"] == "1:1" and explicit.request["stylize"] == 50
 
@@ -241,7 +244,7 @@ async def test_semantic_layer_and_private_lexicon_block_through_the_service(
     [allowed] = await service.imagine.imagine(
         "a lady without a single thread of clothing", _origin()
     )
-    await service.jobs.fail(allowed.id, "done")
+    await service.worker.fail(allowed.id, "done")
     service.intake.semantic = semantic
     with pytest.raises(BannedPrompt) as paraphrase:
         await service.imagine.imagine("a lady without a single thread of clothing", _origin())
@@ -314,8 +317,8 @@ async def _upscaled(service: JobServices, width: int = 64, height: int = 64):
     """A finished U-job (one image of the given size) of user 1."""
     grid = await _finished(service)
     job = await service.children.child("u", 2, grid.id, _origin())
-    await service.jobs.claim_next("w")
-    await service.jobs.finish(job.id, [StoredImage(1, f"{2:064x}", width, height, 43)], [43], 0)
+    await service.worker.claim_next("w")
+    await service.worker.finish(job.id, [StoredImage(1, f"{2:064x}", width, height, 43)], [43], 0)
     return job
 
 
@@ -345,8 +348,8 @@ async def test_an_upscaled_image_is_not_upscaled_again(service):
     single = await _upscaled(service)
     twice = await service.children.child("uc", 1, single.id, _origin())
     assert twice.action == JobAction.UPSCALE_CREATIVE
-    await service.jobs.claim_next("w")
-    await service.jobs.finish(twice.id, [StoredImage(1, f"{3:064x}", 128, 128, 1)], [1], 0)
+    await service.worker.claim_next("w")
+    await service.worker.finish(twice.id, [StoredImage(1, f"{3:064x}", 128, 128, 1)], [1], 0)
     with pytest.raises(JobUnavailable, match="already upscaled"):
         await service.children.child("us", 1, twice.id, _origin())
 
@@ -354,9 +357,9 @@ async def test_an_upscaled_image_is_not_upscaled_again(service):
 async def test_reroll_of_a_pan_grid_pans_the_same_image_again(service):
     single = await _upscaled(service, 64, 64)
     panned = await service.children.child("pr", 1, single.id, _origin())
-    await service.jobs.claim_next("w")
+    await service.worker.claim_next("w")
     images = [StoredImage(i, f"{i:064x}", 96, 64, None if i == 0 else i) for i in range(5)]
-    await service.jobs.finish(panned.id, images, [1, 2, 3, 4], 0.1)
+    await service.worker.finish(panned.id, images, [1, 2, 3, 4], 0.1)
     again = await service.children.child("r", 0, panned.id, _origin())
     assert (again.action, again.parent_id, again.parent_index) == (
         JobAction.PAN_RIGHT,
@@ -399,15 +402,15 @@ async def test_a_reroll_keeps_the_stored_images_and_a_remix_downloads_new_links(
     fox = image_server.add_bytes("fox.png", png_of(gradient()))
     owl = image_server.add_bytes("owl.png", png_of(gradient(30, 30)))
     [parent] = await service.imagine.imagine(f"{fox} a fox", _origin())
-    claimed = await service.jobs.claim_next("w")
+    claimed = await service.worker.claim_next("w")
     images = [StoredImage(i, f"{i:064x}", 64, 64, None if i == 0 else i) for i in range(5)]
-    await service.jobs.finish(claimed.id, images, [1, 2, 3, 4], 0.1)
+    await service.worker.finish(claimed.id, images, [1, 2, 3, 4], 0.1)
     reroll = await service.children.child("r", 0, parent.id, _origin())
     assert reroll.prompt_images == parent.prompt_images and image_server.hits["fox.png"] == 1
     remix = await service.children.child("r", 0, parent.id, _origin(), remix_prompt=f"{owl} an owl")
     assert image_server.hits["owl.png"] == 1
     assert len(remix.prompt_images) == 1 and remix.prompt_images != parent.prompt_images
-    await service.jobs.claim_next("w")
+    await service.worker.claim_next("w")
     variation = await service.children.child("v", 1, parent.id, _origin())
     assert variation.prompt_images == []  # a variation starts from the grid image
 

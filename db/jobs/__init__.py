@@ -1,0 +1,20 @@
+"""The jobs table, split by who asks: the bot for members' jobs (members), the bot's delivery
+(delivery), the workers (rendering); the scheduler's SQL beside them (scheduling)."""
+
+from db.jobs.common import ACTIVE_STATES, ENDED_STATES, NewJob, StoredImage
+from db.jobs.delivery import DeliveryJobs
+from db.jobs.members import MemberJobs
+from db.jobs.rendering import WorkerJobs
+from db.jobs.scheduling import FAIRSHARE_WINDOW, PAUSED
+
+__all__ = [
+    "ACTIVE_STATES",
+    "ENDED_STATES",
+    "FAIRSHARE_WINDOW",
+    "PAUSED",
+    "DeliveryJobs",
+    "MemberJobs",
+    "NewJob",
+    "StoredImage",
+    "WorkerJobs",
+]
