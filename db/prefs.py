@@ -59,9 +59,6 @@ class PrefsRepository:
     async def set_stealth(self, user_id: int, stealth: bool) -> Prefs:
         return await self._change(user_id, lambda row: setattr(row, "stealth", stealth))
 
-    async def reset_settings(self, user_id: int) -> Prefs:
-        return await self._change(user_id, lambda row: setattr(row, "settings", {}))
-
     async def set_suffix(self, user_id: int, suffix: str) -> Prefs:
         return await self._change(user_id, lambda row: setattr(row, "suffix", suffix))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import struct
 import zlib
@@ -54,10 +53,6 @@ def _with_text(png: bytes, texts: dict[str, str]) -> bytes:
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def image_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def fit_upload(data: bytes, limit: int) -> tuple[bytes, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -42,10 +42,6 @@ class GenerationRequest:
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
-    def positive_text(self) -> str:
-        """Concepts with a positive weight, joined: what the model is asked to draw."""
-        return ", ".join(p.text for p in self.prompts if p.weight > 0 and p.text)
-
     def normalized_weights(self) -> tuple[float, ...]:
         """Each concept's weight over the sum (positive for parsed requests): `::` is relative."""
         total = sum(p.weight for p in self.prompts)
@@ -54,9 +50,6 @@ class GenerationRequest:
     @property
     def aspect_str(self) -> str:
         return f"{self.aspect[0]}:{self.aspect[1]}"
-
-    def with_changes(self, **changes: Any) -> GenerationRequest:
-        return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON shape (the `imaginebot parse` contract fields, plus the rest)."""

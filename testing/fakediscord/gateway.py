@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -36,12 +37,8 @@ class Gateway:
     _sessions: dict[str, Session]
     _session: Session | None
 
-    @property
-    def gateway_url(self) -> str:
-        raise NotImplementedError
-
-    async def _notify(self) -> None:
-        raise NotImplementedError
+    gateway_url: str
+    _notify: Callable[[], Awaitable[None]]
 
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
