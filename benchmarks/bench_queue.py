@@ -87,7 +87,8 @@ async def dispatch(url: str, label: str, jobs: int, users: int, workers: int) ->
                      workers)  # fmt: skip
     else:  # SQLite: the embedded worker's loop, in this process
         tasks = [
-            asyncio.create_task(poll(stub_start_next(repo, f"stub-{w}"))) for w in range(workers)
+            asyncio.create_task(poll(stub_start_next(repo.worker, f"stub-{w}")))
+            for w in range(workers)
         ]
     cpu_started = _busy_cpu_s()
     started = time.perf_counter()

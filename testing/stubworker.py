@@ -21,10 +21,10 @@ def stub_start_next(repo: WorkerJobs, name: str):  # type: ignore[no-untyped-def
     """As Worker.start_next, rendering nothing."""
 
     async def start_next() -> bool:
-        job = await repo.worker.claim_next(name)
+        job = await repo.claim_next(name)
         if job is None:
             return False
-        await repo.worker.finish(job.id, STUB_IMAGE, [1], 0.01, name)
+        await repo.finish(job.id, STUB_IMAGE, [1], 0.01, name)
         return True
 
     return start_next
@@ -33,7 +33,7 @@ def stub_start_next(repo: WorkerJobs, name: str):  # type: ignore[no-untyped-def
 async def main(url: str, name: str) -> None:
     engine = make_engine(url)
     repo = WorkerJobs(make_sessionmaker(engine), max_running_per_user=3)
-    worker = TicketWorker(conninfo(repo.worker.url), stub_start_next(repo, name), name, 0.5)
+    worker = TicketWorker(conninfo(repo.url), stub_start_next(repo, name), name, 0.5)
     try:
         await worker.serve()
     finally:
