@@ -41,7 +41,6 @@ class GenerationRequest:
     lane: str | None = None
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    @property
     def normalized_weights(self) -> tuple[float, ...]:
         """Each concept's weight over the sum (positive for parsed requests): `::` is relative."""
         total = sum(p.weight for p in self.prompts)
