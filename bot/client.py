@@ -143,7 +143,13 @@ class ImagineBot(commands.AutoShardedBot):
         log the traceback."""
         if not isinstance(error, UserFacingError):
             error_id = secrets.token_hex(4)
-            log.error("unexpected error %s", error_id, exc_info=error)
+            command = interaction.command
+            where = (
+                f"/{command.qualified_name}"
+                if command
+                else (interaction.data or {}).get("custom_id")
+            )
+            log.error("unexpected error %s in %s", error_id, where, exc_info=error)
             await tell_privately(interaction, embed=unexpected_error_embed(error_id))
             return
         extra: dict[str, Any] = {}

@@ -40,12 +40,12 @@ class Router:
 
     def handler_for(self, custom_id: str) -> tuple[Handler, dict[str, Any]] | None:
         """The handler of a custom_id, and its fields; None if it is not ours (any more)."""
-        claims = self.registry.claims(custom_id)
-        if len(claims) != 1 or claims[0].prefix not in self._handlers:
+        kind = self.registry.kind_of(custom_id)
+        if kind is None or kind.prefix not in self._handlers:
             return None
-        fields = claims[0].parse(custom_id)
+        fields = kind.parse(custom_id)
         assert fields is not None
-        return self._handlers[claims[0].prefix], fields
+        return self._handlers[kind.prefix], fields
 
     async def route(self, interaction: Interaction) -> None:
         custom_id = str((interaction.data or {}).get("custom_id", ""))

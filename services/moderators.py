@@ -64,8 +64,14 @@ def duration(text: str) -> timedelta:
         raise UserFacingError(str(error).capitalize() + ".") from error
 
 
+def collapse_term(term: str) -> str:
+    """A term as terms are stored: lower case, single spaces."""
+    return " ".join(term.lower().split())
+
+
 def normalize_term(term: str) -> str:
-    normalized = " ".join(term.lower().split())
+    """A new term as stored, or a UserFacingError if it is empty or too long."""
+    normalized = collapse_term(term)
     if not normalized or len(normalized) > MAX_TERM_CHARS:
         raise UserFacingError(f"A term must be 1-{MAX_TERM_CHARS} characters.")
     return normalized
@@ -204,7 +210,7 @@ class Moderators:
 
     async def remove_term(self, guild_id: int, term: str, moderator_id: int) -> tuple[str, bool]:
         """Unlist a term of this guild's; the term as stored, and whether it was listed."""
-        normalized = " ".join(term.lower().split())
+        normalized = collapse_term(term)
         removed = await self.terms.remove(guild_id, normalized)
         await self.audit.record(guild_id, moderator_id, None, "term_removed", normalized)
         return normalized, bool(removed)

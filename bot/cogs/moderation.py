@@ -25,6 +25,7 @@ from db import Appeal, AppealState, Job
 from db.models import AuditRecord
 from services.errors import BannedPrompt, NotModerator, UserFacingError
 from services.escalation import format_duration
+from services.moderators import QueueState
 
 Interaction = discord.Interaction[Any]
 Category = Literal["sexual", "minors", "violence", "hate", "public_figure", "self_harm", "illegal"]
@@ -214,7 +215,7 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
         was = "is running again" if state.was_paused else "was not paused"
         return f"The queue here {was}: {state.waiting} waiting, {state.running} running."
 
-    async def _set_paused(self, interaction: Interaction, paused: bool, reason: str) -> Any:
+    async def _set_paused(self, interaction: Interaction, paused: bool, reason: str) -> QueueState:
         guild_id = self._guild(interaction)
         state = await self.moderators.set_paused(guild_id, interaction.user.id, paused, reason)
         if state.was_paused != paused:

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.client import ImagineBot
 from bot.router import Handler
+from bot.ui.custom_ids import CustomId
 from bot.ui.forms import CUSTOM_ZOOM, REMIX, remix_form, submitted, zoom_factor, zoom_form
 from bot.ui.job_views import CANCEL, CONFIRM, DECLINE, DELETE, FAVOURITE, OPERATION_IDS
 from inference.operations import OPERATIONS, Operation
@@ -27,8 +28,8 @@ class Results(commands.Cog):
         self.controls = bot.services.controls
         self.imagine = bot.services.imagine
 
-    def routes(self) -> dict[Any, Handler]:
-        routes: dict[Any, Handler] = {
+    def routes(self) -> dict[CustomId, Handler]:
+        routes: dict[CustomId, Handler] = {
             OPERATION_IDS[op.key]: self._operation(op) for op in OPERATIONS
         }
         routes.update(

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 from discord.ui import Button, DynamicItem, Item, Select
 
-from bot.ui.custom_ids import ROOT
+from bot.ui.custom_ids import ANY_TEMPLATE
 
 if TYPE_CHECKING:
     from bot.router import Router
 
 
-class Routed(DynamicItem[Item[Any]], template=rf"{ROOT}:[a-z][a-z0-9]{{0,3}}(?::[-a-z0-9]+)*"):
+class Routed(DynamicItem[Item[Any]], template=ANY_TEMPLATE):
     def __init__(self, item: Item[Any]) -> None:
         super().__init__(item)
 

@@ -11,12 +11,16 @@ import. So every custom_id the bot posts is claimed by exactly one template, and
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 ROOT = "ib"
 MAX_CHARS = 100  # Discord's limit for a custom_id
 _PREFIX = re.compile(r"[a-z][a-z0-9]{0,3}")
+# Matches every custom_id of ours, whatever its kind (the one DynamicItem's template).
+ANY_TEMPLATE = rf"{ROOT}:{_PREFIX.pattern}(?::[-a-z0-9]+)*"
 
 
 class CustomIdClash(ValueError):
@@ -79,12 +83,16 @@ class CustomId:
     fields: tuple[Field, ...]
     optional: int = 0
 
-    @property
+    @cached_property
     def template(self) -> str:
         required = len(self.fields) - self.optional
         parts = [f":(?P<{f.name}>{f.pattern})" for f in self.fields]
         tail = "".join(f"(?:{part}" for part in parts[required:]) + ")?" * self.optional
         return f"{ROOT}:{self.prefix}" + "".join(parts[:required]) + tail
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        return re.compile(self.template)
 
     def make(self, *values: Any) -> str:
         """The custom_id for these field values (trailing optional ones may be None)."""
@@ -99,7 +107,7 @@ class CustomId:
 
     def parse(self, custom_id: str) -> dict[str, Any] | None:
         """The field values of a custom_id of this kind, or None if it is not one."""
-        match = re.fullmatch(self.template, custom_id)
+        match = self._pattern.fullmatch(custom_id)
         if match is None:
             return None
         return {
@@ -142,7 +150,14 @@ class Registry:
         """Every registered kind whose template matches `custom_id` (one, for ours)."""
         return [spec for spec in self._by_prefix.values() if spec.parse(custom_id) is not None]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def kind_of(self, custom_id: str) -> CustomId | None:
+        """The kind `custom_id` is, found by its prefix (no two kinds share one, and fields
+        hold no `:`, so no other kind can claim it); None if it is none of ours."""
+        root, _, rest = custom_id.partition(":")
+        kind = self._by_prefix.get(rest.partition(":")[0]) if root == ROOT else None
+        return kind if kind is not None and kind.parse(custom_id) is not None else None
+
+    def __iter__(self) -> Iterator[CustomId]:
         return iter(list(self._by_prefix.values()))
 
     def get(self, prefix: str) -> CustomId | None:

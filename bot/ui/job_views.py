@@ -14,7 +14,7 @@ from discord.ui import View
 from bot.ui.components import button
 from bot.ui.custom_ids import CustomId, digit, register, snowflake
 from db import Job
-from inference.operations import OPERATIONS, UPSCALE_ACTIONS, Operation, kind_of
+from inference.operations import OPERATIONS, UPSCALE_ACTIONS, JobAction, Operation, kind_of
 
 INDEX, JOB = digit("index", 4), snowflake("job")
 # The operations' custom_ids, by operation key.
@@ -51,7 +51,8 @@ def job_view(job: Job) -> View:
         image = next((i for i in job.images if i.index == 1), None)
         square = image is not None and image.width == image.height
         for op in offered:
-            view.add_item(operation_button(op, 1, job, disabled=square and op.key == "sq"))
+            disabled = square and op.action == JobAction.MAKE_SQUARE
+            view.add_item(operation_button(op, 1, job, disabled=disabled))
     else:
         for op in offered:
             for n in range(1, 5) if op.needs_index else (0,):
