@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inference.engine import GRID_SIZE, Engine, guidance_for, steps_for
+from inference.capabilities import steps_for
+from inference.engine import GRID_SIZE, Engine, guidance_for
 from inference.images import compose_grid, encode_png, fit_upload
 from inference.presets import get_preset, resolution
 from inference.prompt import parse
@@ -61,7 +62,7 @@ def overhead(engine: Engine, runs: int) -> None:
     request = parse(PROMPT)
     width, height = resolution(engine.preset, request.aspect)
     steps = steps_for(engine.preset, request.quality)
-    guidance = guidance_for(engine.preset, request.stylize)
+    guidance = guidance_for(engine.preset, request)
     pipe = engine._pipe
 
     def bare() -> None:
@@ -93,7 +94,7 @@ def unet_calls(engine: Engine) -> None:
     finally:
         hook.remove()
     steps = steps_for(engine.preset, request.quality)
-    cfg = guidance_for(engine.preset, request.stylize) > 1
+    cfg = guidance_for(engine.preset, request) > 1
     print(
         f"UNet forward calls per grid: {len(batches)} (steps {steps}), batch sizes "
         f"{sorted(set(batches))}; expected {steps} calls of {GRID_SIZE * (2 if cfg else 1)} "

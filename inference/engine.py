@@ -16,10 +16,20 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
+from inference.capabilities import check, fit, steps_for
+from inference.conditioning import CompelText, FluxText, drift, text_of
+from inference.denoise import (
+    Predictions,
+    finer_start,
+    predicting,
+    remainder,
+    stop_latents,
+    stop_point,
+)
 from inference.image_prompts import image_prompt_strength, start_image
 from inference.memory import MemoryOptions, apply_memory_options, check_dtype
 from inference.outpaint import Canvas, same_ratio
-from inference.presets import Preset, get_preset, resolution, unsupported
+from inference.presets import Preset, get_preset, resolution
 from inference.preview import LatentPalette, latent_preview, palette_for
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds
@@ -28,9 +38,6 @@ from inference.tiny import build_tiny_flux_pipeline, build_tiny_pipeline, build_
 UPSCALE_SUBTLE = 0.2  # img2img strength after the 2x resize: detail, same picture
 UPSCALE_CREATIVE = 0.45  # enough to add new detail and texture
 GRID_SIZE = 4
-# At --chaos 100 each image's prompt embedding moves by this many standard deviations of
-# the embedding, in a direction drawn from the image's own seed.
-CHAOS_SCALE = 0.5
 # The VAE decodes in tiles above this many pixels on a side (bounded memory for big images).
 VAE_TILING_ABOVE = 1024
 
@@ -45,8 +52,6 @@ BUILTIN = {
     "builtin:tiny-xl": build_tiny_xl_pipeline,
     "builtin:tiny-flux": build_tiny_flux_pipeline,
 }
-# T5 tokens of a Flux prompt (FLUX.1-schnell was trained with at most 256).
-FLUX_MAX_TOKENS = 256
 
 
 class Cancelled(Exception):
@@ -84,6 +89,7 @@ class Engine:
         self._img2img: Any = None
         self._inpaint: Any = None
         self._palette: LatentPalette | None = None
+        self._text: CompelText | FluxText | None = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -115,6 +121,7 @@ class Engine:
             for derived in (img2img, inpaint):
                 derived.set_progress_bar_config(disable=True)
             self._palette = palette_for(pipe)
+            self._text = FluxText(pipe, self.device) if _is_flux(pipe) else CompelText(pipe)
             self._pipe, self._img2img, self._inpaint = pipe, img2img, inpaint
 
     def grid(
@@ -126,18 +133,21 @@ class Engine:
         preview: PreviewSink | None = None,
     ) -> list[Image.Image]:
         """Four images from one batched call; image i is seeded with seed + i."""
-        self._ready(request)
+        request = self._ready(request)
         width, height = resolution(self.preset, request.aspect)
         steps = steps_for(self.preset, request.quality)
-        with _tiling(self._pipe, request.tile):
+        with (
+            _tiling(self._pipe, request.tile),
+            self._steps(steps, request.stop, progress, cancel, preview) as callback,
+        ):
             result = self._pipe(
                 **self._conditioning(request, seed),
                 width=width,
                 height=height,
                 num_inference_steps=steps,
-                guidance_scale=guidance_for(self.preset, request.stylize),
+                guidance_scale=guidance_for(self.preset, request),
                 generator=self._generators(seed),
-                callback_on_step_end=self._callback(steps, request.stop, progress, cancel, preview),
+                callback_on_step_end=callback,
             )
         return list(result.images)
 
@@ -153,7 +163,7 @@ class Engine:
     ) -> list[Image.Image]:
         """Four variations of `source` (img2img at `strength`): the size of the source, or,
         when the request asks for another aspect ratio (a remix), the source cropped to it."""
-        self._ready(request)
+        request = self._ready(request)
         source = _fit_aspect(source.convert("RGB"), self.preset, request.aspect)
         images = self._img2img_grid(request, source, seed, strength, progress, cancel, preview)
         return [image.resize(source.size) for image in images]
@@ -169,7 +179,7 @@ class Engine:
     ) -> list[Image.Image]:
         """A grid drawn from image prompts: the images, cropped to the request's size and
         averaged, are the img2img start; --iw sets how much of them is kept."""
-        self._ready(request)
+        request = self._ready(request)
         size = resolution(self.preset, request.aspect)
         start = start_image(images, size)
         strength = image_prompt_strength(request.image_weight)
@@ -190,15 +200,18 @@ class Engine:
         # img2img runs only strength x steps; keep at least one real step.
         steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
         actual = max(1, int(steps * strength))
-        callback = self._callback(actual, request.stop, progress, cancel, preview)
-        with _tiling(self._img2img, request.tile):
+        with (
+            _tiling(self._img2img, request.tile),
+            finer_start(self._pipe.scheduler, remainder(steps, strength), seed),
+            self._steps(actual, request.stop, progress, cancel, preview) as callback,
+        ):
             result = self._img2img(
                 **self._conditioning(request, seed),
                 **self._img2img_size(source.size),
                 image=source,
                 strength=strength,
                 num_inference_steps=steps,
-                guidance_scale=guidance_for(self.preset, request.stylize),
+                guidance_scale=guidance_for(self.preset, request),
                 generator=self._generators(seed),
                 callback_on_step_end=callback,
             )
@@ -216,22 +229,27 @@ class Engine:
     ) -> Image.Image:
         """The source at twice its size: resized, then redrawn lightly (subtle) or with more
         freedom (creative) by img2img so the new pixels carry detail, not blur."""
-        self._ready(request)
+        request = self._ready(request)
         size = (_round8(source.width * 2), _round8(source.height * 2))
         start = source.convert("RGB").resize(size, Image.Resampling.LANCZOS)
         strength = UPSCALE_CREATIVE if creative else UPSCALE_SUBTLE
         steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
         actual = max(1, int(steps * strength))
-        with _tiling(self._img2img, request.tile), _vae_tiling(self._pipe.vae, max(size)):
+        with (
+            _tiling(self._img2img, request.tile),
+            _vae_tiling(self._pipe.vae, max(size)),
+            finer_start(self._pipe.scheduler, remainder(steps, strength), seed),
+            self._steps(actual, 100, progress, cancel, preview) as callback,
+        ):
             result = self._img2img(
                 **self._conditioning(request, seed, batch=1),
                 **self._img2img_size(size),
                 image=start,
                 strength=strength,
                 num_inference_steps=steps,
-                guidance_scale=guidance_for(self.preset, request.stylize),
+                guidance_scale=guidance_for(self.preset, request),
                 generator=self._generators(seed, 1),
-                callback_on_step_end=self._callback(actual, 100, progress, cancel, preview),
+                callback_on_step_end=callback,
             )
         return result.images[0].resize(size)
 
@@ -246,10 +264,13 @@ class Engine:
     ) -> list[Image.Image]:
         """Four fillings of the canvas's masked area (zoom out, pan, make square), the kept
         area pasted back exactly so the source is never altered."""
-        self._ready(request)
+        request = self._ready(request)
         steps = steps_for(self.preset, request.quality)
         width, height = canvas.image.size
-        with _vae_tiling(self._pipe.vae, max(width, height)):
+        with (
+            _vae_tiling(self._pipe.vae, max(width, height)),
+            self._steps(steps, request.stop, progress, cancel, preview) as callback,
+        ):
             result = self._inpaint(
                 **self._conditioning(request, seed),
                 image=canvas.image,
@@ -258,9 +279,9 @@ class Engine:
                 height=height,
                 strength=1.0,
                 num_inference_steps=steps,
-                guidance_scale=guidance_for(self.preset, request.stylize),
+                guidance_scale=guidance_for(self.preset, request),
                 generator=self._generators(seed),
-                callback_on_step_end=self._callback(steps, request.stop, progress, cancel, preview),
+                callback_on_step_end=callback,
             )
         keep = ImageOps.invert(canvas.mask)
         images = []
@@ -270,24 +291,32 @@ class Engine:
             images.append(filled)
         return images
 
-    def _ready(self, request: GenerationRequest) -> None:
-        """Refuse what the model cannot do (the bot refuses it at the command already; this
-        guards every other caller), then load."""
-        refusal = unsupported(self.preset, request)
-        if refusal:
-            raise ValueError(refusal)
+    def _ready(self, request: GenerationRequest) -> GenerationRequest:
+        """The request as this model renders it: untyped values it cannot use dropped, typed
+        ones refused (the bot refuses them when the job is made; this guards every other
+        caller). Then load."""
+        request = fit(self.preset, request)
+        check(self.preset, request, {self.preset.name: self.preset})
         self.load()
+        return request
 
-    def _callback(
+    @contextlib.contextmanager
+    def _steps(
         self,
         total_steps: int,
         stop: int,
         progress: Progress | None,
         cancel: threading.Event | None,
         preview: PreviewSink | None,
-    ) -> Callable[..., dict[str, Any]]:
+    ) -> Iterator[Callable[..., dict[str, Any]]]:
+        """The step callback of one call; with --stop, the scheduler's predictions are
+        recorded so the call ends on the finished-image prediction (inference.denoise)."""
         palette = self._palette if preview is not None else None
-        return _step_callback(total_steps, stop, progress, cancel, preview, palette)
+        if stop >= 100:
+            yield _step_callback(total_steps, stop, progress, cancel, preview, palette)
+            return
+        with predicting(self._pipe.scheduler) as predictions:
+            yield _step_callback(total_steps, stop, progress, cancel, preview, palette, predictions)
 
     def _generators(self, seed: int, count: int = GRID_SIZE) -> list[torch.Generator]:
         return [torch.Generator("cpu").manual_seed(s) for s in grid_seeds(seed, count)]
@@ -305,63 +334,15 @@ class Engine:
     def _conditioning(
         self, request: GenerationRequest, seed: int, batch: int = GRID_SIZE
     ) -> dict[str, Any]:
-        """Prompt embeddings for the batch: `::` concepts blended by their positive weights;
-        `--no` items and negatively weighted concepts become the negative prompt. With
-        --chaos, each image's embedding is pushed in its own seeded direction, so the images
-        of a grid drift apart in content, not only in noise."""
-        if _is_flux(self._pipe):
-            return self._flux_conditioning(request, seed, batch)
-        # Image prompts alone (two links, no text) draw from an empty prompt.
-        positive = [(p.text, p.weight) for p in request.prompts if p.weight > 0] or [("", 1.0)]
-        negative = [*request.negative, *(p.text for p in request.prompts if p.weight < 0)]
-        total = sum(weight for _, weight in positive)
-        with torch.no_grad():
-            concepts = [(weight / total, self._encode(text)) for text, weight in positive]
-            embeds = sum(share * tokens for share, (tokens, _) in concepts)
-            negative_embeds, negative_pooled = self._encode(", ".join(negative))
-            batch_embeds = embeds.repeat(batch, 1, 1)
-            if request.chaos:
-                batch_embeds = batch_embeds + _chaos_offsets(embeds, request.chaos, seed, batch)
-        conditioning = {
-            "prompt_embeds": batch_embeds,
-            "negative_prompt_embeds": negative_embeds.repeat(batch, 1, 1),
-        }
-        if negative_pooled is not None:  # SDXL: the pooled embeddings blend the same way
-            pooled = sum(share * pooled for share, (_, pooled) in concepts)
-            conditioning["pooled_prompt_embeds"] = pooled.repeat(batch, 1)
-            conditioning["negative_pooled_prompt_embeds"] = negative_pooled.repeat(batch, 1)
-        return conditioning
-
-    def _flux_conditioning(
-        self, request: GenerationRequest, seed: int, batch: int
-    ) -> dict[str, Any]:
-        """Flux: T5 token embeddings and the CLIP pooled embedding, both blended by the `::`
-        weights; no negative prompt (refused before this)."""
-        positive = [(p.text, p.weight) for p in request.prompts if p.weight > 0] or [("", 1.0)]
-        total = sum(weight for _, weight in positive)
-        with torch.no_grad():
-            concepts = []
-            for text, weight in positive:
-                embeds, pooled, _ = self._pipe.encode_prompt(
-                    prompt=text, prompt_2=None, device=self.device, num_images_per_prompt=1,
-                    max_sequence_length=FLUX_MAX_TOKENS,
-                )  # fmt: skip
-                concepts.append((weight / total, embeds, pooled))
-            tokens = sum(share * embeds for share, embeds, _ in concepts)
-            pooled = sum(share * pooled for share, _, pooled in concepts)
-            batch_tokens = tokens.repeat(batch, 1, 1)
-            if request.chaos:
-                batch_tokens = batch_tokens + _chaos_offsets(tokens, request.chaos, seed, batch)
-        return {"prompt_embeds": batch_tokens, "pooled_prompt_embeds": pooled.repeat(batch, 1)}
-
-    def _encode(self, text: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Token embeddings and, for SDXL-family pipelines, the pooled embedding."""
-        encoded = self._pipe.encode_prompt(
-            prompt=text, device=self.device, num_images_per_prompt=1,
-            do_classifier_free_guidance=False,
-        )  # fmt: skip
-        # SD returns (embeds, negative); SDXL (embeds, negative, pooled, negative pooled).
-        return encoded[0], encoded[2] if len(encoded) == 4 else None
+        """Prompt embeddings for the batch (inference.conditioning); --weird pushes them all one
+        seeded way, and --chaos each image its own, so the images of a grid drift apart in
+        content, not only in noise."""
+        text = self._text
+        assert text is not None
+        conditioning = text.conditioning(text_of(self.preset, request), batch)
+        tokenizer = self._pipe.tokenizer_2 if _is_flux(self._pipe) else self._pipe.tokenizer
+        seeds = grid_seeds(seed, batch)
+        return drift(conditioning, request, seed, lambda t: text.encode(t)[0], tokenizer, seeds)
 
 
 def _is_flux(pipe: Any) -> bool:
@@ -386,16 +367,6 @@ def _fuse_lora(pipe: Any, preset: Preset) -> None:
     pipe.unload_lora_weights()  # the merged weights stay; the adapter layers go
 
 
-def _chaos_offsets(embeds: torch.Tensor, chaos: int, seed: int, batch: int) -> torch.Tensor:
-    """Per-image embedding offsets, proportional to --chaos and reproducible from the seed."""
-    scale = CHAOS_SCALE * chaos / 100 * float(embeds.std())
-    offsets = [
-        torch.randn(embeds.shape[1:], generator=torch.Generator("cpu").manual_seed(s))
-        for s in grid_seeds(seed ^ 0x5EED, batch)
-    ]
-    return scale * torch.stack(offsets).to(embeds.device, embeds.dtype)
-
-
 def _round8(side: float) -> int:
     return max(8, round(side / 8) * 8)
 
@@ -406,15 +377,14 @@ def _fit_aspect(source: Image.Image, preset: Preset, aspect: tuple[int, int]) ->
     return ImageOps.fit(source, resolution(preset, aspect), Image.Resampling.LANCZOS)
 
 
-def steps_for(preset: Preset, quality: float) -> int:
-    """--quality scales the preset's steps (.25, .5, 1, 2): compute, not resolution."""
-    return max(1, round(preset.default_steps * quality))
-
-
-def guidance_for(preset: Preset, stylize: int) -> float:
+def guidance_for(preset: Preset, request: GenerationRequest) -> float:
     """--stylize moves guidance around the preset's own: 0 -> 8/9 of it, 100 (default) -> it,
-    1000 -> twice it. Presets without guidance (the turbo models, 0.0) ignore --stylize."""
-    return preset.guidance_scale * (1 + (stylize - 100) / 900)
+    1000 -> twice it. A guidance-distilled preset (0.0) renders without guidance, unless the
+    job has a negative prompt: then at the preset's negative_guidance, so it acts."""
+    if preset.guidance_scale > 0:
+        return preset.guidance_scale * (1 + (request.stylize - 100) / 900)
+    negative = bool(request.negative) or any(p.weight < 0 for p in request.prompts)
+    return preset.negative_guidance if negative and "negative" in preset.supports else 0.0
 
 
 def _step_callback(
@@ -424,10 +394,12 @@ def _step_callback(
     cancel: threading.Event | None,
     preview: PreviewSink | None = None,
     palette: LatentPalette | None = None,
+    predictions: Predictions | None = None,
 ) -> Callable[..., dict[str, Any]]:
-    """Progress, previews, cancellation and --stop: past `stop` % of the steps the loop is
-    interrupted and diffusers decodes the partly denoised latents."""
-    last_step = max(1, math.ceil(total_steps * stop / 100))
+    """Progress, previews, cancellation and --stop: at `stop` % of the steps the loop is
+    interrupted, and diffusers decodes the latents this returns: the finished-image
+    prediction there (inference.denoise.stop_latents)."""
+    last_step, position = stop_point(total_steps, stop)
     previewed: list[float] = []  # when the last preview went out (or the first step ended)
 
     def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -435,6 +407,8 @@ def _step_callback(
             raise Cancelled()
         if step + 1 >= last_step:
             pipe._interrupt = True  # diffusers' own early exit: remaining steps are skipped
+            if predictions is not None and predictions.items and "latents" in kwargs:
+                kwargs["latents"] = stop_latents(predictions.items, position)
         elif preview is not None and palette is not None and "latents" in kwargs:
             # The clock starts after the first step: a short render shows no preview at all.
             now = time.monotonic()

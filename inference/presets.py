@@ -13,17 +13,35 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from inference.prompt import GenerationRequest
-
+from typing import Any
 
 # Prompt features a pipeline may lack: a negative prompt (--no, negative :: weights) and
 # --tile (circular padding of a UNet's convolutions).
 FEATURES = frozenset({"negative", "tile"})
 # Flux (a transformer, guidance-distilled): no negative prompt, no convolutions to wrap.
 FLUX_FEATURES: frozenset[str] = frozenset()
+# The classifier-free guidance a guidance-distilled (guidance 0) model runs at when a job has
+# a negative prompt: turbo models stay clean at 1.5-2.5 with their own step count.
+NEGATIVE_GUIDANCE = 2.0
+# The widest aspect ratio a preset renders (1:4 to 4:1), as Midjourney allows for its models.
+MAX_ASPECT = 4.0
+# Canvases (zoom, pan, make square) never grow past this many times the native side.
+MAX_SIDE_FACTOR = 3
+
+
+@dataclass(frozen=True)
+class HouseStyle:
+    """The aesthetic a preset adds to every prompt, scaled by --stylize, dropped by --style
+    raw: `positive` joins the prompt, `negative` the negative prompt (where guidance is on)."""
+
+    positive: str
+    negative: str = ""
+
+
+HOUSE_STYLE = HouseStyle(
+    "highly detailed, beautiful lighting, rich colours, artistic composition",
+    "blurry, low quality, deformed, ugly",
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,19 @@ class Preset:
     # A LoRA fused into the weights at load (local file or folder, or hub id), at this scale.
     lora: str | None = None
     lora_scale: float = 1.0
+    # Guidance for negative prompts when guidance_scale is 0 (see NEGATIVE_GUIDANCE).
+    negative_guidance: float = NEGATIVE_GUIDANCE
+    house_style: HouseStyle | None = HOUSE_STYLE
+    # What --v, --niji and --model may call this preset ("6", "niji 6", "photo").
+    aliases: tuple[str, ...] = ()
+    # The faster preset --turbo switches to (a distilled twin), if there is one.
+    turbo: str | None = None
+    max_aspect: float = MAX_ASPECT
+
+    @property
+    def max_side(self) -> int:
+        """The longest side any canvas of this preset may have."""
+        return MAX_SIDE_FACTOR * self.native_size
 
 
 PRESETS: dict[str, Preset] = {
@@ -47,8 +78,26 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset("sd-turbo", "stabilityai/sd-turbo", 512, 64, 4, 0.0),
         Preset("sdxl-turbo", "stabilityai/sdxl-turbo", 512, 64, 4, 0.0),
-        Preset("sd15", "stable-diffusion-v1-5/stable-diffusion-v1-5", 512, 64, 25, 7.0),
-        Preset("sdxl", "stabilityai/stable-diffusion-xl-base-1.0", 1024, 64, 30, 6.0),
+        Preset(
+            "sd15",
+            "stable-diffusion-v1-5/stable-diffusion-v1-5",
+            512,
+            64,
+            25,
+            7.0,
+            aliases=("4",),
+            turbo="sd-turbo",
+        ),
+        Preset(
+            "sdxl",
+            "stabilityai/stable-diffusion-xl-base-1.0",
+            1024,
+            64,
+            30,
+            6.0,
+            aliases=("5", "5.1", "5.2", "6", "6.1"),
+            turbo="sdxl-turbo",
+        ),
         # 16: 8x VAE downsampling, then 2x2 latent patches.
         Preset(
             "flux-schnell",
@@ -58,28 +107,25 @@ PRESETS: dict[str, Preset] = {
             4,
             0.0,
             supports=FLUX_FEATURES,
+            aliases=("7",),
+            house_style=HouseStyle(HOUSE_STYLE.positive),
         ),
         # Locally built random miniatures (SD and SDXL): the real code, offline, in seconds.
         Preset("tiny", "builtin:tiny", 64, 16, 2, 5.0, min_side=32),
         Preset("tiny-xl", "builtin:tiny-xl", 64, 16, 2, 5.0, min_side=32),
         Preset(
-            "tiny-flux", "builtin:tiny-flux", 64, 16, 2, 0.0, min_side=32, supports=FLUX_FEATURES
+            "tiny-flux",
+            "builtin:tiny-flux",
+            64,
+            16,
+            2,
+            0.0,
+            min_side=32,
+            supports=FLUX_FEATURES,
+            house_style=HouseStyle(HOUSE_STYLE.positive),
         ),
     )
 }
-
-
-def unsupported(preset: Preset, request: GenerationRequest) -> str | None:
-    """Why `preset` cannot render `request` as asked (a sentence for the user), or None."""
-    negative = request.negative or any(p.weight < 0 for p in request.prompts)
-    if negative and "negative" not in preset.supports:
-        return (
-            f"The {preset.name} model has no negative prompt: remove --no and negative "
-            "`::` weights, or pick another model in /settings."
-        )
-    if request.tile and "tile" not in preset.supports:
-        return f"The {preset.name} model cannot make tiling images: remove --tile."
-    return None
 
 
 def get_preset(name: str, presets: Mapping[str, Preset] = PRESETS) -> Preset:
@@ -109,6 +155,13 @@ _FILE_KEYS = {
     "guidance": "guidance_scale",
     "lora": "lora",
     "lora_scale": "lora_scale",
+    "negative_guidance": "negative_guidance",
+    "house_style": "house_style",
+    "house_negative": "house_style",
+    "aliases": "aliases",
+    "turbo": "turbo",
+    "max_aspect": "max_aspect",
+    "features": "supports",
 }
 # A hub repository id: owner/name, as the hub spells them.
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -124,6 +177,13 @@ def load_presets(path: Path | None) -> dict[str, Preset]:
         guidance = 6.5               # optional, default 7.0
         lora = "loras/ink.safetensors"  # optional: file/folder (relative to here) or hub id
         lora_scale = 0.8             # optional, default 1.0; only with `lora`
+        negative_guidance = 2.0      # optional: guidance for --no when `guidance` is 0
+        house_style = "..."          # optional: the look --stylize scales ("" for none)
+        house_negative = "..."       # optional: its negative half
+        aliases = ["6", "niji 6"]    # optional: what --v, --niji and --model call it
+        turbo = "my-model-turbo"     # optional: the preset --turbo switches to
+        max_aspect = 4               # optional: widest ratio (4 -> 1:4 to 4:1)
+        features = ["negative", "tile"]  # optional: what its pipeline can do (default both)
 
     Raises ValueError naming the file, the preset and the key that is wrong.
     """
@@ -164,8 +224,48 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
             raise ValueError(f"{where}: `{key}` must be a positive whole number")
     if not isinstance(values["guidance"], int | float) or values["guidance"] < 0:
         raise ValueError(f"{where}: `guidance` must be a number >= 0")
-    fields = {_FILE_KEYS[key]: value for key, value in values.items()}
+    fields = {
+        _FILE_KEYS[key]: value
+        for key, value in values.items()
+        if key not in ("house_style", "house_negative")
+    }
+    fields.update(_options_from_table(where, table))
     return Preset(name, min_side=min(64, values["native_size"]), **fields)
+
+
+def _options_from_table(where: str, table: dict[str, Any]) -> dict[str, Any]:
+    """The optional keys that shape what a preset honours (see `load_presets`)."""
+    out: dict[str, Any] = {}
+    guidance = table.get("negative_guidance", NEGATIVE_GUIDANCE)
+    if isinstance(guidance, bool) or not isinstance(guidance, int | float) or guidance <= 1:
+        raise ValueError(f"{where}: `negative_guidance` must be a number above 1")
+    out["negative_guidance"] = float(guidance)
+    positive = table.get("house_style", HOUSE_STYLE.positive)
+    negative = table.get(
+        "house_negative", HOUSE_STYLE.negative if "house_style" not in table else ""
+    )
+    if not isinstance(positive, str) or not isinstance(negative, str):
+        raise ValueError(f"{where}: `house_style` and `house_negative` must be text")
+    out["house_style"] = (
+        HouseStyle(positive.strip(), negative.strip()) if positive.strip() else None
+    )
+    aliases = table.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise ValueError(f'{where}: `aliases` must be a list of names like ["6", "niji 6"]')
+    out["aliases"] = tuple(" ".join(a.lower().split()) for a in aliases)
+    turbo = table.get("turbo")
+    if turbo is not None and not isinstance(turbo, str):
+        raise ValueError(f"{where}: `turbo` must name another preset")
+    out["turbo"] = turbo
+    ratio = table.get("max_aspect", MAX_ASPECT)
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 1 <= ratio <= 8:
+        raise ValueError(f"{where}: `max_aspect` must be a number from 1 to 8")
+    out["max_aspect"] = float(ratio)
+    features = table.get("features", sorted(FEATURES))
+    if not isinstance(features, list) or not set(features) <= FEATURES:
+        raise ValueError(f"{where}: `features` must be a list drawn from {sorted(FEATURES)}")
+    out["supports"] = frozenset(features)
+    return out
 
 
 def _lora_source(where: str, value: Any, base: Path) -> str:

@@ -15,7 +15,12 @@ from typing import Any
 
 TINY_SEED = 1234
 _COMPLETE_MARK = "imaginebot-tiny.json"
-_VERSION = 1
+_VERSION = 3
+# A randomly initialised UNet barely listens to its text: the output of every cross-attention
+# is scaled up by this, so that prompt flags (negatives, weights, style) visibly steer it.
+_CROSS_ATTENTION_GAIN = 10.0
+# And its text encoder's token embeddings, so that different words encode further apart.
+_TOKEN_EMBEDDING_GAIN = 10.0
 
 
 def build_tiny_pipeline(path: Path) -> Path:
@@ -126,9 +131,10 @@ _TEXT_DIM = 32
 
 def _unet(**conditioning: Any) -> Any:
     """Two blocks, one with cross-attention; `conditioning` sets what it attends to."""
+    import torch
     from diffusers import UNet2DConditionModel
 
-    return UNet2DConditionModel(
+    unet = UNet2DConditionModel(
         block_out_channels=(32, 64),
         layers_per_block=1,
         sample_size=16,
@@ -139,6 +145,12 @@ def _unet(**conditioning: Any) -> Any:
         norm_num_groups=16,
         **conditioning,
     ).eval()
+    with torch.no_grad():
+        for name, module in unet.named_modules():
+            if name.endswith("attn2.to_out.0"):
+                module.weight.mul_(_CROSS_ATTENTION_GAIN)
+                module.bias.mul_(_CROSS_ATTENTION_GAIN)
+    return unet
 
 
 def _vae(latent_channels: int = 4, flux: bool = False) -> Any:
@@ -181,6 +193,10 @@ def _text_encoder(with_projection: bool) -> Any:
         projection_dim=_TEXT_DIM,
     )
     model = CLIPTextModelWithProjection(config) if with_projection else CLIPTextModel(config)
+    import torch
+
+    with torch.no_grad():  # random token embeddings are faint next to the position ones
+        model.get_input_embeddings().weight.mul_(_TOKEN_EMBEDDING_GAIN)
     return model.eval()
 
 

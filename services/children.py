@@ -69,9 +69,12 @@ class ChildJobs:
         intake = self.intake
         await intake.check_standing(origin)
         prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
+        model = parent.model
         if remix_prompt is not None and remix_prompt.strip() != parent.prompt.strip():
             prompt, request = remix_prompt, await self._remix_request(remix_prompt, origin)
-            intake.check_supported(parent.model, [request], prompt)
+            # A remix may pick another model (--v, --model, --turbo); else the parent's.
+            model = intake.choose(request, parent.model, prompt)
+            intake.check_supported(model, request, prompt)
         await intake.admit(origin, await intake.guilds.rules(origin.guild_id))
         prompt_images: list[str] = []
         if action == JobAction.REROLL and request.image_prompts:
@@ -79,7 +82,7 @@ class ChildJobs:
         # An upscale shows an existing image; everything else draws with new seeds.
         seed = None if action == JobAction.UPSCALE else random_seed()
         placement = Placement(
-            parent.model,
+            model,
             parent.stealth,
             source.id,
             None if action == JobAction.REROLL else source_index,

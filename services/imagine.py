@@ -27,14 +27,15 @@ class ImagineService:
         intake = self.intake
         prefs = await intake.prefs.get(origin.user_id)
         requests = intake.parse_all(prompt, prefs)
-        model = intake.model_for(prefs, prompt)
-        intake.check_supported(model, requests, prompt)
+        models = [intake.model_for(prefs, request, prompt) for request in requests]
+        for model, request in zip(models, requests, strict=True):
+            intake.check_supported(model, request, prompt)
         await intake.check_standing(origin)
         if not approved:
             await intake.check_allowed(requests, prompt, origin)
         plan = [
-            (text, request, _repeat_seed(request.seed, k))
-            for text, request in zip(expand(prompt), requests, strict=True)
+            (text, request, model, _repeat_seed(request.seed, k))
+            for text, request, model in zip(expand(prompt), requests, models, strict=True)
             for k in range(request.repeat)
         ]
         if len(plan) > MAX_JOBS:
@@ -49,7 +50,7 @@ class ImagineService:
         # Slow (up to the fetch timeout): the bot defers the interaction meanwhile.
         stored = await intake.download([u for r in requests for u in r.image_prompts], prompt)
         # The guild may turn stealth off: then every job made here is public.
-        placement = Placement(model, stealth=prefs.stealth and rules.allow_stealth)
+        stealth = prefs.stealth and rules.allow_stealth
         held = len(plan) > CONFIRM_ABOVE and not approved
         batch = [
             record(
@@ -59,10 +60,10 @@ class ImagineService:
                 request,
                 JobAction.IMAGINE,
                 seed,
-                placement,
+                Placement(model, stealth),
                 [stored[url] for url in request.image_prompts],
             )
-            for n, (text, request, seed) in enumerate(plan)
+            for n, (text, request, model, seed) in enumerate(plan)
         ]
         created = await self.jobs.create_many(batch, JobState.HELD if held else JobState.QUEUED)
         return [job for job, _ in created]

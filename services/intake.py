@@ -25,8 +25,9 @@ from db import (
     TermRepository,
     within_deployment,
 )
+from inference.capabilities import Unsupported, check, choose_model, fit
 from inference.operations import JobAction
-from inference.presets import Preset, unsupported
+from inference.presets import Preset
 from inference.prompt import GenerationRequest, PromptDefaults, PromptError, parse, parse_jobs
 from moderation.semantic import SemanticCheck
 from services.errors import BannedPrompt, InvalidParameter, QueueFull, UserBanned
@@ -88,31 +89,37 @@ class Intake:
         except PromptError as exc:
             raise InvalidParameter(exc.message, exc.code, prompt) from exc
 
-    def model_for(self, prefs: Prefs, prompt: str) -> str:
-        """The member's /settings model if this deployment still offers it, else an error
-        that says so (their choice is never silently replaced)."""
-        if prefs.model is None:
-            return self.models[0]
-        if prefs.model not in self.models:
+    def model_for(self, prefs: Prefs, request: GenerationRequest, prompt: str) -> str:
+        """The model a request renders with: the one its --v, --niji, --model or --turbo
+        names, else the member's /settings model if this deployment still offers it (their
+        choice is never silently replaced), else the default."""
+        fallback = self.models[0] if prefs.model is None else prefs.model
+        if fallback not in self.models:
             raise InvalidParameter(
                 f"Your /settings model {prefs.model!r} is no longer offered here "
                 f"(offered: {', '.join(self.models)}); pick one in /settings.",
                 "model_unavailable",
                 prompt,
             )
-        return prefs.model
+        return self.choose(request, fallback, prompt)
 
-    def check_supported(
-        self, model: str, requests: Sequence[GenerationRequest], prompt: str
-    ) -> None:
-        """Refuse flags the model cannot honour (Flux: --no, --tile), naming them."""
+    def choose(self, request: GenerationRequest, fallback: str, prompt: str) -> str:
+        """`fallback`, or the model the request's own flags pick (inference.capabilities)."""
+        try:
+            return choose_model(self.presets, request, fallback)
+        except Unsupported as exc:
+            raise InvalidParameter(exc.message, exc.code, prompt) from exc
+
+    def check_supported(self, model: str, request: GenerationRequest, prompt: str) -> None:
+        """Refuse a flag typed in the prompt that the model cannot honour, naming it and the
+        models that can (the one place: before moderation and the queue)."""
         preset = self.presets.get(model)
         if preset is None:
             return  # an unserved model is reported where the job is made
-        for request in requests:
-            refusal = unsupported(preset, request)
-            if refusal:
-                raise InvalidParameter(refusal, "unsupported_by_model", prompt)
+        try:
+            check(preset, fit(preset, request), self.presets)
+        except Unsupported as exc:
+            raise InvalidParameter(exc.message, exc.code, prompt) from exc
 
     async def check_standing(self, origin: Origin) -> None:
         """Refuse a member banned (or timed out) where they ask."""

@@ -16,6 +16,7 @@ _INT = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _RATIO = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
 _CODE = re.compile(r"[0-9]{1,40}")
+_MODEL = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 _REF_WEIGHT = re.compile(r"::-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
 
 SEED_MAX = 4294967295
@@ -95,6 +96,15 @@ def _image_weight(flag: Flag, typed: str, value: str) -> float:
     if len(value) > 40 or not _DECIMAL.fullmatch(value) or not 0 <= Decimal(value) <= 3:
         raise invalid(flag, typed, value, "iw_range")
     return float(value)
+
+
+def _model(flag: Flag, typed: str, value: str) -> str:
+    """A model preset's name or alias, as the presets file spells it (checked against the
+    models served when the job is made: the parser does not know them)."""
+    name = " ".join(value.lower().split())
+    if not _MODEL.fullmatch(name):
+        raise invalid(flag, typed, value, "model_value")
+    return name
 
 
 def _switch_value(flag: Flag) -> Any:
@@ -214,6 +224,8 @@ FLAGS: tuple[Flag, ...] = (
           "one of " + ", ".join(VERSIONS)),
     _flag("niji", (), "niji", "niji", _choice(NIJI_VERSIONS),
           "one of " + ", ".join(NIJI_VERSIONS) + " (or nothing)", takes="optional"),
+    _flag("model", (), "model", "model", _model,
+          "a model name (see /info), letters, digits, '.', '-' or '_'"),
     _flag("style", (), "style", "style", _choice(STYLES), "one of " + ", ".join(STYLES)),
     _flag("raw", (), "style", "style", takes="none"),
     _flag("sref", (), "style reference", "sref", _refs(codes=True),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from inference.prompt.body import concepts, split_images
 from inference.prompt.defaults import NO_DEFAULTS, PromptDefaults
 from inference.prompt.errors import PromptError
-from inference.prompt.lexer import split_flags
+from inference.prompt.flags import BY_NAME
+from inference.prompt.lexer import RawFlag, split_flags
 from inference.prompt.permutations import Restore, expand_parked, park
 from inference.prompt.request import GenerationRequest
 
@@ -46,9 +47,43 @@ def parse_parked(
                 "empty",
                 "prompt",
             )
+    typed = typed_fields(raw)
+    _check_companions(values, typed, images)
     if images and values.get("image_weight") is None:
         values["image_weight"] = 1.0
-    return GenerationRequest(prompts=prompts, image_prompts=images, **values)
+    return GenerationRequest(prompts=prompts, image_prompts=images, typed=typed, **values)
+
+
+def typed_fields(raw: list[RawFlag]) -> frozenset[str]:
+    """The request fields set by flags typed in the prompt (options are /prefer: not typed)."""
+    return frozenset(BY_NAME[flag.name].field for flag in raw if flag.name in BY_NAME)
+
+
+# A flag that only means something next to another: (field, its flag, companion field, message).
+_COMPANIONS = (
+    ("style_weight", "sw", "sref", "--sw sets how strongly a style reference is followed: add "
+     "--sref with an image link, or remove --sw."),
+    ("character_weight", "cw", "cref", "--cw sets how much of a character reference is kept: add "
+     "--cref with an image link, or remove --cw."),
+)  # fmt: skip
+
+
+def _check_companions(
+    values: dict[str, object], typed: frozenset[str], images: tuple[str, ...]
+) -> None:
+    """Refuse a typed flag that would do nothing without its companion (--iw without an image
+    prompt, --sw without --sref, --cw without --cref); from /settings such a value just waits
+    for its companion."""
+    if "image_weight" in typed and not images:
+        raise PromptError(
+            "--iw sets how much an image prompt counts, but this prompt has no image: put "
+            "an image link at the start of the prompt, or remove --iw.",
+            "iw_alone",
+            "iw",
+        )
+    for name, flag, companion, message in _COMPANIONS:
+        if name in typed and not values.get(companion):
+            raise PromptError(message, f"{flag}_alone", flag)
 
 
 def parse_jobs(text: str, defaults: PromptDefaults | None = None) -> list[GenerationRequest]:

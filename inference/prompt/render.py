@@ -16,8 +16,8 @@ _ORDER = (
     ("aspect", "ar"), ("negative", "no"), ("seed", "seed"), ("chaos", "chaos"),
     ("stylize", "stylize"), ("quality", "quality"), ("tile", "tile"), ("repeat", "repeat"),
     ("stop", "stop"), ("weird", "weird"), ("image_weight", "iw"), ("version", "v"),
-    ("niji", "niji"), ("style", "style"), ("sref", "sref"), ("style_weight", "sw"),
-    ("cref", "cref"), ("character_weight", "cw"), ("lane", "lane"),
+    ("niji", "niji"), ("model", "model"), ("style", "style"), ("sref", "sref"),
+    ("style_weight", "sw"), ("cref", "cref"), ("character_weight", "cw"), ("lane", "lane"),
 )  # fmt: skip
 _FLAG_FOR = dict(_ORDER)
 _DASHES = "-\u2014\u2013"

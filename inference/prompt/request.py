@@ -33,6 +33,7 @@ class GenerationRequest:
     image_weight: float | None = None
     version: str | None = None
     niji: str | None = None
+    model: str | None = None
     style: str | None = None
     sref: tuple[str, ...] = ()
     style_weight: int | None = None
@@ -40,6 +41,9 @@ class GenerationRequest:
     character_weight: int | None = None
     lane: str | None = None
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # The fields the prompt's own flags set (not /settings or /prefer): a model that cannot
+    # honour one of these refuses the job; the others it may skip (inference.capabilities).
+    typed: frozenset[str] = field(default=frozenset(), compare=False, hash=False)
 
     def normalized_weights(self) -> tuple[float, ...]:
         """Each concept's weight over the sum (positive for parsed requests): `::` is relative."""
@@ -61,6 +65,7 @@ class GenerationRequest:
         out["sref"] = list(self.sref)
         out["cref"] = list(self.cref)
         out["extras"] = dict(self.extras)
+        out["typed"] = sorted(self.typed)
         return out
 
     @classmethod
@@ -75,4 +80,5 @@ class GenerationRequest:
         for name in ("negative", "image_prompts", "sref", "cref"):
             values[name] = tuple(data.get(name, ()))
         values["extras"] = dict(data.get("extras", {}))
+        values["typed"] = frozenset(data.get("typed", ()))
         return cls(**values)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inference.capabilities import Unsupported, check
 from inference.engine import Engine
 from inference.outpaint import zoom_out
-from inference.presets import PRESETS, resolution, unsupported
+from inference.presets import PRESETS, resolution
 from inference.prompt import parse
 
 TINY_FLUX = PRESETS["tiny-flux"]
@@ -85,7 +86,10 @@ def test_flux_img2img_renders_at_the_source_size_not_its_default(flux, monkeypat
 )
 def test_flux_refuses_what_it_cannot_do_naming_the_model(flux, prompt, says):
     request = parse(prompt)
-    assert says in unsupported(TINY_FLUX, request)
-    assert unsupported(PRESETS["tiny"], request) is None
+    served = {"tiny-flux": TINY_FLUX, "tiny": PRESETS["tiny"]}
+    with pytest.raises(Unsupported, match=says) as refused:
+        check(TINY_FLUX, request, served)
+    assert "pick a model that has it: tiny" in refused.value.message
+    check(PRESETS["tiny"], request, served)
     with pytest.raises(ValueError, match=says):
         flux.grid(request, seed=1)

@@ -122,7 +122,7 @@ async def test_a_higher_image_weight_stays_closer_to_the_image(worker, repo):
     # The tiny model's VAE is random, so even a perfect copy lands far from the source; the
     # distance to what the VAE makes of the source shows the weight step by step.
     assert to_source[-1] < to_source[0] - 1
-    assert all(a > b + 1 for a, b in pairwise(to_reachable))
+    assert all(a > b + 0.5 for a, b in pairwise(to_reachable))
 
 
 async def test_two_prompt_images_render_from_their_average(worker, repo):

@@ -3,28 +3,18 @@ result accept or refuse (services.imagine, services.children, services.job_contr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from db import (
-    AuditLog,
-    BanRepository,
-    GuildRepository,
     ImageStore,
     JobState,
-    MemberJobs,
-    PrefsRepository,
     StoredImage,
-    TermRepository,
-    WorkerJobs,
-    make_engine,
-    make_sessionmaker,
 )
 from inference.operations import JobAction
 from inference.presets import PRESETS
-from services.children import ChildJobs
 from services.errors import (
     BannedPrompt,
     InvalidParameter,
@@ -34,72 +24,8 @@ from services.errors import (
     UserBanned,
 )
 from services.image_fetch import FetchLimits, ImageFetcher
-from services.imagine import ImagineService
-from services.intake import Intake
-from services.job_controls import JobControls
-from services.origin import Origin
 from testing.imageserver import gradient, png_of
-
-
-@dataclass
-class JobServices:
-    """The job-making services on one database, and the repositories they share."""
-
-    intake: Intake
-    imagine: ImagineService
-    children: ChildJobs
-    controls: JobControls
-    jobs: MemberJobs
-    worker: WorkerJobs
-    bans: BanRepository
-    audit: AuditLog
-    prefs: PrefsRepository
-
-
-@pytest.fixture
-async def service(migrated_database_url):
-    engine = make_engine(migrated_database_url)
-    sessions = make_sessionmaker(engine)
-    jobs, bans, audit = MemberJobs(sessions), BanRepository(sessions), AuditLog(sessions)
-    prefs = PrefsRepository(sessions)
-    intake = Intake(
-        jobs,
-        bans,
-        audit,
-        prefs,
-        GuildRepository(sessions),
-        TermRepository(sessions),
-        {"tiny": PRESETS["tiny"], "tiny-wide": replace(PRESETS["tiny"], name="tiny-wide")},
-        max_queued_jobs=2,
-    )
-    yield JobServices(
-        intake,
-        ImagineService(intake, jobs),
-        ChildJobs(intake, jobs),
-        JobControls(jobs, audit),
-        jobs,
-        WorkerJobs(sessions),
-        bans,
-        audit,
-        prefs,
-    )
-    await engine.dispose()
-
-
-_ids = iter(range(10_000, 1_000_000))
-
-
-def _origin(user: int = 1, moderator: bool = False) -> Origin:
-    expires = datetime.now(UTC) + timedelta(minutes=15)
-    return Origin(user, 10, 20, next(_ids), 99, "token", expires, moderator)
-
-
-async def _finished(service: JobServices, user: int = 1):
-    [job] = await service.imagine.imagine("a red fox --seed 42", _origin(user))
-    claimed = await service.worker.claim_next("w")
-    images = [StoredImage(i, f"{i:064x}", 64, 64, None if i == 0 else 41 + i) for i in range(5)]
-    await service.worker.finish(claimed.id, images, [42, 43, 44, 45], 0.1)
-    return job
+from tests.unit.services.job_services import JobServices, _finished, _origin
 
 
 async def test_imagine_stores_the_parsed_request_and_seed(service):
@@ -278,7 +204,8 @@ async def test_flags_the_model_cannot_honour_are_refused_at_the_command_and_the_
     with pytest.raises(InvalidParameter) as info:
         await service.imagine.imagine("a fox --no snow", _origin())
     assert info.value.code == "unsupported_by_model"
-    assert "The tiny-wide model has no negative prompt: remove --no" in info.value.description
+    assert "tiny-wide has no negative prompt, so --no" in info.value.description
+    assert "pick a model that has it: tiny" in info.value.description
     parent = await _finished(service)
     with pytest.raises(InvalidParameter, match="cannot make tiling images: remove --tile"):
         await service.children.child("v", 1, parent.id, _origin(), remix_prompt="a fox --tile")

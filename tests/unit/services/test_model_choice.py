@@ -1,0 +1,115 @@
+"""Which model a job renders with, and what it refuses before anything is queued: the one
+capability check (inference.capabilities) as /imagine and a remix reach it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from db import JobState
+from inference.presets import PRESETS
+from inference.prompt import GenerationRequest
+from services.errors import InvalidParameter
+from tests.unit.services.job_services import _finished, _origin
+
+
+@pytest.fixture
+def versions(service):
+    """tiny answers to --v 6 and --niji 6; tiny-fast is its --turbo twin."""
+    presets = service.intake.presets
+    presets["tiny"] = replace(PRESETS["tiny"], aliases=("6", "niji 6"), turbo="tiny-fast")
+    presets["tiny-fast"] = replace(PRESETS["tiny"], name="tiny-fast", guidance_scale=0.0)
+    service.intake.models = list(presets)
+    return service
+
+
+async def _refused(service, prompt):
+    with pytest.raises(InvalidParameter) as info:
+        await service.imagine.imagine(prompt, _origin())
+    assert await service.jobs.for_user(1) == []  # nothing queued
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("prompt", "model"),
+    [
+        ("a fox --v 6", "tiny"),
+        ("a fox --niji 6", "tiny"),
+        ("a fox --model tiny-wide", "tiny-wide"),
+        ("a fox --model tiny --turbo", "tiny-fast"),
+        ("a fox --v 6 --turbo", "tiny-fast"),
+    ],
+)
+async def test_version_model_and_turbo_pick_the_preset(versions, prompt, model):
+    await versions.prefs.set_model(1, "tiny-wide")  # the prompt's own choice wins
+    [job] = await versions.imagine.imagine(prompt, _origin())
+    assert job.model == model
+
+
+async def test_permutations_may_render_with_different_models(versions):
+    jobs = await versions.imagine.imagine("a fox --model {tiny, tiny-wide}", _origin())
+    assert [job.model for job in jobs] == ["tiny", "tiny-wide"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "flag", "says"),
+    [
+        ("a fox --v 5", "--v 5", "models here: tiny (--v 6, niji 6)"),
+        ("a fox --niji 5", "--niji 5", "models here:"),
+        ("a fox --model sdxl", "--model sdxl", "models here:"),
+    ],
+)
+async def test_an_unmapped_version_is_refused_with_what_is_available(versions, prompt, flag, says):
+    refused = await _refused(versions, prompt)
+    assert refused.code == "model_unavailable"
+    assert flag in refused.description and says in refused.description
+
+
+async def test_turbo_without_a_twin_is_refused(service):
+    refused = await _refused(service, "a fox --turbo")
+    assert "--turbo" in refused.description and "--fast" in refused.description
+
+
+@pytest.mark.parametrize(
+    ("prompt", "says"),
+    [
+        ("a fox --ar 1000000:1", "use ratios from 1:4 to 4:1"),
+        ("a fox --ar 1:5", "use ratios from 1:4 to 4:1"),
+        ("a fox --style cute", "--style cute is not a style of tiny"),
+        ("a fox --sref https://x.io/s.png", "--sref (style reference) needs an image adapter"),
+        ("a fox --cref https://x.io/c.png --cw 50", "--cref (character reference)"),
+        ("a fox --q .25", "use .5, 1, 2"),  # tiny has 2 steps: .25 would render like .5
+    ],
+)
+async def test_typed_flags_the_model_cannot_honour_are_refused(service, prompt, says):
+    refused = await _refused(service, prompt)
+    assert says in refused.description
+
+
+async def test_an_aspect_ratio_at_the_limit_is_accepted(service):
+    [job] = await service.imagine.imagine("a fox --ar 4:1", _origin())
+    assert job.state == JobState.QUEUED
+
+
+async def test_settings_a_model_cannot_use_are_skipped_not_refused(service):
+    flux = replace(PRESETS["tiny-flux"], name="tiny-wide")
+    service.intake.presets["tiny-wide"] = flux
+    await service.prefs.set_model(1, "tiny-wide")
+    await service.prefs.set_suffix(1, "--no snow --tile --ar 8:1")
+    [job] = await service.imagine.imagine("a fox", _origin())
+    request = GenerationRequest.from_json(job.request)
+    assert request.negative == ("snow",) and request.typed == frozenset()
+    # Typed, the same flag is refused.
+    with pytest.raises(InvalidParameter, match="--no"):
+        await service.imagine.imagine("a fox --no snow", _origin())
+
+
+async def test_a_remix_may_switch_the_model_and_is_checked_against_it(versions):
+    parent = await _finished(versions)
+    child = await versions.children.child(
+        "v", 1, parent.id, _origin(), remix_prompt="a red fox --model tiny-wide"
+    )
+    assert child.model == "tiny-wide"
+    with pytest.raises(InvalidParameter, match="--v 5"):
+        await versions.children.child("v", 1, parent.id, _origin(), remix_prompt="a fox --v 5")
