@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inference.capabilities import steps_for
-from inference.engine import GRID_SIZE, Engine, guidance_for
+from inference.capabilities import guidance_for, steps_for
+from inference.engine import GRID_SIZE, Engine
 from inference.images import compose_grid, encode_png, fit_upload
 from inference.presets import get_preset, resolution
 from inference.prompt import parse

@@ -68,6 +68,7 @@ def _add_worker(bot: ImagineBot, services: Services, output_filter: OutputFilter
         max_attempts=settings.max_attempts,
         output_filter=output_filter or load_output_filter(settings.output_filter),
         lease_s=settings.lease_seconds,
+        render_timeout_s=settings.render_timeout_s,
         # On SQLite it is the only worker: whatever ran before a restart was its own.
         sole_worker=settings.resolved_database_url.startswith("sqlite"),
         watermark=settings.watermark,

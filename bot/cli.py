@@ -12,7 +12,7 @@ import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -198,6 +198,7 @@ def _worker(args: argparse.Namespace) -> int:
             max_attempts=settings.max_attempts,
             output_filter=output_filter,
             lease_s=settings.lease_seconds,
+            render_timeout_s=settings.render_timeout_s,
             sole_worker=False,
             watermark=settings.watermark,
         )
@@ -219,57 +220,97 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _imagine(args: argparse.Namespace) -> int:
-    from inference.images import compose_grid, encode_png
-    from inference.presets import get_preset, load_presets
-    from inference.prompt import PromptError, parse
-    from inference.seeds import grid_seeds, random_seed
+    from inference.capabilities import Unsupported, check, choose_model, fit
+    from inference.presets import load_presets
+    from inference.prompt import PromptError, parse_jobs
     from services.image_fetch import ImageFetchError
 
     try:
         settings = _settings(model=args.model)
-        request = parse(args.prompt)
-        preset = get_preset(settings.model, load_presets(settings.presets_file))
+        presets = load_presets(settings.presets_file)
+        if settings.model not in presets:
+            raise ValueError(f"unknown model preset {settings.model!r}")
+        plan = []  # (request, preset name, repeat), one per grid: permutations x --repeat
+        for request in parse_jobs(args.prompt):
+            model = choose_model(presets, request, settings.model)
+            check(presets[model], fit(presets[model], request), presets)
+            plan += [(request, model, k) for k in range(request.repeat)]
     except ValidationError as exc:
         return _fail(f"invalid setting: {_first_error(exc)}")
     except PromptError as exc:
+        return _fail(f"{exc.message} [{exc.code}]")
+    except Unsupported as exc:
         return _fail(f"{exc.message} [{exc.code}]")
     except ValueError as exc:
         return _fail(f"invalid setting: {exc}")
     if Path(args.output).suffix.lower() in (".jpg", ".jpeg", ".webp"):
         return _fail("grids are written as PNG (with provenance): use -o grid.png or a folder")
     try:
-        prompt_images = _download_image_prompts(request.image_prompts, settings)
+        urls = tuple(dict.fromkeys(url for request, *_ in plan for url in request.image_prompts))
+        downloaded = dict(zip(urls, _download_image_prompts(urls, settings), strict=True))
     except ImageFetchError as exc:
         return _fail(f"{exc.message} [{exc.code}]")
-    seed = request.seed if request.seed is not None else random_seed()
-    from inference.engine import Engine  # torch: after the checks
+    from inference.engines import EnginePool  # torch: after the checks
 
-    engine = Engine(preset, settings.resolved_models_dir, settings.device, settings.memory_options)
-    engine.load()
-    if prompt_images:
-        images = engine.from_images(request, prompt_images, seed)
-    else:
-        images = engine.grid(request, seed)
+    models = list(dict.fromkeys(model for _, model, _ in plan))
+    engines = EnginePool(
+        presets, models, settings.resolved_models_dir, settings.device, settings.memory_options
+    )
     out = Path(args.output)
-    meta = {"prompt": args.prompt, "model": engine.preset.name}
-    grid = encode_png(compose_grid(images), meta)
+    for n, (request, model, k) in enumerate(plan, start=1):
+        seed = _grid_seed(request.seed, k)
+        images = _render_grid(engines.get(model), request, seed, downloaded)
+        target = out if len(plan) == 1 else _numbered(out, n)
+        _write_grid(target, images, seed, {"prompt": args.prompt, "model": model}, request)
+        print(f"wrote {target} (model {model}, seeds {_seeds(seed)})")
+    return 0
+
+
+def _grid_seed(seed: int | None, k: int) -> int:
+    """The k-th --repeat of a seeded prompt moves on by a grid's worth of seeds (as the bot
+    does); unseeded prompts get a fresh random seed each."""
+    from inference.seeds import SEED_SPACE, random_seed
+
+    return random_seed() if seed is None else (seed + 4 * k) % SEED_SPACE
+
+
+def _seeds(seed: int) -> list[int]:
+    from inference.seeds import grid_seeds
+
+    return grid_seeds(seed)
+
+
+def _numbered(out: Path, n: int) -> Path:
+    """grid.png -> grid-2.png; a folder -> folder/job-2."""
+    return out.with_name(f"{out.stem}-{n}{out.suffix}") if out.suffix else out / f"job-{n}"
+
+
+def _render_grid(engine: Any, request: Any, seed: int, downloaded: dict[str, Any]) -> list[Any]:
+    engine.load()
+    if request.image_prompts:
+        return engine.from_images(request, [downloaded[u] for u in request.image_prompts], seed)
+    return engine.grid(request, seed)
+
+
+def _write_grid(
+    out: Path, images: list[Any], seed: int, meta: dict[str, str], request: Any
+) -> None:
+    """The grid as a PNG naming its seeds, or a folder with the grid, each image and job.json."""
+    from inference.images import compose_grid, encode_png
+
+    seeds = _seeds(seed)
+    grid_meta = {**meta, "seed": str(seed), "image_seeds": " ".join(map(str, seeds))}
+    grid = encode_png(compose_grid(images), grid_meta)
     if out.suffix.lower() == ".png":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(grid)
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "grid.png").write_bytes(grid)
-        for i, (image, s) in enumerate(zip(images, grid_seeds(seed), strict=True), start=1):
-            single = encode_png(image, {**meta, "seed": str(s)})
-            (out / f"image_{i}_seed_{s}.png").write_bytes(single)
-        sidecar = {
-            "request": request.to_json(),
-            "seeds": grid_seeds(seed),
-            "model": engine.preset.name,
-        }
-        (out / "job.json").write_text(json.dumps(sidecar, indent=2))
-    print(f"wrote {out} (seeds {grid_seeds(seed)})")
-    return 0
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "grid.png").write_bytes(grid)
+    for i, (image, s) in enumerate(zip(images, seeds, strict=True), start=1):
+        (out / f"image_{i}_seed_{s}.png").write_bytes(encode_png(image, {**meta, "seed": str(s)}))
+    sidecar = {"request": request.to_json(), "seeds": seeds, "model": meta["model"]}
+    (out / "job.json").write_text(json.dumps(sidecar, indent=2))
 
 
 def _download_image_prompts(urls: tuple[str, ...], settings: Settings) -> list[Image.Image]:
@@ -288,7 +329,7 @@ def _operate(args: argparse.Namespace) -> int:
 
     from inference.images import compose_grid, encode_png
     from inference.outpaint import OutpaintError, make_square, pan, zoom_out
-    from inference.presets import get_preset, load_presets, pixel_limit
+    from inference.presets import canvas_limit, get_preset, load_presets
     from inference.prompt import PromptError, parse
     from inference.provenance import read_provenance
     from inference.seeds import grid_seeds, random_seed
@@ -320,11 +361,11 @@ def _operate(args: argparse.Namespace) -> int:
             images = engine.vary(request, source, seed, strength)
         else:
             canvas = (
-                zoom_out(source, args.factor, preset.multiple, request.aspect)
+                zoom_out(source, args.factor, preset.multiple, canvas_limit(preset), request.aspect)
                 if args.command == "zoom"
-                else pan(source, args.direction, preset.multiple, pixel_limit(preset))
+                else pan(source, args.direction, preset.multiple, canvas_limit(preset))
                 if args.command == "pan"
-                else make_square(source, preset.multiple)
+                else make_square(source, preset.multiple, canvas_limit(preset))
             )
             images = engine.outpaint(request, canvas, seed)
     except OutpaintError as exc:

@@ -36,6 +36,31 @@ def steps_for(preset: Preset, quality: float) -> int:
     return max(1, round(preset.default_steps * quality))
 
 
+def guidance_for(preset: Preset, request: GenerationRequest) -> float:
+    """--stylize moves guidance around the preset's own: 0 -> 8/9 of it, 100 (default) -> it,
+    1000 -> twice it. A guidance-distilled preset (0.0) renders without guidance, unless the
+    job has a negative prompt: then at the preset's negative_guidance, so it acts."""
+    if preset.guidance_scale > 0:
+        return preset.guidance_scale * (1 + (request.stylize - 100) / 900)
+    negative = bool(request.negative) or any(p.weight < 0 for p in request.prompts)
+    return preset.negative_guidance if negative and "negative" in preset.supports else 0.0
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """How a job is rendered on its preset, as its Details show it."""
+
+    model: str
+    steps: int
+    guidance: float
+
+
+def rendering(preset: Preset, request: GenerationRequest) -> Rendering:
+    """The steps and guidance a grid of `request` renders with on `preset`."""
+    fitted = fit(preset, request)
+    return Rendering(preset.name, steps_for(preset, fitted.quality), guidance_for(preset, fitted))
+
+
 def qualities(preset: Preset) -> list[float]:
     """The --quality values that render differently on `preset`: where two give the same step
     count (a 2-step model has no quarter step) only the one nearer 1 is offered."""

@@ -113,10 +113,11 @@ def _levels(
 
 
 def _seeded_noise(like: torch.Tensor, seed: int) -> torch.Tensor:
-    """Noise for each image of the batch, from the image's own seed."""
+    """Noise for each image of the batch, from the image's own seed (so an image's seed alone
+    draws it again)."""
     noises = [
-        torch.randn(like.shape[1:], generator=torch.Generator("cpu").manual_seed(s))
-        for s in grid_seeds(seed ^ _START_SALT, like.shape[0])
+        torch.randn(like.shape[1:], generator=torch.Generator("cpu").manual_seed(s ^ _START_SALT))
+        for s in grid_seeds(seed, like.shape[0])
     ]
     return torch.stack(noises).to(like.device, like.dtype)
 

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
-from inference.capabilities import check, fit, steps_for
+from inference.capabilities import check, fit, guidance_for, steps_for
 from inference.conditioning import CompelText, FluxText, drift, text_of
 from inference.denoise import (
     Predictions,
@@ -375,16 +375,6 @@ def _fit_aspect(source: Image.Image, preset: Preset, aspect: tuple[int, int]) ->
     if same_ratio(source.size, aspect, preset.multiple):
         return source
     return ImageOps.fit(source, resolution(preset, aspect), Image.Resampling.LANCZOS)
-
-
-def guidance_for(preset: Preset, request: GenerationRequest) -> float:
-    """--stylize moves guidance around the preset's own: 0 -> 8/9 of it, 100 (default) -> it,
-    1000 -> twice it. A guidance-distilled preset (0.0) renders without guidance, unless the
-    job has a negative prompt: then at the preset's negative_guidance, so it acts."""
-    if preset.guidance_scale > 0:
-        return preset.guidance_scale * (1 + (request.stylize - 100) / 900)
-    negative = bool(request.negative) or any(p.weight < 0 for p in request.prompts)
-    return preset.negative_guidance if negative and "negative" in preset.supports else 0.0
 
 
 def _step_callback(

@@ -23,6 +23,23 @@ class OutpaintError(ValueError):
 
 
 @dataclass(frozen=True)
+class CanvasLimit:
+    """The largest canvas a model's operations may make (inference.presets.canvas_limit)."""
+
+    max_side: int
+    max_pixels: int
+
+    def check(self, size: Size, what: str, instead: str) -> None:
+        """OutpaintError if `size` is past the limit, saying what to do instead."""
+        width, height = size
+        if max(size) > self.max_side or width * height > self.max_pixels:
+            raise OutpaintError(
+                f"{what} would make the image {width}x{height}, over this model's limit of "
+                f"{self.max_side:,} px a side and {self.max_pixels:,} pixels; {instead}."
+            )
+
+
+@dataclass(frozen=True)
 class Canvas:
     """The image to inpaint (source pasted, the rest pre-filled) and its mask."""
 
@@ -40,19 +57,33 @@ def same_ratio(size: Size, aspect: tuple[int, int], multiple: int) -> bool:
     return abs(size[0] * h - size[1] * w) <= max(w, h) * multiple
 
 
+def zoom_geometry(
+    size: Size, multiple: int, limit: CanvasLimit, aspect: tuple[int, int] | None = None
+) -> Size:
+    """The canvas of a zoom out: the source's size, or its pixel area at another `aspect`;
+    OutpaintError past the limit."""
+    width, height = float(size[0]), float(size[1])
+    if aspect is not None and not same_ratio(size, aspect, multiple):
+        width = math.sqrt(size[0] * size[1] * aspect[0] / aspect[1])
+        height = width * aspect[1] / aspect[0]
+    canvas: Size = (_snap(width, multiple), _snap(height, multiple))
+    limit.check(canvas, "Zooming out at that aspect ratio", "use a ratio nearer the image's")
+    return canvas
+
+
 def zoom_out(
-    source: Image.Image, factor: float, multiple: int, aspect: tuple[int, int] | None = None
+    source: Image.Image,
+    factor: float,
+    multiple: int,
+    limit: CanvasLimit,
+    aspect: tuple[int, int] | None = None,
 ) -> Canvas:
     """The camera pulls back: the source shrunk by `factor` in the middle of a canvas of its
     own size (or of its pixel area at another `aspect`, e.g. from Custom Zoom's prompt, with
     the source first fitted inside it), and the rest painted."""
     if not MIN_ZOOM <= factor <= MAX_ZOOM:
         raise OutpaintError(f"zoom must be between {MIN_ZOOM} and {MAX_ZOOM}, got {factor}")
-    width, height = float(source.width), float(source.height)
-    if aspect is not None and not same_ratio(source.size, aspect, multiple):
-        width = math.sqrt(source.width * source.height * aspect[0] / aspect[1])
-        height = width * aspect[1] / aspect[0]
-    size: Size = (_snap(width, multiple), _snap(height, multiple))
+    size = zoom_geometry(source.size, multiple, limit, aspect)
     scale = min(size[0] / source.width, size[1] / source.height) / factor  # fit, then pull back
     inner = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))
     left, top = (size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2
@@ -60,40 +91,38 @@ def zoom_out(
 
 
 def pan_geometry(
-    size: Size, direction: Direction, multiple: int, max_pixels: int
+    size: Size, direction: Direction, multiple: int, limit: CanvasLimit
 ) -> tuple[Size, Size]:
-    """(canvas size, where the source goes) for a pan; OutpaintError past the pixel limit."""
+    """(canvas size, where the source goes) for a pan; OutpaintError past the limit."""
     width, height = size
     if direction in ("left", "right"):
         width = _snap(width * (1 + PAN_GROWTH), multiple)
     else:
         height = _snap(height * (1 + PAN_GROWTH), multiple)
-    if width * height > max_pixels:
-        raise OutpaintError(
-            f"Panning would make the image {width}x{height}, over this model's limit of "
-            f"{max_pixels:,} pixels; use Zoom Out to see more around it instead."
-        )
+    limit.check((width, height), "Panning", "use Zoom Out to see more around it instead")
     left = width - size[0] if direction == "left" else 0
     top = height - size[1] if direction == "up" else 0
     return (width, height), (left, top)
 
 
-def square_geometry(size: Size, multiple: int) -> tuple[Size, Size]:
-    """(canvas size, where the source goes) for make square; OutpaintError if square."""
+def square_geometry(size: Size, multiple: int, limit: CanvasLimit) -> tuple[Size, Size]:
+    """(canvas size, where the source goes) for make square; OutpaintError if square or
+    past the limit."""
     if size[0] == size[1]:
         raise OutpaintError("This image is already square.")
     side = _snap(max(size), multiple)
+    limit.check((side, side), "Making it square", "upscale or vary it instead")
     return (side, side), ((side - size[0]) // 2, (side - size[1]) // 2)
 
 
-def pan(source: Image.Image, direction: Direction, multiple: int, max_pixels: int) -> Canvas:
+def pan(source: Image.Image, direction: Direction, multiple: int, limit: CanvasLimit) -> Canvas:
     """The source kept at full size, with new content added on the `direction` side."""
-    return _canvas(source, *pan_geometry(source.size, direction, multiple, max_pixels))
+    return _canvas(source, *pan_geometry(source.size, direction, multiple, limit))
 
 
-def make_square(source: Image.Image, multiple: int) -> Canvas:
+def make_square(source: Image.Image, multiple: int, limit: CanvasLimit) -> Canvas:
     """The shorter side extended to match the longer one, the source in the middle."""
-    return _canvas(source, *square_geometry(source.size, multiple))
+    return _canvas(source, *square_geometry(source.size, multiple, limit))
 
 
 def _canvas(source: Image.Image, size: Size, at: Size) -> Canvas:

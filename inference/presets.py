@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inference.outpaint import CanvasLimit
+
 # Prompt features a pipeline may lack: a negative prompt (--no, negative :: weights) and
 # --tile (circular padding of a UNet's convolutions).
 FEATURES = frozenset({"negative", "tile"})
@@ -66,11 +68,6 @@ class Preset:
     # The faster preset --turbo switches to (a distilled twin), if there is one.
     turbo: str | None = None
     max_aspect: float = MAX_ASPECT
-
-    @property
-    def max_side(self) -> int:
-        """The longest side any canvas of this preset may have."""
-        return MAX_SIDE_FACTOR * self.native_size
 
 
 PRESETS: dict[str, Preset] = {
@@ -281,9 +278,11 @@ def _lora_source(where: str, value: Any, base: Path) -> str:
     return value
 
 
-def pixel_limit(preset: Preset) -> int:
-    """The largest canvas pans may grow to: 9 times the native area (1536x1536 at 512)."""
-    return 9 * preset.native_size**2
+def canvas_limit(preset: Preset) -> CanvasLimit:
+    """The largest canvas zoom, pan and make square may make: MAX_SIDE_FACTOR times the
+    native side a side, and that squared times the native area (1536x1536 at 512)."""
+    side = MAX_SIDE_FACTOR * preset.native_size
+    return CanvasLimit(side, side * side)
 
 
 def resolution(preset: Preset, aspect: tuple[int, int]) -> tuple[int, int]:

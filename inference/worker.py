@@ -29,7 +29,7 @@ from inference.images import compose_grid, encode_png
 from inference.operations import Kind, kind_of
 from inference.outcomes import OUTPUT_FILTERED
 from inference.outpaint import Canvas, make_square, pan, zoom_out
-from inference.presets import pixel_limit
+from inference.presets import canvas_limit
 from inference.preview import encode_preview
 from inference.prompt import GenerationRequest
 from inference.seeds import grid_seeds, random_seed
@@ -39,6 +39,8 @@ from inference.watermark import check_available, mark
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.5
+# After the render time limit, how long the render thread gets to stop at its next step.
+STOP_GRACE_S = 5.0
 
 
 # Looks at one result image; returns what it found (a label) to withhold the result, or None.
@@ -51,6 +53,10 @@ class OutputFiltered(Exception):
 
 class ModelUnavailable(Exception):
     """The job's model preset could not be loaded on this worker."""
+
+
+class RenderTimeout(Exception):
+    """The render went past the worker's time limit and was stopped."""
 
 
 class Previews:
@@ -117,6 +123,7 @@ class Worker:
         lease_s: float = 30.0,
         sole_worker: bool = True,
         watermark: bool = False,
+        render_timeout_s: float = 600.0,
     ) -> None:
         if watermark:
             check_available()  # refuse to start rather than store unmarked images
@@ -134,6 +141,7 @@ class Worker:
         self.sole_worker = sole_worker
         # Hide the job id in every stored image large enough (inference/watermark.py).
         self.watermark = watermark
+        self.render_timeout_s = render_timeout_s
         self._current: int | None = None
         self._wake = asyncio.Event()
         # On PostgreSQL jobs come with dispatch tickets, served through procrastinate.
@@ -260,8 +268,8 @@ class Worker:
         try:
             source = await self._source(job)
             report = self._progress_reporter(job.id, cancel, previews)
-            images, seeds = await asyncio.to_thread(
-                self._render, job, source, report, cancel, previews.add
+            images, seeds = await self._within_time_limit(
+                asyncio.to_thread(self._render, job, source, report, cancel, previews.add), cancel
             )
         except asyncio.CancelledError:
             cancel.set()  # this worker is stopping: the render thread ends at its next step
@@ -281,6 +289,23 @@ class Worker:
         finally:
             await asyncio.to_thread(previews.delete_all)
         self.on_change()
+
+    async def _within_time_limit(self, render: Any, cancel: threading.Event) -> Any:
+        """The render's result, or RenderTimeout past the time limit: the render thread is
+        told to stop at its next step and given STOP_GRACE_S to; one stuck inside a step
+        keeps its thread, not this worker."""
+        task = asyncio.ensure_future(render)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), self.render_timeout_s)
+        except TimeoutError:
+            cancel.set()
+            with contextlib.suppress(Exception, TimeoutError):
+                await asyncio.wait_for(task, STOP_GRACE_S)
+            raise RenderTimeout(
+                f"the render took longer than {self.render_timeout_s:g} s, this bot's limit "
+                "(IMAGINEBOT_RENDER_TIMEOUT_S), and was stopped: try a lower --q or a "
+                "smaller --ar"
+            ) from None
 
     async def _source(self, job: Job) -> Source | None:
         if not kind_of(job.action).from_image:
@@ -366,7 +391,9 @@ class Worker:
             images = engine.grid(request, seed, *args)
         self._check_output(images)
         seeds = grid_seeds(seed)
-        stored = [self._store(compose_grid(images), job, 0, None)]
+        # The grid file names its seed (the same prompt with it makes the grid again) and
+        # each image's.
+        stored = [self._store(compose_grid(images), job, 0, seed, seeds)]
         stored += [
             self._store(img, job, i + 1, s)
             for i, (img, s) in enumerate(zip(images, seeds, strict=True))
@@ -395,7 +422,15 @@ class Worker:
             if label:
                 raise OutputFiltered(label)
 
-    def _store(self, image: Image.Image, job: Job, index: int, seed: int | None) -> StoredImage:
+    def _store(
+        self,
+        image: Image.Image,
+        job: Job,
+        index: int,
+        seed: int | None,
+        image_seeds: list[int] | None = None,
+    ) -> StoredImage:
+        """Store one image with its provenance; the grid (index 0) also lists `image_seeds`."""
         if self.watermark:
             image = mark(image, job.id)
         metadata = {
@@ -405,18 +440,20 @@ class Worker:
             "job_id": str(job.id),
             "seed": "" if seed is None else str(seed),
         }
+        if image_seeds:
+            metadata["image_seeds"] = " ".join(map(str, image_seeds))
         digest = self.store.put(encode_png(image, metadata), "png")
-        return StoredImage(index, digest, image.width, image.height, seed)
+        return StoredImage(index, digest, image.width, image.height, None if index == 0 else seed)
 
 
 def _canvas(
     job: Job, kind: Kind, request: GenerationRequest, source: Image.Image, engine: Engine
 ) -> Canvas:
     """What a zoom, pan or make-square job paints on (checked when the button was pressed)."""
-    multiple = engine.preset.multiple
+    multiple, limit = engine.preset.multiple, canvas_limit(engine.preset)
     if kind.canvas == "zoom":
-        return zoom_out(source, job.zoom or 2.0, multiple, request.aspect)
+        return zoom_out(source, job.zoom or 2.0, multiple, limit, request.aspect)
     if kind.canvas == "square":
-        return make_square(source, multiple)
+        return make_square(source, multiple, limit)
     assert kind.direction is not None
-    return pan(source, kind.direction, multiple, pixel_limit(engine.preset))
+    return pan(source, kind.direction, multiple, limit)

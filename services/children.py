@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from db import Job, JobState, MemberJobs
 from inference.operations import BY_KEY, KINDS, OUTPAINT_ACTIONS, UPSCALE_ACTIONS, JobAction
-from inference.outpaint import MAX_ZOOM, MIN_ZOOM, OutpaintError, pan_geometry, square_geometry
-from inference.presets import pixel_limit
+from inference.outpaint import (
+    MAX_ZOOM,
+    MIN_ZOOM,
+    OutpaintError,
+    pan_geometry,
+    square_geometry,
+    zoom_geometry,
+)
+from inference.presets import canvas_limit
 from inference.prompt import GenerationRequest
 from inference.seeds import random_seed
 from services.errors import InvalidParameter, JobUnavailable, NotYourJob
@@ -65,7 +72,6 @@ class ChildJobs:
         image = next((i for i in source.images if i.index == max(source_index, 1)), None)
         if image is None:
             raise JobUnavailable(f"That job has no image #{source_index}.")
-        self._check_operation(action, source, image.width, image.height, zoom)
         intake = self.intake
         await intake.check_standing(origin)
         prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
@@ -75,6 +81,7 @@ class ChildJobs:
             # A remix may pick another model (--v, --model, --turbo); else the parent's.
             model = intake.choose(request, parent.model, prompt)
             intake.check_supported(model, request, prompt)
+        self._check_operation(action, source, (image.width, image.height), zoom, request.aspect)
         await intake.admit(origin, await intake.guilds.rules(origin.guild_id))
         prompt_images: list[str] = []
         if action == JobAction.REROLL and request.image_prompts:
@@ -104,7 +111,12 @@ class ChildJobs:
         return [stored[url] for url in request.image_prompts]
 
     def _check_operation(
-        self, action: JobAction, source: Job, width: int, height: int, zoom: float | None
+        self,
+        action: JobAction,
+        source: Job,
+        size: tuple[int, int],
+        zoom: float | None,
+        aspect: tuple[int, int],
     ) -> None:
         """Refuse at the click what the worker could not do, saying why."""
         if action in UPSCALE_ACTIONS and source.action in UPSCALE_ACTIONS:
@@ -114,16 +126,19 @@ class ChildJobs:
         kind = KINDS[action]
         if kind.canvas == "zoom" and (zoom is None or not MIN_ZOOM <= zoom <= MAX_ZOOM):
             raise JobUnavailable(f"Zoom must be between {MIN_ZOOM} and {MAX_ZOOM}, got {zoom}.")
-        if kind.canvas not in ("pan", "square"):
+        if kind.canvas is None:
             return
         preset = self.intake.presets.get(source.model)
         if preset is None:
             raise JobUnavailable(f"The model of this job ({source.model}) is no longer served.")
+        limit = canvas_limit(preset)
         try:
-            if kind.direction is None:
-                square_geometry((width, height), preset.multiple)
+            if kind.canvas == "zoom":
+                zoom_geometry(size, preset.multiple, limit, aspect)
+            elif kind.direction is None:
+                square_geometry(size, preset.multiple, limit)
             else:
-                pan_geometry((width, height), kind.direction, preset.multiple, pixel_limit(preset))
+                pan_geometry(size, kind.direction, preset.multiple, limit)
         except OutpaintError as exc:
             raise JobUnavailable(str(exc)) from exc
 

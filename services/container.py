@@ -103,7 +103,7 @@ def build_services(settings: Settings) -> Services:
         SemanticCheck() if settings.semantic_moderation else None,
         ImageFetcher(FetchLimits.from_settings(settings), store),
     )
-    controls = JobControls(jobs, audit)
+    controls = JobControls(jobs, audit, presets)
     return Services(
         settings=settings,
         db_engine=engine,

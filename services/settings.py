@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # A worker renews its running job's lease every third of this; a job whose lease is this
     # old belongs to a dead worker and is requeued by a live one.
     lease_seconds: float = Field(default=30.0, gt=0)
+    # The longest one render may take; past it the job fails, saying so, and the worker
+    # moves on (IMAGINEBOT_RENDER_TIMEOUT_S).
+    render_timeout_s: float = Field(default=600.0, gt=0)
     # Fast GPU time per member per day; past it their jobs run in the relax lane. 0: no cap.
     fast_minutes_per_day: float = Field(default=60.0, ge=0)
     strike_ladder: str = DEFAULT_LADDER

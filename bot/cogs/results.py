@@ -1,6 +1,6 @@
 """The buttons on a job's messages: the operations (U, V, reroll, upscale, vary, zoom, pan,
 make square; one handler each, from inference.operations), their remix and Custom Zoom
-forms, Cancel, ❤️, 🗑️ and Yes / No for a held batch."""
+forms, Cancel, ❤️, 🗑️, ✉️ (details) and Yes / No for a held batch."""
 
 from __future__ import annotations
 
@@ -14,7 +14,16 @@ from bot.client import ImagineBot
 from bot.router import Handler
 from bot.ui.custom_ids import CustomId
 from bot.ui.forms import CUSTOM_ZOOM, REMIX, remix_form, submitted, zoom_factor, zoom_form
-from bot.ui.job_views import CANCEL, CONFIRM, DECLINE, DELETE, FAVOURITE, OPERATION_IDS
+from bot.ui.job_views import (
+    CANCEL,
+    CONFIRM,
+    DECLINE,
+    DELETE,
+    DETAILS,
+    FAVOURITE,
+    OPERATION_IDS,
+)
+from bot.ui.messages import details_embed
 from inference.operations import OPERATIONS, Operation
 
 Interaction = discord.Interaction[Any]
@@ -39,6 +48,7 @@ class Results(commands.Cog):
                 CANCEL: self.cancel,
                 FAVOURITE: self.favourite,
                 DELETE: self.delete,
+                DETAILS: self.details,
                 CONFIRM: self.confirm,
                 DECLINE: self.decline,
             }
@@ -113,6 +123,10 @@ class Results(commands.Cog):
             channel = self.bot.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
             with contextlib.suppress(discord.HTTPException):  # already gone is fine
                 await channel.get_partial_message(job.message_id).delete()
+
+    async def details(self, interaction: Interaction, fields: dict[str, Any]) -> None:
+        details = await self.controls.details(fields["job"], self.bot.origin(interaction))
+        await interaction.response.send_message(embed=details_embed(details), ephemeral=True)
 
     async def confirm(self, interaction: Interaction, fields: dict[str, Any]) -> None:
         jobs = await self.imagine.confirm(fields["job"], self.bot.origin(interaction), start=True)

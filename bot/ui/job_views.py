@@ -1,6 +1,6 @@
 """The buttons of a job's message: Cancel while it waits, then the operations of
 inference.operations on the result (U1-U4, reroll, V1-V4 on a grid; upscale, vary, zoom,
-pan and make square on one image), ❤️ and 🗑️; Yes / No for a held batch.
+pan and make square on one image), ❤️, 🗑️ and ✉️ (details); Yes / No for a held batch.
 
 Every custom_id is `ib:<key>:<index>:<job>`: all the state a click needs, so the buttons
 keep working after a restart; the click reloads the job and re-checks who may press it.
@@ -22,6 +22,7 @@ OPERATION_IDS: dict[str, CustomId] = {op.key: register(op.key, INDEX, JOB) for o
 CANCEL = register("x", INDEX, JOB)
 FAVOURITE = register("fav", INDEX, JOB)
 DELETE = register("del", INDEX, JOB)
+DETAILS = register("dt", INDEX, JOB)  # the parameters and seeds, privately (Midjourney's ✉️)
 CONFIRM = register("ok", INDEX, JOB)  # a held batch: the job is any job of it
 DECLINE = register("no", INDEX, JOB)
 
@@ -60,6 +61,7 @@ def job_view(job: Job) -> View:
     last_row = max(op.row for op in offered) + 1
     view.add_item(button(FAVOURITE.make(0, job.id), emoji="❤️", row=last_row))
     view.add_item(button(DELETE.make(0, job.id), emoji="🗑️", row=last_row))
+    view.add_item(button(DETAILS.make(0, job.id), emoji="✉️", row=last_row))
     return view
 
 

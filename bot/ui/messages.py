@@ -9,6 +9,7 @@ from db import PAUSED, Job, JobState
 from db.fairshare import RELAX
 from inference.operations import JobAction, kind_of
 from inference.outcomes import OUTPUT_FILTERED
+from services.job_controls import JobDetails
 
 MAX_CONTENT = 2000
 
@@ -63,4 +64,23 @@ def failure_embed(job: Job) -> discord.Embed:
     embed = discord.Embed(title="Job failed", description=description, colour=ERROR_COLOUR)
     embed.add_field(name="What to do", value="Press the buttons again or run /imagine again.")
     embed.set_footer(text=f"job {job.id}")
+    return embed
+
+
+def details_embed(details: JobDetails) -> discord.Embed:
+    """A finished job's parameters and seeds (the ✉️ button): enough to make it again."""
+    job = details.job
+    embed = discord.Embed(title=f"Job #{job.id}", colour=discord.Colour.blurple())
+    prompt = details.prompt if len(details.prompt) <= 1000 else details.prompt[:997] + "..."
+    embed.add_field(name="Prompt", value=f"`{prompt}`" if prompt else "(images only)", inline=False)
+    rendering = details.rendering
+    embed.add_field(name="Model", value=job.model)
+    if rendering is not None:
+        embed.add_field(name="Steps", value=str(rendering.steps))
+        embed.add_field(name="Guidance", value=f"{rendering.guidance:g}")
+    if details.seeds:
+        seeds = " · ".join(f"{n}: `{seed}`" for n, seed in details.seeds)
+        embed.add_field(name="Seeds", value=seeds, inline=False)
+    if job.seed is not None and len(details.seeds) > 1:
+        embed.set_footer(text=f"The same prompt with --seed {job.seed} makes this grid again.")
     return embed

@@ -119,6 +119,24 @@ def test_imagine_renders_locally_without_discord(tmp_path, tiny_models_dir):
     assert square.returncode == 2 and "carries no prompt" in square.stderr
 
 
+def test_imagine_writes_one_grid_per_repeat_and_refuses_what_the_model_cannot_do(
+    tmp_path, tiny_models_dir
+):
+    env = {"IMAGINEBOT_MODELS_DIR": str(tiny_models_dir)}
+    result = _run(
+        "imagine", "a fox --seed 10 --repeat 2", "-o", str(tmp_path / "g.png"), "--model",
+        "tiny", cwd=tmp_path, **env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    seeds = []
+    for name in ("g-1.png", "g-2.png"):
+        with Image.open(tmp_path / name) as grid:
+            seeds.append(grid.text["image_seeds"])
+    assert seeds == ["10 11 12 13", "14 15 16 17"]
+    refused = _run("imagine", "a fox --sref https://x.io/s.png", "--model", "tiny", cwd=tmp_path)
+    assert refused.returncode == 2 and "--sref" in refused.stderr
+
+
 @pytest.mark.slow
 async def test_bot_as_a_separate_process_serves_imagine_and_survives_a_kill(
     fake, tmp_path, tiny_models_dir

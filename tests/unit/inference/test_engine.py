@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inference.capabilities import steps_for
-from inference.engine import Cancelled, Engine, guidance_for
+from inference.capabilities import guidance_for, steps_for
+from inference.engine import Cancelled, Engine
 from inference.images import compose_grid, crop_from_grid
 from inference.operations import VARY_STRONG
-from inference.presets import PRESETS, get_preset, resolution
+from inference.presets import PRESETS, canvas_limit, get_preset, resolution
 from inference.prompt import parse
 
 
@@ -192,11 +192,11 @@ def test_outpainting_keeps_the_source_and_paints_the_rest(engine):
 
     source = engine.grid(parse("a fox --ar 2:1"), seed=6)[0]
     request = parse("a fox --ar 2:1")
-    multiple, limit = engine.preset.multiple, (4 * engine.preset.native_size) ** 2
+    multiple, limit = engine.preset.multiple, canvas_limit(engine.preset)
     for canvas in (
-        zoom_out(source, 2.0, multiple),
+        zoom_out(source, 2.0, multiple, limit),
         pan(source, "left", multiple, limit),
-        make_square(source, multiple),
+        make_square(source, multiple, limit),
     ):
         images = engine.outpaint(request, canvas, seed=6)
         assert len(images) == 4 and {i.size for i in images} == {canvas.image.size}
@@ -231,5 +231,7 @@ def test_the_sdxl_family_runs_every_operation_with_pooled_conditioning(xl_engine
     assert {v.size for v in varied} == {grid[0].size}
     upscaled = xl_engine.upscale(request, grid[0], seed=5, creative=True)
     assert upscaled.size == (2 * grid[0].width, 2 * grid[0].height)
-    squared = xl_engine.outpaint(request, make_square(grid[0], 16), seed=6)
+    squared = xl_engine.outpaint(
+        request, make_square(grid[0], 16, canvas_limit(xl_engine.preset)), seed=6
+    )
     assert {s.width for s in squared} == {grid[0].width} == {s.height for s in squared}

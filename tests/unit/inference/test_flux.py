@@ -8,7 +8,7 @@ import pytest
 from inference.capabilities import Unsupported, check
 from inference.engine import Engine
 from inference.outpaint import zoom_out
-from inference.presets import PRESETS, resolution
+from inference.presets import PRESETS, canvas_limit, resolution
 from inference.prompt import parse
 
 TINY_FLUX = PRESETS["tiny-flux"]
@@ -52,7 +52,7 @@ def test_flux_varies_upscales_and_outpaints(flux):
     request = parse("a fox")
     assert [i.size for i in flux.vary(request, source, seed=2, strength=0.7)] == [source.size] * 4
     assert flux.upscale(request, source, seed=3, creative=False).size == (128, 128)
-    canvas = zoom_out(source, 2.0, TINY_FLUX.multiple, (1, 1))
+    canvas = zoom_out(source, 2.0, TINY_FLUX.multiple, canvas_limit(TINY_FLUX), (1, 1))
     assert len(flux.outpaint(request, canvas, seed=4)) == 4
 
 

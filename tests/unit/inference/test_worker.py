@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -155,6 +156,27 @@ async def test_cancelling_a_running_job_stops_the_denoising_loop_early(
     assert 0 < len(unet_calls) < steps
 
 
+async def test_a_render_past_the_time_limit_fails_saying_so_and_the_worker_goes_on(
+    repo, tmp_path, tiny_models_dir
+):
+    import time
+
+    engines = tiny_pool(tiny_models_dir, default_steps=30)
+    engine = engines.get("tiny")
+    engine.load()
+    handle = engine._pipe.unet.register_forward_hook(lambda *args: time.sleep(0.05))
+    worker = Worker(
+        repo.worker, ImageStore(tmp_path / "images"), engines, "w", render_timeout_s=0.3
+    )
+    slow = await run_one(worker, repo, new_job("a fox --seed 1"))
+    assert slow.state == JobState.FAILED
+    assert "longer than 0.3 s" in slow.error and "IMAGINEBOT_RENDER_TIMEOUT_S" in slow.error
+    handle.remove()
+    worker.render_timeout_s = 600
+    after = await run_one(worker, repo, new_job("a fox --seed 2"))
+    assert after.state == JobState.DONE, after.error
+
+
 async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_models_dir):
     engines = tiny_pool(tiny_models_dir)
     seen = []
@@ -207,3 +229,18 @@ async def test_a_longer_render_records_a_preview_with_its_progress_while_running
     assert size == (256, 256) and preview is not None
     assert done.preview_sha256 == seen[-1][2]
     assert not list(store.root.rglob("*.jpg"))  # previews go when the result is in
+
+
+async def test_the_grid_file_names_its_seeds_and_an_image_seed_draws_that_image_again(worker, repo):
+    done = await run_one(worker, repo, new_job("a red fox --chaos 40 --seed 90"))
+    grid, *singles = done.images
+    with Image.open(worker.store.path(grid.sha256, "png")) as img:
+        assert img.text["seed"] == "90" and img.text["image_seeds"] == "90 91 92 93"
+    again = await run_one(worker, repo, new_job("a red fox --chaos 40 --seed 92"))
+
+    def pixels(image):
+        with Image.open(worker.store.path(image.sha256, "png")) as img:
+            return np.asarray(img.convert("RGB"))
+
+    assert np.array_equal(pixels(again.images[1]), pixels(singles[2]))  # image 3, exactly
+    assert not np.array_equal(pixels(again.images[2]), pixels(singles[2]))

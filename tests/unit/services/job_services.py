@@ -60,7 +60,7 @@ async def job_services(migrated_database_url):
         intake,
         ImagineService(intake, jobs),
         ChildJobs(intake, jobs),
-        JobControls(jobs, audit),
+        JobControls(jobs, audit, intake.presets),
         jobs,
         WorkerJobs(sessions),
         bans,

@@ -113,3 +113,18 @@ async def test_a_remix_may_switch_the_model_and_is_checked_against_it(versions):
     assert child.model == "tiny-wide"
     with pytest.raises(InvalidParameter, match="--v 5"):
         await versions.children.child("v", 1, parent.id, _origin(), remix_prompt="a fox --v 5")
+
+
+async def test_details_show_the_seeds_steps_and_guidance_and_keep_stealth_jobs_private(service):
+    from services.errors import NotYourJob
+
+    parent = await _finished(service)
+    details = await service.controls.details(parent.id, _origin(user=2))  # public: anyone
+    assert details.seeds == [(1, 42), (2, 43), (3, 44), (4, 45)]
+    assert details.prompt == "a red fox --seed 42"
+    assert (details.rendering.steps, details.rendering.guidance) == (2, 5.0)
+    await service.prefs.set_stealth(1, True)
+    hidden = await _finished(service)
+    with pytest.raises(NotYourJob):
+        await service.controls.details(hidden.id, _origin(user=2))
+    assert (await service.controls.details(hidden.id, _origin(user=3, moderator=True))).seeds

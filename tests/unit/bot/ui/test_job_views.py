@@ -20,7 +20,7 @@ def test_grid_has_u1_to_u4_and_reroll_then_v1_to_v4():
     assert rows == {
         0: ["U1", "U2", "U3", "U4", "🔄"],
         1: ["V1", "V2", "V3", "V4"],
-        2: ["❤️", "🗑️"],
+        2: ["❤️", "🗑️", "✉️"],
     }
 
 
@@ -36,7 +36,7 @@ def test_an_upscaled_image_offers_upscales_variations_zooms_and_pans_in_four_row
         0: ["Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)"],
         1: ["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "Make Square"],
         2: ["⬅️", "➡️", "⬆️", "⬇️"],
-        3: ["❤️", "🗑️"],
+        3: ["❤️", "🗑️", "✉️"],
     }
 
 
