@@ -66,6 +66,7 @@ async def test_imagine_posts_a_grid_and_u_v_reroll_make_children(world, runner):
         "V4",
         "❤️",
         "🗑️",
+        "✉️",
     ]
     [job] = await bot.services.jobs.for_user(alice.id)
     assert job.seeds == [42, 43, 44, 45] and job.request["negative"] == ["people"]
@@ -95,7 +96,17 @@ async def test_imagine_posts_a_grid_and_u_v_reroll_make_children(world, runner):
         "⬇️",
         "❤️",
         "🗑️",
+        "✉️",
     ]
+
+    # ✉️: the parameters and seeds, privately, to anyone who can see a public result.
+    details = await fake.click(world.bob, message, message.button("✉️"))
+    await details.wait_for_response()
+    assert details.ephemeral
+    fields = {f["name"]: f["value"] for f in details.original.embeds[0]["fields"]}
+    assert fields["Seeds"] == "1: `42` · 2: `43` · 3: `44` · 4: `45`"
+    assert fields["Model"] == "tiny" and fields["Steps"] == "2"
+    assert "--seed 42" in fields["Prompt"] and "--no people" in fields["Prompt"]
 
     variation = await fake.click(alice, message, message.button("V3"))
     await variation.wait_for_response()
