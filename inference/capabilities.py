@@ -242,6 +242,12 @@ def fit(preset: Preset, request: GenerationRequest) -> GenerationRequest:
     return dataclasses.replace(request, **changes) if changes else request  # type: ignore[arg-type]
 
 
+def skipped(preset: Preset, request: GenerationRequest) -> list[str]:
+    """The flags of `request` that `preset` cannot honour (what `fit` drops when they are not
+    typed): /settings shows them next to the member's defaults."""
+    return [rule.flag for rule in RULES if rule.used(request) and not rule.honours(preset, request)]
+
+
 def _model_names(served: Mapping[str, Preset]) -> str:
     named = [
         p.name + (f" (--v {', '.join(p.aliases)})" if p.aliases else "") for p in served.values()

@@ -121,7 +121,7 @@ def build_services(settings: Settings) -> Services:
         children=ChildJobs(intake, jobs),
         controls=controls,
         history=History(jobs, prefs, settings.fast_allowance_s),
-        preferences=Preferences(prefs, guilds, list(presets)),
+        preferences=Preferences(prefs, guilds, presets),
         privacy=Privacy(jobs, prefs, audit, store),
         appeals=Appeals(bans, audit, appeals, guilds, parse_ladder(settings.strike_ladder)),
         moderators=Moderators(

@@ -7,10 +7,13 @@ the prompt (`--name`) < the prompt's own flags.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from db import GuildRepository, Prefs, PrefsRepository
-from inference.prompt import PromptError, validate_option, validate_suffix
+from inference.capabilities import skipped
+from inference.presets import Preset
+from inference.prompt import PromptDefaults, PromptError, parse, validate_option, validate_suffix
 from services.errors import InvalidParameter, UserFacingError
 
 # Each /settings menu besides the model: request field -> (name, [(label, stored value)]).
@@ -35,10 +38,26 @@ TOGGLES = {"remix": ("Remix mode", "Remix mode ✓"), "stealth": ("Public mode",
 
 
 class Preferences:
-    def __init__(self, prefs: PrefsRepository, guilds: GuildRepository, models: list[str]) -> None:
+    def __init__(
+        self, prefs: PrefsRepository, guilds: GuildRepository, presets: Mapping[str, Preset]
+    ) -> None:
         self.prefs = prefs
         self.guilds = guilds
-        self.models = models  # the presets members may pick; the first is the default
+        self.presets = presets
+        self.models = list(presets)  # the presets members may pick; the first is the default
+
+    def skipped(self, prefs: Prefs) -> list[str]:
+        """The member's /settings and /prefer suffix flags their model skips (a prompt that
+        types one is refused instead); [] when their defaults no longer parse (reported
+        when they /imagine)."""
+        preset = self.presets.get(prefs.model or self.models[0])
+        if preset is None:
+            return []
+        try:
+            request = parse("x", PromptDefaults(settings=prefs.settings, suffix=prefs.suffix))
+        except PromptError:
+            return []
+        return skipped(preset, request)
 
     async def get(self, user_id: int) -> Prefs:
         return await self.prefs.get(user_id)

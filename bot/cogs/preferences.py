@@ -28,7 +28,8 @@ class Preferences(commands.Cog):
     async def _shown(self, interaction: Interaction, prefs: Prefs) -> tuple[str, discord.ui.View]:
         models = self.preferences.models
         here = await self.preferences.stealth_allowed(interaction.guild_id)
-        return settings_text(prefs, models, here), settings_view(interaction.user.id, prefs, models)
+        text = settings_text(prefs, models, here, self.preferences.skipped(prefs))
+        return text, settings_view(interaction.user.id, prefs, models)
 
     @app_commands.command(
         name="settings", description="Your model, stylize, quality, speed, remix and visibility"

@@ -16,15 +16,24 @@ MENU = register("set", choice("field", "model", *MENUS), snowflake("user"))
 TOGGLE = register("tog", choice("field", *TOGGLES), snowflake("user"))
 
 
-def settings_text(prefs: Prefs, models: list[str], stealth_here: bool = True) -> str:
+def settings_text(
+    prefs: Prefs, models: list[str], stealth_here: bool = True, skipped: list[str] | None = None
+) -> str:
     flags = ", ".join(f"{k} {v}" for k, v in sorted(prefs.settings.items())) or "built-in defaults"
     visibility = "stealth" if prefs.stealth else "public"
     if prefs.stealth and not stealth_here:
         visibility += " (off on this server: your jobs here are public)"
+    model = prefs.model or models[0]
+    unused = (
+        f" {model} cannot use {', '.join(skipped)} from your settings and suffix, so your "
+        "jobs on it skip them (typed in a prompt, they are refused)."
+        if skipped
+        else ""
+    )
     return (
-        f"**Your settings:** model {prefs.model or models[0]}, {flags}; "
+        f"**Your settings:** model {model}, {flags}; "
         f"remix {'on' if prefs.remix else 'off'}; {visibility}. "
-        "Flags typed in a prompt still win."
+        f"Flags typed in a prompt still win.{unused}"
     )
 
 

@@ -128,3 +128,19 @@ async def test_details_show_the_seeds_steps_and_guidance_and_keep_stealth_jobs_p
     with pytest.raises(NotYourJob):
         await service.controls.details(hidden.id, _origin(user=2))
     assert (await service.controls.details(hidden.id, _origin(user=3, moderator=True))).seeds
+
+
+async def test_settings_name_the_defaults_the_chosen_model_skips(service):
+    from bot.ui.settings import settings_text
+    from services.preferences import Preferences
+
+    service.intake.presets["tiny-wide"] = replace(PRESETS["tiny-flux"], name="tiny-wide")
+    preferences = Preferences(service.prefs, service.intake.guilds, service.intake.presets)
+    await service.prefs.set_setting(1, "quality", 0.25)
+    await service.prefs.set_suffix(1, "--no snow")
+    prefs = await service.prefs.get(1)
+    assert preferences.skipped(prefs) == ["--quality"]  # tiny: 2 steps, .25 renders as .5
+    prefs = await service.prefs.set_model(1, "tiny-wide")
+    assert preferences.skipped(prefs) == ["--no", "--quality"]
+    text = settings_text(prefs, preferences.models, skipped=preferences.skipped(prefs))
+    assert "tiny-wide cannot use --no, --quality from your settings" in text
