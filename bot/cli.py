@@ -223,6 +223,7 @@ def _imagine(args: argparse.Namespace) -> int:
     from inference.capabilities import Unsupported, check, choose_model, fit
     from inference.presets import load_presets
     from inference.prompt import PromptError, parse_jobs
+    from inference.references import job_image_urls
     from services.image_fetch import ImageFetchError
 
     try:
@@ -246,7 +247,7 @@ def _imagine(args: argparse.Namespace) -> int:
     if Path(args.output).suffix.lower() in (".jpg", ".jpeg", ".webp"):
         return _fail("grids are written as PNG (with provenance): use -o grid.png or a folder")
     try:
-        urls = tuple(dict.fromkeys(url for request, *_ in plan for url in request.image_prompts))
+        urls = tuple(dict.fromkeys(url for request, *_ in plan for url in job_image_urls(request)))
         downloaded = dict(zip(urls, _download_image_prompts(urls, settings), strict=True))
     except ImageFetchError as exc:
         return _fail(f"{exc.message} [{exc.code}]")
@@ -286,10 +287,14 @@ def _numbered(out: Path, n: int) -> Path:
 
 
 def _render_grid(engine: Any, request: Any, seed: int, downloaded: dict[str, Any]) -> list[Any]:
+    from inference.references import job_image_urls, split_images
+
     engine.load()
-    if request.image_prompts:
-        return engine.from_images(request, [downloaded[u] for u in request.image_prompts], seed)
-    return engine.grid(request, seed)
+    images = [downloaded[url] for url in job_image_urls(request)]
+    prompt_images, references = split_images(request, images)
+    if prompt_images:
+        return engine.from_images(request, prompt_images, seed)
+    return engine.grid(request, seed, references=references)
 
 
 def _write_grid(

@@ -112,22 +112,33 @@ class Rule:
     supported_by: Callable[[Preset], bool] = lambda preset: True
 
 
-def _no_adapter(flag: str, what: str) -> Rule:
-    """Style and character references need an IP-Adapter, which no preset declares yet."""
+def _reference_problem(preset: Preset, request: GenerationRequest, flag: str) -> str | None:
+    """Why `preset` cannot use this request's references of `flag`, or None."""
+    refs = request.sref if flag == "--sref" else request.cref
+    if preset.ip_adapter is None:
+        return f"{preset.name} has no image adapter (IP-Adapter) for {flag}"
+    if any("::" in ref for ref in refs):
+        return f"per-link weights (`link::2`) in {flag} are not supported: use --sw or --cw"
+    if any(not ref.lower().startswith(("http://", "https://")) for ref in refs):
+        return f"{flag} style codes and `random` are Midjourney's own: use image links"
+    if request.image_prompts:
+        return f"{flag} cannot be combined with image prompts yet: use one or the other"
+    return None
+
+
+def _reference(flag: str, what: str) -> Rule:
+    """Style and character references: through the preset's IP-Adapter."""
     field_names = {"--sref": ("sref", "style_weight"), "--cref": ("cref", "character_weight")}
     fields = field_names[flag]
     return Rule(
         flag,
         fields,
         lambda r: bool(getattr(r, fields[0])),
-        lambda p, r: False,
-        lambda p, r: (
-            f"{flag} ({what}) needs an image adapter (IP-Adapter) that no model here has "
-            f"yet: remove {flag} and its weight, or describe the {what.split()[0]} in words"
-        ),
+        lambda p, r: _reference_problem(p, r, flag) is None,
+        lambda p, r: f"{flag} ({what}): {_reference_problem(p, r, flag)}",
         lambda p, r: {fields[0]: (), fields[1]: None},
-        lambda p: "no (needs an IP-Adapter)",
-        supported_by=lambda p: False,
+        lambda p: "yes (IP-Adapter)" if p.ip_adapter is not None else "no",
+        supported_by=lambda p: p.ip_adapter is not None,
     )
 
 
@@ -211,8 +222,8 @@ RULES: tuple[Rule, ...] = (
         lambda p: "yes" if "tile" in p.supports else "no",
         supported_by=lambda p: "tile" in p.supports,
     ),
-    _no_adapter("--sref", "style reference"),
-    _no_adapter("--cref", "character reference"),
+    _reference("--sref", "style reference"),
+    _reference("--cref", "character reference"),
 )
 """Flags whose support depends on the preset. The rest act on every preset in the same
 way: --seed, --chaos, --repeat, --stop, --weird, --iw (with an image prompt), --fast and

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
+from inference.adapters import adapter_inputs
 from inference.capabilities import check, fit, guidance_for, steps_for
 from inference.conditioning import CompelText, FluxText, drift, text_of
 from inference.denoise import (
@@ -32,6 +33,7 @@ from inference.outpaint import Canvas, same_ratio
 from inference.presets import Preset, get_preset, resolution
 from inference.preview import LatentPalette, latent_preview, palette_for
 from inference.prompt import GenerationRequest
+from inference.references import References
 from inference.seeds import grid_seeds
 from inference.tiny import build_tiny_flux_pipeline, build_tiny_pipeline, build_tiny_xl_pipeline
 
@@ -131,17 +133,23 @@ class Engine:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         preview: PreviewSink | None = None,
+        references: References | None = None,
     ) -> list[Image.Image]:
-        """Four images from one batched call; image i is seeded with seed + i."""
+        """Four images from one batched call; image i is seeded with seed + i. With
+        `references` (--sref, --cref), through the preset's IP-Adapter."""
         request = self._ready(request)
         width, height = resolution(self.preset, request.aspect)
         steps = steps_for(self.preset, request.quality)
         with (
             _tiling(self._pipe, request.tile),
             self._steps(steps, request.stop, progress, cancel, preview) as callback,
+            adapter_inputs(
+                self._pipe, self.preset, self.cache_dir, request, references, self.device, GRID_SIZE
+            ) as adapters,
         ):
             result = self._pipe(
                 **self._conditioning(request, seed),
+                **adapters,
                 width=width,
                 height=height,
                 num_inference_steps=steps,

@@ -40,6 +40,25 @@ class HouseStyle:
     negative: str = ""
 
 
+@dataclass(frozen=True)
+class IpAdapter:
+    """The IP-Adapter --sref and --cref use: a hub repository or local folder ("builtin":
+    a tiny random one built for the preset's UNet), the weights file in it, and its image
+    encoder's folder (relative to `subfolder`)."""
+
+    source: str
+    subfolder: str = ""
+    weight_name: str = ""
+    image_encoder: str = "image_encoder"
+    style_blocks: bool = False  # InstantStyle on SDXL (inference.references)
+
+
+TINY_IP_ADAPTER = IpAdapter("builtin")
+SD15_IP_ADAPTER = IpAdapter("h94/IP-Adapter", "models", "ip-adapter_sd15.safetensors")
+SDXL_IP_ADAPTER = IpAdapter(
+    "h94/IP-Adapter", "sdxl_models", "ip-adapter_sdxl.safetensors", style_blocks=True
+)
+
 HOUSE_STYLE = HouseStyle(
     "highly detailed, beautiful lighting, rich colours, artistic composition",
     "blurry, low quality, deformed, ugly",
@@ -68,13 +87,15 @@ class Preset:
     # The faster preset --turbo switches to (a distilled twin), if there is one.
     turbo: str | None = None
     max_aspect: float = MAX_ASPECT
+    # What --sref and --cref run through; None: the preset refuses them.
+    ip_adapter: IpAdapter | None = None
 
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
         Preset("sd-turbo", "stabilityai/sd-turbo", 512, 64, 4, 0.0),
-        Preset("sdxl-turbo", "stabilityai/sdxl-turbo", 512, 64, 4, 0.0),
+        Preset("sdxl-turbo", "stabilityai/sdxl-turbo", 512, 64, 4, 0.0, ip_adapter=SDXL_IP_ADAPTER),
         Preset(
             "sd15",
             "stable-diffusion-v1-5/stable-diffusion-v1-5",
@@ -84,6 +105,7 @@ PRESETS: dict[str, Preset] = {
             7.0,
             aliases=("4",),
             turbo="sd-turbo",
+            ip_adapter=SD15_IP_ADAPTER,
         ),
         Preset(
             "sdxl",
@@ -94,6 +116,7 @@ PRESETS: dict[str, Preset] = {
             6.0,
             aliases=("5", "5.1", "5.2", "6", "6.1"),
             turbo="sdxl-turbo",
+            ip_adapter=SDXL_IP_ADAPTER,
         ),
         # 16: 8x VAE downsampling, then 2x2 latent patches.
         Preset(
@@ -108,8 +131,10 @@ PRESETS: dict[str, Preset] = {
             house_style=HouseStyle(HOUSE_STYLE.positive),
         ),
         # Locally built random miniatures (SD and SDXL): the real code, offline, in seconds.
-        Preset("tiny", "builtin:tiny", 64, 16, 2, 5.0, min_side=32),
-        Preset("tiny-xl", "builtin:tiny-xl", 64, 16, 2, 5.0, min_side=32),
+        Preset("tiny", "builtin:tiny", 64, 16, 2, 5.0, min_side=32, ip_adapter=TINY_IP_ADAPTER),
+        Preset(
+            "tiny-xl", "builtin:tiny-xl", 64, 16, 2, 5.0, min_side=32, ip_adapter=TINY_IP_ADAPTER
+        ),
         Preset(
             "tiny-flux",
             "builtin:tiny-flux",
@@ -159,7 +184,15 @@ _FILE_KEYS = {
     "turbo": "turbo",
     "max_aspect": "max_aspect",
     "features": "supports",
+    "ip_adapter": "ip_adapter",
+    "ip_adapter_subfolder": "ip_adapter",
+    "ip_adapter_weight": "ip_adapter",
 }
+# The keys `_options_from_table` reads (the others map straight to a field).
+_OPTION_KEYS = frozenset(
+    {"negative_guidance", "house_style", "house_negative", "aliases", "turbo", "max_aspect"}
+    | {"features", "ip_adapter", "ip_adapter_subfolder", "ip_adapter_weight"}
+)
 # A hub repository id: owner/name, as the hub spells them.
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
@@ -181,6 +214,9 @@ def load_presets(path: Path | None) -> dict[str, Preset]:
         turbo = "my-model-turbo"     # optional: the preset --turbo switches to
         max_aspect = 4               # optional: widest ratio (4 -> 1:4 to 4:1)
         features = ["negative", "tile"]  # optional: what its pipeline can do (default both)
+        ip_adapter = "h94/IP-Adapter"  # optional: for --sref/--cref (hub id or folder)
+        ip_adapter_subfolder = "models"  # with ip_adapter: where the weights are
+        ip_adapter_weight = "ip-adapter_sd15.safetensors"
 
     Raises ValueError naming the file, the preset and the key that is wrong.
     """
@@ -221,11 +257,7 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
             raise ValueError(f"{where}: `{key}` must be a positive whole number")
     if not isinstance(values["guidance"], int | float) or values["guidance"] < 0:
         raise ValueError(f"{where}: `guidance` must be a number >= 0")
-    fields = {
-        _FILE_KEYS[key]: value
-        for key, value in values.items()
-        if key not in ("house_style", "house_negative")
-    }
+    fields = {_FILE_KEYS[key]: value for key, value in values.items() if key not in _OPTION_KEYS}
     fields.update(_options_from_table(where, table))
     return Preset(name, min_side=min(64, values["native_size"]), **fields)
 
@@ -262,7 +294,22 @@ def _options_from_table(where: str, table: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(features, list) or not set(features) <= FEATURES:
         raise ValueError(f"{where}: `features` must be a list drawn from {sorted(FEATURES)}")
     out["supports"] = frozenset(features)
+    out["ip_adapter"] = _ip_adapter_from_table(where, table)
     return out
+
+
+def _ip_adapter_from_table(where: str, table: dict[str, Any]) -> IpAdapter | None:
+    source = table.get("ip_adapter")
+    if source is None:
+        if "ip_adapter_subfolder" in table or "ip_adapter_weight" in table:
+            raise ValueError(f"{where}: `ip_adapter_*` keys need `ip_adapter` (hub id or folder)")
+        return None
+    subfolder, weight = table.get("ip_adapter_subfolder", ""), table.get("ip_adapter_weight")
+    if not all(isinstance(v, str) for v in (source, subfolder, weight)) or not weight:
+        raise ValueError(
+            f"{where}: `ip_adapter` and `ip_adapter_weight` (the weights file) must be text"
+        )
+    return IpAdapter(source, subfolder, weight)
 
 
 def _lora_source(where: str, value: Any, base: Path) -> str:

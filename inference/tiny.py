@@ -57,10 +57,20 @@ def _build(path: Path, make: Callable[[], Any]) -> Path:
     # Build beside the target and rename, so a crash never leaves a half-written model.
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         pipe.save_pretrained(tmp)
-        for item in Path(tmp).iterdir():
-            item.replace(path / item.name)
+        _move_into(Path(tmp), path)
     mark.write_text(json.dumps({"version": _VERSION, "seed": TINY_SEED}))
     return path
+
+
+def _move_into(built: Path, path: Path) -> None:
+    """Move what was built into `path`, replacing an older build's files."""
+    import shutil
+
+    for item in built.iterdir():
+        target = path / item.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        item.replace(target)
 
 
 def _tiny_sd() -> Any:
@@ -267,3 +277,56 @@ def _byte_tokenizer() -> object:
         vocab_file.write_text(json.dumps(vocab))
         merges_file.write_text("#version: 0.2\n")
         return CLIPTokenizer(str(vocab_file), str(merges_file), model_max_length=77)
+
+
+IP_ADAPTER_WEIGHTS = "ip-adapter.safetensors"
+
+
+def build_tiny_ip_adapter(path: Path, unet: Any) -> Path:
+    """Write a randomly initialised IP-Adapter for `unet` to `path` (image encoder in
+    `path/image_encoder`, weights in IP_ADAPTER_WEIGHTS), in the layout diffusers'
+    load_ip_adapter reads, so --sref and --cref run the real adapter code offline."""
+    path = Path(path)
+    mark = path / _COMPLETE_MARK
+    if mark.exists() and json.loads(mark.read_text()).get("version") == _VERSION:
+        return path
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(TINY_SEED)
+    encoder = CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=_TEXT_DIM,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=32,
+            patch_size=8,
+            projection_dim=_TEXT_DIM,
+        )
+    ).eval()
+    cross = unet.config.cross_attention_dim
+    tokens = 4  # the plain IP-Adapter's image tokens
+    weights = {
+        "image_proj.proj.weight": torch.randn(cross * tokens, _TEXT_DIM) * 0.2,
+        "image_proj.proj.bias": torch.zeros(cross * tokens),
+        "image_proj.norm.weight": torch.ones(cross),
+        "image_proj.norm.bias": torch.zeros(cross),
+    }
+    key_id = 1  # diffusers numbers the cross-attention processors 1, 3, 5...
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue
+        attention = unet.get_submodule(name.removesuffix(".processor"))
+        shape = attention.to_k.weight.shape
+        for part in ("to_k_ip", "to_v_ip"):
+            weights[f"ip_adapter.{key_id}.{part}.weight"] = torch.randn(shape) * 0.5
+        key_id += 2
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        encoder.save_pretrained(Path(tmp) / "image_encoder")
+        save_file(weights, str(Path(tmp) / IP_ADAPTER_WEIGHTS))
+        _move_into(Path(tmp), path)
+    mark.write_text(json.dumps({"version": _VERSION, "seed": TINY_SEED}))
+    return path

@@ -32,6 +32,7 @@ from inference.outpaint import Canvas, make_square, pan, zoom_out
 from inference.presets import canvas_limit
 from inference.preview import encode_preview
 from inference.prompt import GenerationRequest
+from inference.references import job_image_urls, split_images
 from inference.seeds import grid_seeds, random_seed
 from inference.ticket_worker import TicketWorker
 from inference.watermark import check_available, mark
@@ -385,10 +386,12 @@ class Worker:
             assert start is not None
             canvas = _canvas(job, kind, request, start, engine)
             images = engine.outpaint(request, canvas, seed, *args)
-        elif request.image_prompts:
-            images = engine.from_images(request, self._prompt_images(job), seed, *args)
         else:
-            images = engine.grid(request, seed, *args)
+            prompt_images, references = split_images(request, self._prompt_images(job))
+            if prompt_images:
+                images = engine.from_images(request, prompt_images, seed, *args)
+            else:
+                images = engine.grid(request, seed, *args, references=references)
         self._check_output(images)
         seeds = grid_seeds(seed)
         # The grid file names its seed (the same prompt with it makes the grid again) and
@@ -405,9 +408,10 @@ class Worker:
             return img.convert("RGB")
 
     def _prompt_images(self, job: Job) -> list[Image.Image]:
-        """The image prompts the bot downloaded for this job (never ignored: a job without
-        them fails, saying so)."""
-        if not job.prompt_images:
+        """The image prompts and references the bot downloaded for this job (never ignored:
+        a job that needs them and lacks them fails, saying so)."""
+        needed = len(job_image_urls(GenerationRequest.from_json(job.request)))
+        if len(job.prompt_images) < needed:
             raise LookupError("the image prompts of this job were never downloaded")
         return [
             self._open(Source(digest, PROMPT_IMAGE_FORMAT, None)) for digest in job.prompt_images

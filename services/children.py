@@ -15,6 +15,7 @@ from inference.outpaint import (
 )
 from inference.presets import canvas_limit
 from inference.prompt import GenerationRequest
+from inference.references import job_image_urls
 from inference.seeds import random_seed
 from services.errors import InvalidParameter, JobUnavailable, NotYourJob
 from services.intake import Intake, Placement, record
@@ -84,7 +85,7 @@ class ChildJobs:
         self._check_operation(action, source, (image.width, image.height), zoom, request.aspect)
         await intake.admit(origin, await intake.guilds.rules(origin.guild_id))
         prompt_images: list[str] = []
-        if action == JobAction.REROLL and request.image_prompts:
+        if action == JobAction.REROLL and job_image_urls(request):
             prompt_images = await self._reroll_images(parent, request, prompt)
         # An upscale shows an existing image; everything else draws with new seeds.
         seed = None if action == JobAction.UPSCALE else random_seed()
@@ -104,11 +105,12 @@ class ChildJobs:
     ) -> list[str]:
         """A reroll draws from its parent's stored image prompts; a remix that changed the
         links (or a job from before they were stored) downloads them."""
-        kept = GenerationRequest.from_json(parent.request).image_prompts
-        if request.image_prompts == kept and len(parent.prompt_images) == len(kept):
+        urls = job_image_urls(request)
+        kept = job_image_urls(GenerationRequest.from_json(parent.request))
+        if urls == kept and len(parent.prompt_images) == len(kept):
             return list(parent.prompt_images)
-        stored = await self.intake.download(request.image_prompts, prompt)
-        return [stored[url] for url in request.image_prompts]
+        stored = await self.intake.download(urls, prompt)
+        return [stored[url] for url in urls]
 
     def _check_operation(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from db import Job, JobState, MemberJobs
 from inference.operations import JobAction
 from inference.prompt import CONFIRM_ABOVE, MAX_JOBS, expand
+from inference.references import job_image_urls
 from inference.seeds import SEED_SPACE, random_seed
 from services.errors import InvalidParameter, JobUnavailable, NotYourJob
 from services.intake import Intake, Placement, record
@@ -48,7 +49,7 @@ class ImagineService:
         rules = await intake.guilds.rules(origin.guild_id)
         await intake.admit(origin, rules)  # before downloading anything
         # Slow (up to the fetch timeout): the bot defers the interaction meanwhile.
-        stored = await intake.download([u for r in requests for u in r.image_prompts], prompt)
+        stored = await intake.download([u for r in requests for u in job_image_urls(r)], prompt)
         # The guild may turn stealth off: then every job made here is public.
         stealth = prefs.stealth and rules.allow_stealth
         held = len(plan) > CONFIRM_ABOVE and not approved
@@ -61,7 +62,7 @@ class ImagineService:
                 JobAction.IMAGINE,
                 seed,
                 Placement(model, stealth),
-                [stored[url] for url in request.image_prompts],
+                [stored[url] for url in job_image_urls(request)],
             )
             for n, (text, request, model, seed) in enumerate(plan)
         ]

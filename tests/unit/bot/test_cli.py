@@ -133,8 +133,8 @@ def test_imagine_writes_one_grid_per_repeat_and_refuses_what_the_model_cannot_do
         with Image.open(tmp_path / name) as grid:
             seeds.append(grid.text["image_seeds"])
     assert seeds == ["10 11 12 13", "14 15 16 17"]
-    refused = _run("imagine", "a fox --sref https://x.io/s.png", "--model", "tiny", cwd=tmp_path)
-    assert refused.returncode == 2 and "--sref" in refused.stderr
+    refused = _run("imagine", "a fox --sref 1234", "--model", "tiny", cwd=tmp_path)
+    assert refused.returncode == 2 and "--sref style codes" in refused.stderr
 
 
 @pytest.mark.slow

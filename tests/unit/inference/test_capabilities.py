@@ -53,3 +53,13 @@ def test_choose_model_by_alias_name_and_turbo():
         choose_model(served, parse("a --v 7"), "sd-turbo")
     # From /settings, an unmapped version is skipped rather than refused.
     assert choose_model(served, parse("a", PromptDefaults(suffix="--v 7")), "sd15") == "sd15"
+
+
+def test_references_need_an_adapter_and_links():
+    served = {"tiny": PRESETS["tiny"], "tiny-flux": FLUX}
+    check(PRESETS["tiny"], parse("a --sref https://x.io/s.png --sw 300"), served)
+    with pytest.raises(Unsupported, match="tiny-flux has no image adapter") as refused:
+        check(FLUX, parse("a --cref https://x.io/c.png"), served)
+    assert "pick a model that has it: tiny" in refused.value.message
+    with pytest.raises(Unsupported, match="style codes"):
+        check(PRESETS["tiny"], parse("a --sref random"), served)

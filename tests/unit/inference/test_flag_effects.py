@@ -168,3 +168,42 @@ def test_image_weight_is_continuous_and_more_weight_keeps_more_of_the_image(engi
 
     gaps = [_latent_gap(engine, monkeypatch, image, render(iw)) for iw in (0.5, 0.75, 1, 2)]
     assert gaps[0] > gaps[1] > gaps[2] > gaps[3]
+
+
+def _refs(style=(), character=()):
+    from inference.references import References
+
+    return References(list(style), list(character))
+
+
+RED = (200, 30, 30)
+BLUE = (20, 40, 220)
+
+
+def _plain(colour):
+    from PIL import Image
+
+    return Image.new("RGB", (64, 64), colour)
+
+
+def test_style_and_character_references_act_through_the_ip_adapter(engine, base):
+    def with_refs(flags, refs):
+        return engine.grid(parse(f"{BASE} {flags}"), seed=SEED, references=refs)
+
+    url = "https://x.io/ref.png"
+    red = with_refs(f"--sref {url}", _refs([_plain(RED)]))
+    blue = with_refs(f"--sref {url}", _refs([_plain(BLUE)]))
+    assert _distance(base, red) > CLEAR and _distance(red, blue) > CLEAR
+    strong = with_refs(f"--sref {url} --sw 1000", _refs([_plain(RED)]))
+    assert _distance(red, strong) > CLEAR
+    character = with_refs(f"--cref {url}", _refs(character=[_plain(RED)]))
+    assert _distance(base, character) > CLEAR
+    weaker = with_refs(f"--cref {url} --cw 0", _refs(character=[_plain(RED)]))
+    assert _distance(character, weaker) > CLEAR
+    # The adapter is unloaded after the call: a plain prompt renders as before.
+    assert _distance(base, _grid(engine, BASE)) == 0
+
+
+def test_a_reference_job_without_its_images_fails_instead_of_ignoring_them(engine):
+    with pytest.raises(ValueError, match="were not downloaded"):
+        _grid(engine, f"{BASE} --sref https://x.io/ref.png")

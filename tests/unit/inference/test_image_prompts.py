@@ -138,3 +138,24 @@ async def test_a_job_whose_prompt_images_were_never_stored_fails_saying_so(worke
     done = await _render(worker, repo, f"{URL} a red fox", [])
     assert done.state == JobState.FAILED
     assert "image prompts of this job were never downloaded" in done.error
+
+
+async def test_style_and_character_reference_jobs_render_with_their_stored_images(worker, repo):
+    red = worker.store.put(png_bytes(Image.new("RGB", (40, 40), (200, 30, 30))), "png")
+    blue = worker.store.put(png_bytes(Image.new("RGB", (40, 40), (20, 40, 220))), "png")
+    plain = await _render(worker, repo, "a red fox --seed 5", [])
+    grids = {}
+    for name, prompt, images in [
+        ("red", f"a red fox --seed 5 --sref {URL}", [red]),
+        ("blue", f"a red fox --seed 5 --sref {URL}", [blue]),
+        ("both", f"a red fox --seed 5 --sref {URL} --cref {URL}2 --cw 20", [red, blue]),
+    ]:
+        done = await _render(worker, repo, prompt, images)
+        assert done.state == JobState.DONE, done.error
+        grids[name] = _pixels(worker, done.images[0])
+    base = _pixels(worker, plain.images[0])
+    assert all(np.abs(grid - base).mean() > 1 for grid in grids.values())
+    assert np.abs(grids["red"] - grids["blue"]).mean() > 1
+    assert np.abs(grids["red"] - grids["both"]).mean() > 1
+    missing = await _render(worker, repo, f"a red fox --sref {URL}", [])
+    assert missing.state == JobState.FAILED and "never downloaded" in missing.error

@@ -77,8 +77,9 @@ async def test_turbo_without_a_twin_is_refused(service):
         ("a fox --ar 1000000:1", "use ratios from 1:4 to 4:1"),
         ("a fox --ar 1:5", "use ratios from 1:4 to 4:1"),
         ("a fox --style cute", "--style cute is not a style of tiny"),
-        ("a fox --sref https://x.io/s.png", "--sref (style reference) needs an image adapter"),
-        ("a fox --cref https://x.io/c.png --cw 50", "--cref (character reference)"),
+        ("a fox --sref 1234", "--sref style codes and `random` are Midjourney's own"),
+        ("a fox --sref https://x.io/s.png::2", "per-link weights"),
+        ("https://x.io/a.png a fox --cref https://x.io/c.png", "cannot be combined with image"),
         ("a fox --q .25", "use .5, 1, 2"),  # tiny has 2 steps: .25 would render like .5
     ],
 )
@@ -144,3 +145,24 @@ async def test_settings_name_the_defaults_the_chosen_model_skips(service):
     assert preferences.skipped(prefs) == ["--no", "--quality"]
     text = settings_text(prefs, preferences.models, skipped=preferences.skipped(prefs))
     assert "tiny-wide cannot use --no, --quality from your settings" in text
+
+
+async def test_reference_images_are_downloaded_stored_in_order_and_kept_by_a_reroll(
+    service, image_server, tmp_path
+):
+    from db import ImageStore, StoredImage
+    from services.image_fetch import FetchLimits, ImageFetcher
+    from testing.imageserver import gradient, png_of
+
+    limits = FetchLimits(frozenset({"127.0.0.1"}), 1024 * 1024, 4096 * 4096, 5.0)
+    service.intake.images = ImageFetcher(limits, ImageStore(tmp_path / "images"))
+    style = image_server.add_bytes("style.png", png_of(gradient()))
+    face = image_server.add_bytes("face.png", png_of(gradient(30, 30)))
+    [job] = await service.imagine.imagine(f"a fox --sref {style} --cref {face}", _origin())
+    assert len(job.prompt_images) == 2 and job.prompt_images[0] != job.prompt_images[1]
+    assert image_server.hits["style.png"] == image_server.hits["face.png"] == 1
+    claimed = await service.worker.claim_next("w")
+    images = [StoredImage(i, f"{i:064x}", 64, 64, None if i == 0 else i) for i in range(5)]
+    await service.worker.finish(claimed.id, images, [1, 2, 3, 4], 0.1)
+    reroll = await service.children.child("r", 0, job.id, _origin())
+    assert reroll.prompt_images == job.prompt_images and image_server.hits["style.png"] == 1
