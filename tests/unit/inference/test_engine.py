@@ -235,3 +235,15 @@ def test_the_sdxl_family_runs_every_operation_with_pooled_conditioning(xl_engine
         request, make_square(grid[0], 16, canvas_limit(xl_engine.preset)), seed=6
     )
     assert {s.width for s in squared} == {grid[0].width} == {s.height for s in squared}
+
+
+def test_the_sdxl_family_takes_a_style_reference_through_its_adapter(xl_engine):
+    from PIL import Image
+
+    from inference.references import References
+
+    plain = xl_engine.grid(parse("a fox"), seed=2)
+    red = References([Image.new("RGB", (64, 64), (200, 30, 30))], [])
+    styled = xl_engine.grid(parse("a fox --sref https://x.io/a.png"), seed=2, references=red)
+    gap = np.abs(np.asarray(plain[0], np.float32) - np.asarray(styled[0], np.float32)).mean()
+    assert gap > 1
