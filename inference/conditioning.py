@@ -102,22 +102,31 @@ def drift(
     tokenizer: Any,
     seeds: list[int],
 ) -> dict[str, Any]:
-    """--weird and --chaos applied to a batch's prompt embeddings (see the module doc);
-    `encode(text)` gives a text's token embeddings, `seeds` the images' seeds."""
+    """--weird and --chaos applied to a batch's prompt embeddings, and to its pooled ones
+    where the model has them (SDXL, Flux); see the module doc. `encode(text)` gives a
+    text's (token embeddings, pooled embedding or None), `seeds` the images' seeds."""
     if not request.weird and not request.chaos:
         return conditioning
-    embeds = conditioning["prompt_embeds"]
+    out = dict(conditioning)
     with torch.no_grad():
         if request.weird:
-            target = _fitted(encode(nonsense(tokenizer, seed ^ _WEIRD_SALT)), embeds)
-            embeds = embeds + WEIRD_MIX * request.weird / 1000 * (target - embeds)
+            target = encode(nonsense(tokenizer, seed ^ _WEIRD_SALT))
+            _pull(out, [target] * len(seeds), WEIRD_MIX * request.weird / 1000)
         if request.chaos:
-            share = CHAOS_MIX * request.chaos / 100
-            targets = torch.cat(
-                [_fitted(encode(nonsense(tokenizer, s ^ _CHAOS_SALT)), embeds[:1]) for s in seeds]
-            )
-            embeds = embeds + share * (targets - embeds)
-    return {**conditioning, "prompt_embeds": embeds}
+            targets = [encode(nonsense(tokenizer, s ^ _CHAOS_SALT)) for s in seeds]
+            _pull(out, targets, CHAOS_MIX * request.chaos / 100)
+    return out
+
+
+def _pull(conditioning: dict[str, Any], targets: list[tuple[Any, Any]], share: float) -> None:
+    """Move each image's embeddings `share` of the way to its target's."""
+    embeds = conditioning["prompt_embeds"]
+    goal = torch.cat([_fitted(tokens, embeds[:1]) for tokens, _ in targets])
+    conditioning["prompt_embeds"] = embeds + share * (goal - embeds)
+    pooled = conditioning.get("pooled_prompt_embeds")
+    if pooled is not None and targets[0][1] is not None:
+        pooled_goal = torch.cat([p.to(pooled.device, pooled.dtype) for _, p in targets])
+        conditioning["pooled_prompt_embeds"] = pooled + share * (pooled_goal - pooled)
 
 
 def _fitted(target: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

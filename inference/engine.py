@@ -10,6 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from inference.denoise import (
 from inference.image_prompts import image_prompt_strength, start_image
 from inference.memory import MemoryOptions, apply_memory_options, check_dtype
 from inference.outpaint import Canvas, same_ratio
-from inference.presets import Preset, get_preset, resolution
+from inference.presets import FLUX_FEATURES, Preset, get_preset, resolution
 from inference.preview import LatentPalette, latent_preview, palette_for
 from inference.prompt import GenerationRequest
 from inference.references import References
@@ -124,6 +125,10 @@ class Engine:
                 derived.set_progress_bar_config(disable=True)
             self._palette = palette_for(pipe)
             self._text = FluxText(pipe, self.device) if _is_flux(pipe) else CompelText(pipe)
+            if _is_flux(pipe):  # whatever a presets file says, Flux has no negative prompt
+                self.preset = replace(
+                    self.preset, supports=self.preset.supports & FLUX_FEATURES, ip_adapter=None
+                )
             self._pipe, self._img2img, self._inpaint = pipe, img2img, inpaint
 
     def grid(
@@ -303,9 +308,9 @@ class Engine:
         """The request as this model renders it: untyped values it cannot use dropped, typed
         ones refused (the bot refuses them when the job is made; this guards every other
         caller). Then load."""
+        self.load()
         request = fit(self.preset, request)
         check(self.preset, request, {self.preset.name: self.preset})
-        self.load()
         return request
 
     @contextlib.contextmanager
@@ -350,7 +355,7 @@ class Engine:
         conditioning = text.conditioning(text_of(self.preset, request), batch)
         tokenizer = self._pipe.tokenizer_2 if _is_flux(self._pipe) else self._pipe.tokenizer
         seeds = grid_seeds(seed, batch)
-        return drift(conditioning, request, seed, lambda t: text.encode(t)[0], tokenizer, seeds)
+        return drift(conditioning, request, seed, text.encode, tokenizer, seeds)
 
 
 def _is_flux(pipe: Any) -> bool:

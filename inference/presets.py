@@ -263,15 +263,20 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
 
 
 def _options_from_table(where: str, table: dict[str, Any]) -> dict[str, Any]:
-    """The optional keys that shape what a preset honours (see `load_presets`)."""
+    """The optional keys that shape what a preset honours (see `load_presets`). A preset of
+    a built-in preset's model (say `builtin:tiny` with another guidance) starts from what
+    that one declares: its pipeline can do the same."""
     out: dict[str, Any] = {}
+    base = next((p for p in PRESETS.values() if p.model_id == table.get("model")), None)
+    default_style = base.house_style if base is not None else HOUSE_STYLE
     guidance = table.get("negative_guidance", NEGATIVE_GUIDANCE)
     if isinstance(guidance, bool) or not isinstance(guidance, int | float) or guidance <= 1:
         raise ValueError(f"{where}: `negative_guidance` must be a number above 1")
     out["negative_guidance"] = float(guidance)
-    positive = table.get("house_style", HOUSE_STYLE.positive)
+    positive = table.get("house_style", default_style.positive if default_style else "")
     negative = table.get(
-        "house_negative", HOUSE_STYLE.negative if "house_style" not in table else ""
+        "house_negative",
+        default_style.negative if default_style and "house_style" not in table else "",
     )
     if not isinstance(positive, str) or not isinstance(negative, str):
         raise ValueError(f"{where}: `house_style` and `house_negative` must be text")
@@ -290,11 +295,13 @@ def _options_from_table(where: str, table: dict[str, Any]) -> dict[str, Any]:
     if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 1 <= ratio <= 8:
         raise ValueError(f"{where}: `max_aspect` must be a number from 1 to 8")
     out["max_aspect"] = float(ratio)
-    features = table.get("features", sorted(FEATURES))
+    features = table.get("features", sorted(base.supports if base is not None else FEATURES))
     if not isinstance(features, list) or not set(features) <= FEATURES:
         raise ValueError(f"{where}: `features` must be a list drawn from {sorted(FEATURES)}")
     out["supports"] = frozenset(features)
     out["ip_adapter"] = _ip_adapter_from_table(where, table)
+    if out["ip_adapter"] is None and base is not None and "ip_adapter" not in table:
+        out["ip_adapter"] = base.ip_adapter
     return out
 
 

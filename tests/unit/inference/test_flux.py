@@ -93,3 +93,14 @@ def test_flux_refuses_what_it_cannot_do_naming_the_model(flux, prompt, says):
     check(PRESETS["tiny"], request, served)
     with pytest.raises(ValueError, match=says):
         flux.grid(request, seed=1)
+
+
+def test_a_flux_preset_declared_with_a_negative_prompt_refuses_it_at_render(tiny_models_dir):
+    from dataclasses import replace
+
+    from inference.engine import Engine
+
+    claims = replace(TINY_FLUX, name="claims", supports=frozenset({"negative", "tile"}))
+    engine = Engine(claims, tiny_models_dir)
+    with pytest.raises(ValueError, match="has no negative prompt"):
+        engine.grid(parse("a fox --no snow"), seed=1)

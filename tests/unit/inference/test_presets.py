@@ -32,6 +32,26 @@ def test_a_file_adds_presets_with_defaults_for_what_it_leaves_out(tmp_path):
     assert resolution(house, (1, 1)) == (768, 768)
 
 
+def test_a_file_declares_what_its_presets_honour_and_twins_of_built_ins_inherit_it(tmp_path):
+    presets = load_presets(
+        _file(
+            tmp_path,
+            '[presets.g0]\nmodel = "builtin:tiny"\nguidance = 0\nsteps = 2\n'
+            '[presets.fluxy]\nmodel = "builtin:tiny-flux"\n'
+            '[presets.own]\nmodel = "org/own"\naliases = ["6", "Niji 6"]\nturbo = "g0"\n'
+            'max_aspect = 2\nfeatures = ["negative"]\nhouse_style = "ink"\n'
+            'ip_adapter = "h94/IP-Adapter"\nip_adapter_subfolder = "models"\n'
+            'ip_adapter_weight = "ip-adapter_sd15.safetensors"\n',
+        )
+    )
+    g0, fluxy, own = presets["g0"], presets["fluxy"], presets["own"]
+    assert g0.ip_adapter == PRESETS["tiny"].ip_adapter and g0.supports == PRESETS["tiny"].supports
+    assert fluxy.supports == PRESETS["tiny-flux"].supports and fluxy.ip_adapter is None
+    assert (own.aliases, own.turbo, own.max_aspect) == (("6", "niji 6"), "g0", 2.0)
+    assert own.supports == frozenset({"negative"}) and own.house_style.positive == "ink"
+    assert own.house_style.negative == "" and own.ip_adapter.subfolder == "models"
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
@@ -43,6 +63,10 @@ def test_a_file_adds_presets_with_defaults_for_what_it_leaves_out(tmp_path):
         ('[presets.x]\nmodel = "m"\nlora_scale = 0.5\n', "there is no `lora` to scale"),
         ('[presets.x]\nmodel = "m"\nlora = "o/l"\nlora_scale = 3\n', "`lora_scale` must be"),
         ('[presets.x]\nmodel = "m"\nsteps = 0\n', "`steps` must be a positive whole number"),
+        ('[presets.x]\nmodel = "m"\nfeatures = ["fly"]\n', "`features` must be a list"),
+        ('[presets.x]\nmodel = "m"\nmax_aspect = 20\n', "`max_aspect` must be a number"),
+        ('[presets.x]\nmodel = "m"\nnegative_guidance = 0.5\n', "`negative_guidance`"),
+        ('[presets.x]\nmodel = "m"\nip_adapter_weight = "w"\n', "need `ip_adapter`"),
         ('[presets.x]\nmodel = "m"\nnative_size = "big"\n', "`native_size` must be"),
         ('[presets.x]\nmodel = "m"\nguidance = -1\n', "`guidance` must be a number >= 0"),
         ("[presets.x\n", "presets file"),
