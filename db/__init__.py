@@ -5,7 +5,15 @@ from db.audit import AuditLog
 from db.bans import BanRepository
 from db.guilds import GuildRepository, GuildRules, within_deployment
 from db.imagestore import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore
-from db.jobs import PAUSED, DeliveryJobs, MemberJobs, NewJob, StoredImage, WorkerJobs
+from db.jobs import (
+    PAUSED,
+    DeliveryJobs,
+    MemberJobs,
+    NewJob,
+    QueueLimitReached,
+    StoredImage,
+    WorkerJobs,
+)
 from db.models import (
     Appeal,
     AppealState,
@@ -38,6 +46,7 @@ __all__ = [
     "NewJob",
     "Prefs",
     "PrefsRepository",
+    "QueueLimitReached",
     "StoredImage",
     "TermRepository",
     "WorkerJobs",

@@ -83,7 +83,7 @@ class ChildJobs:
             model = intake.choose(request, parent.model, prompt)
             intake.check_supported(model, request, prompt)
         self._check_operation(action, source, (image.width, image.height), zoom, request.aspect)
-        await intake.admit(origin, await intake.guilds.rules(origin.guild_id))
+        limit = await intake.admit(origin, await intake.guilds.rules(origin.guild_id))
         prompt_images: list[str] = []
         if action == JobAction.REROLL and job_image_urls(request):
             prompt_images = await self._reroll_images(parent, request, prompt)
@@ -97,7 +97,7 @@ class ChildJobs:
             zoom,
         )
         new = record(origin, 0, prompt, request, action, seed, placement, prompt_images)
-        job, _ = await self.jobs.create(new)
+        [(job, _)] = await intake.insert([new], JobState.QUEUED, limit)
         return job
 
     async def _reroll_images(

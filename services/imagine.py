@@ -47,7 +47,7 @@ class ImagineService:
                 prompt,
             )
         rules = await intake.guilds.rules(origin.guild_id)
-        await intake.admit(origin, rules)  # before downloading anything
+        limit = await intake.admit(origin, rules)  # before downloading anything
         # Slow (up to the fetch timeout): the bot defers the interaction meanwhile.
         stored = await intake.download([u for r in requests for u in job_image_urls(r)], prompt)
         # The guild may turn stealth off: then every job made here is public.
@@ -66,7 +66,7 @@ class ImagineService:
             )
             for n, (text, request, model, seed) in enumerate(plan)
         ]
-        created = await self.jobs.create_many(batch, JobState.HELD if held else JobState.QUEUED)
+        created = await intake.insert(batch, JobState.HELD if held else JobState.QUEUED, limit)
         return [job for job, _ in created]
 
     async def confirm(self, job_id: int, origin: Origin, start: bool) -> list[Job]:

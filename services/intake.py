@@ -17,11 +17,13 @@ from db import (
     BanRepository,
     GuildRepository,
     GuildRules,
+    Job,
     JobState,
     MemberJobs,
     NewJob,
     Prefs,
     PrefsRepository,
+    QueueLimitReached,
     TermRepository,
     within_deployment,
 )
@@ -155,13 +157,25 @@ class Intake:
                 verdict.reason, verdict.category, verdict.matched, audit_id, verdict.appealable
             )
 
-    async def admit(self, origin: Origin, rules: GuildRules) -> None:
-        """Refuse a member whose queue is full (the guild's limit within the deployment's)."""
+    async def admit(self, origin: Origin, rules: GuildRules) -> int:
+        """Refuse a member whose queue is full (the guild's limit within the deployment's),
+        before any download; the limit, which `insert` checks again atomically."""
         limit = within_deployment(rules.max_queued_jobs, self.max_queued_jobs)
         counts = await self.jobs.active_counts(origin.user_id)
         queued = counts.get(JobState.QUEUED, 0) + counts.get(JobState.HELD, 0)
         if queued >= limit:
             raise QueueFull(queued, counts.get(JobState.RUNNING, 0), limit)
+        return limit
+
+    async def insert(
+        self, batch: Sequence[NewJob], state: JobState, limit: int
+    ) -> list[tuple[Job, bool]]:
+        """Record new jobs, the member's queue limit checked in the same atomic step (so
+        concurrent commands and clicks cannot pass it together)."""
+        try:
+            return await self.jobs.create_many(batch, state, waiting_limit=limit)
+        except QueueLimitReached as full:
+            raise QueueFull(full.waiting, full.running, full.limit) from None
 
     async def download(self, urls: Sequence[str], prompt: str) -> dict[str, str]:
         """The stored file of each distinct image prompt link, each downloaded once; a link

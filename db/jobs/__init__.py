@@ -1,7 +1,7 @@
 """The jobs table, split by who asks: the bot for members' jobs (members), the bot's delivery
 (delivery), the workers (rendering); the scheduler's SQL beside them (scheduling)."""
 
-from db.jobs.common import ACTIVE_STATES, ENDED_STATES, NewJob, StoredImage
+from db.jobs.common import ACTIVE_STATES, ENDED_STATES, NewJob, QueueLimitReached, StoredImage
 from db.jobs.delivery import DeliveryJobs
 from db.jobs.members import MemberJobs
 from db.jobs.rendering import WorkerJobs
@@ -15,6 +15,7 @@ __all__ = [
     "DeliveryJobs",
     "MemberJobs",
     "NewJob",
+    "QueueLimitReached",
     "StoredImage",
     "WorkerJobs",
 ]

@@ -25,6 +25,16 @@ ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
 ENDED_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
+class QueueLimitReached(Exception):
+    """A member already has `waiting` jobs held or queued (`running` running): at the limit."""
+
+    def __init__(self, waiting: int, running: int, limit: int) -> None:
+        super().__init__(f"{waiting} jobs waiting, limit {limit}")
+        self.waiting = waiting
+        self.running = running
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class NewJob:
     """What the bot knows when a user asks for a job."""

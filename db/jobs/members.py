@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     String,
     cast,
     func,
@@ -25,6 +26,7 @@ from db.jobs.common import (
     ACTIVE_STATES,
     ENDED_STATES,
     NewJob,
+    QueueLimitReached,
     fast_time,
     get_job,
     update_job,
@@ -40,33 +42,48 @@ class MemberJobs:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def create(self, new: NewJob, state: JobState = JobState.QUEUED) -> tuple[Job, bool]:
+    async def create(
+        self, new: NewJob, state: JobState = JobState.QUEUED, waiting_limit: int | None = None
+    ) -> tuple[Job, bool]:
         """Insert a job; if its idempotency key is taken, return the existing row (False)."""
-        created = await self.create_many([new], state)
+        created = await self.create_many([new], state, waiting_limit)
         return created[0]
 
     async def create_many(
-        self, batch: Sequence[NewJob], state: JobState = JobState.QUEUED
+        self,
+        batch: Sequence[NewJob],
+        state: JobState = JobState.QUEUED,
+        waiting_limit: int | None = None,
     ) -> list[tuple[Job, bool]]:
-        """Insert a batch in one transaction; rows whose key exists are returned as they are."""
+        """Insert a batch in one transaction; rows whose key exists are returned as they are.
+
+        With `waiting_limit`, the check and the insert are one atomic step: if the member
+        (all of a batch is one member's) already has that many jobs held or queued, nothing
+        is inserted and QueueLimitReached is raised. SQLite transactions take the write lock
+        at BEGIN (db.session); on PostgreSQL a per-member advisory lock orders them.
+        """
         made = [Job(**new.__dict__, state=state, images=[]) for new in batch]
         async with self.sessions() as session:
             try:  # the common case, new keys only, is a single INSERT
                 async with session.begin():
+                    await _lock_member(session, batch, waiting_limit)
                     session.add_all(made)
+                    await session.flush()
+                    await _check_limit(session, batch, len(made), waiting_limit)
                     await self._queued(session, made, state)
                 return [(job, True) for job in made]
             except IntegrityError:
                 pass  # a retried interaction or button: some keys exist already
-        return await self._create_missing(batch, state)
+        return await self._create_missing(batch, state, waiting_limit)
 
     async def _create_missing(
-        self, batch: Sequence[NewJob], state: JobState
+        self, batch: Sequence[NewJob], state: JobState, waiting_limit: int | None
     ) -> list[tuple[Job, bool]]:
         keys = [new.idempotency_key for new in batch]
         async with self.sessions() as session:
             try:
                 async with session.begin():
+                    await _lock_member(session, batch, waiting_limit)
                     existing = {
                         job.idempotency_key: job
                         for job in await session.scalars(
@@ -79,6 +96,9 @@ class MemberJobs:
                         if new.idempotency_key not in existing
                     }
                     session.add_all(made.values())
+                    if made:  # a retry that makes nothing new is never refused
+                        await session.flush()
+                        await _check_limit(session, batch, len(made), waiting_limit)
                     await self._queued(session, list(made.values()), state)
             except IntegrityError:
                 # Another process inserted the same keys between our read and write.
@@ -284,3 +304,39 @@ def _listing(user_id: int, favourites: bool, public_only: bool) -> list[ColumnEl
 
 # A job without image prompts has `[]`.
 _HAS_PROMPT_IMAGES = cast(Job.prompt_images, String) != "[]"
+
+
+# The advisory-lock namespace of per-member job creation (PostgreSQL).
+_CREATE_LOCK = 0x1B0B
+
+
+async def _lock_member(
+    session: AsyncSession, batch: Sequence[NewJob], waiting_limit: int | None
+) -> None:
+    """On PostgreSQL, hold the member's creation lock until the transaction ends (SQLite's
+    BEGIN IMMEDIATE already serialises every writer)."""
+    if waiting_limit is None or not batch or session.get_bind().dialect.name != "postgresql":
+        return
+    key = batch[0].user_id % 2_147_483_647
+    await session.execute(select(func.pg_advisory_xact_lock(_CREATE_LOCK, cast(key, Integer))))
+
+
+async def _check_limit(
+    session: AsyncSession, batch: Sequence[NewJob], added: int, waiting_limit: int | None
+) -> None:
+    """Raise QueueLimitReached if the member had `waiting_limit` jobs waiting before the
+    `added` rows just flushed (the caller's transaction then rolls them back)."""
+    if waiting_limit is None or not batch:
+        return
+    rows = await session.execute(
+        select(Job.state, func.count())
+        .where(
+            Job.user_id == batch[0].user_id,
+            Job.state.in_((JobState.HELD, JobState.QUEUED, JobState.RUNNING)),
+        )
+        .group_by(Job.state)
+    )
+    counts = {state: int(count) for state, count in rows.all()}
+    waiting = counts.get(JobState.HELD, 0) + counts.get(JobState.QUEUED, 0) - added
+    if waiting >= waiting_limit:
+        raise QueueLimitReached(waiting, counts.get(JobState.RUNNING, 0), waiting_limit)
