@@ -74,7 +74,7 @@ class ChildJobs:
         if image is None:
             raise JobUnavailable(f"That job has no image #{source_index}.")
         intake = self.intake
-        await intake.check_standing(origin)
+        await intake.check_standing(origin, parent.guild_id)
         prompt, request = parent.prompt, GenerationRequest.from_json(parent.request)
         model = parent.model
         if remix_prompt is not None and remix_prompt.strip() != parent.prompt.strip():

@@ -120,7 +120,7 @@ def build_services(settings: Settings) -> Services:
         imagine=ImagineService(intake, jobs),
         children=ChildJobs(intake, jobs),
         controls=controls,
-        history=History(jobs, prefs, settings.fast_allowance_s),
+        history=History(jobs, prefs, bans, settings.fast_allowance_s),
         preferences=Preferences(prefs, guilds, presets),
         privacy=Privacy(jobs, prefs, audit, store),
         appeals=Appeals(bans, audit, appeals, guilds, parse_ladder(settings.strike_ladder)),

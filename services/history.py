@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db import Job, JobState, MemberJobs, Prefs, PrefsRepository
+from db import BanRepository, Job, JobState, MemberJobs, Prefs, PrefsRepository
 from db.models import today_start
 from services.errors import JobUnavailable, NotYourJob
+from services.standing import refuse_if_banned
 
 PAGE_SIZE = 5
 COUNTED = 1000  # jobs counted for the page count; beyond it the count reads "200+"
@@ -55,10 +56,15 @@ class Usage:
 
 class History:
     def __init__(
-        self, jobs: MemberJobs, prefs: PrefsRepository, fast_allowance_s: float | None
+        self,
+        jobs: MemberJobs,
+        prefs: PrefsRepository,
+        bans: BanRepository,
+        fast_allowance_s: float | None,
     ) -> None:
         self.jobs = jobs
         self.prefs = prefs
+        self.bans = bans
         self.fast_allowance_s = fast_allowance_s
 
     async def page(
@@ -77,15 +83,18 @@ class History:
             return await self.page(viewer_id, 0, favourites, owner_id)
         return HistoryPage(viewer_id, owner, favourites, page, pages, more, jobs)
 
-    async def owned_job(self, job_id: int, user_id: int) -> Job:
-        """A job its owner may see; another member's job is refused, and a deleted one, or
-        another member's stealth job, is as unknown as one that never existed."""
+    async def owned_job(self, job_id: int, user_id: int, guild_id: int | None = None) -> Job:
+        """A job its owner may see and use again (/show posts it with its buttons); another
+        member's job is refused, and a deleted one, or another member's stealth job, is as
+        unknown as one that never existed. A member banned where they ask or in the job's
+        server is refused."""
         job = await self.jobs.get(job_id)
         hidden = job is not None and job.stealth and job.user_id != user_id
         if job is None or job.deleted_at is not None or hidden:
             raise JobUnavailable(f"There is no job {job_id}.", hint="Find your jobs with /history.")
         if job.user_id != user_id:
             raise NotYourJob()
+        await refuse_if_banned(self.bans, user_id, guild_id, job.guild_id)
         return job
 
     async def usage(self, user_id: int) -> Usage:

@@ -32,10 +32,11 @@ from inference.operations import JobAction
 from inference.presets import Preset
 from inference.prompt import GenerationRequest, PromptDefaults, PromptError, parse, parse_jobs
 from moderation.semantic import SemanticCheck
-from services.errors import BannedPrompt, InvalidParameter, QueueFull, UserBanned
+from services.errors import BannedPrompt, InvalidParameter, QueueFull
 from services.image_fetch import ImageFetcher, ImageFetchError
 from services.origin import Origin
 from services.policy import guild_policy, verdict_for
+from services.standing import refuse_if_banned
 
 
 @dataclass(frozen=True)
@@ -123,11 +124,10 @@ class Intake:
         except Unsupported as exc:
             raise InvalidParameter(exc.message, exc.code, prompt) from exc
 
-    async def check_standing(self, origin: Origin) -> None:
-        """Refuse a member banned (or timed out) where they ask."""
-        ban = await self.bans.active_ban(origin.guild_id, origin.user_id)
-        if ban is not None:
-            raise UserBanned(ban.reason)
+    async def check_standing(self, origin: Origin, job_guild_id: int | None = None) -> None:
+        """Refuse a member banned (or timed out) where they ask, or in the server that owns
+        the job they act on (a DM or another server is no way around a ban)."""
+        await refuse_if_banned(self.bans, origin.user_id, origin.guild_id, job_guild_id)
 
     async def check_allowed(
         self, requests: Sequence[GenerationRequest], prompt: str, origin: Origin

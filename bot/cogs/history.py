@@ -78,7 +78,7 @@ class History(commands.Cog):
 
     async def show_job(self, interaction: Interaction, job_id: int) -> None:
         """Re-post one of the member's jobs here, with working buttons."""
-        job = await self.history.owned_job(job_id, interaction.user.id)
+        job = await self.history.owned_job(job_id, interaction.user.id, interaction.guild_id)
         if job.state != JobState.DONE:
             await interaction.response.send_message(job_content(job), ephemeral=True)
             return

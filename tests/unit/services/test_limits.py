@@ -1,5 +1,6 @@
-"""Per-member queue limits hold under concurrency: the check and the insert are one atomic
-step on SQLite and PostgreSQL, for /imagine and for buttons alike."""
+"""Abuse-proof limits: per-member queue limits hold under concurrency (the check and the
+insert are one atomic step on SQLite and PostgreSQL, for /imagine and for buttons alike),
+and a ban holds on every path to a server's jobs."""
 
 from __future__ import annotations
 
@@ -66,3 +67,27 @@ async def test_rows_already_made_come_back_at_the_limit_and_new_ones_are_refused
         await service.jobs.create_many([replace(new(2), idempotency_key="other")], waiting_limit=2)
     assert (full.value.waiting, full.value.limit) == (2, 2)
     assert await _waiting(service) == 2
+
+
+def _in_dm(user: int = 1):
+    from dataclasses import replace
+
+    return replace(_origin(user), guild_id=None, channel_id=77)
+
+
+async def test_a_server_ban_holds_on_the_servers_jobs_from_a_dm_and_through_show(service):
+    import pytest
+
+    from services.errors import UserBanned
+    from services.history import History
+
+    parent = await _finished(service)  # made in server 20
+    await service.bans.ban(20, 1, "spam", moderator_id=5)
+    with pytest.raises(UserBanned):  # a button pressed on the result, from a DM
+        await service.children.child("v", 1, parent.id, _in_dm())
+    with pytest.raises(UserBanned):  # and a remix there
+        await service.children.child("v", 1, parent.id, _in_dm(), remix_prompt="a red owl")
+    history = History(service.jobs, service.prefs, service.bans, None)
+    with pytest.raises(UserBanned):  # /show in a DM would post it with working buttons
+        await history.owned_job(parent.id, 1, None)
+    assert len(await service.jobs.for_user(1)) == 1  # nothing was made
