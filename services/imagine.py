@@ -76,9 +76,14 @@ class ImagineService:
             raise JobUnavailable("Those jobs no longer exist.", hint="Use /imagine again.")
         if job.user_id != origin.user_id:
             raise NotYourJob()
+        await self.intake.expire_held(origin.user_id)  # a Yes after the hold ran out: gone
         released = await self.jobs.release_held(job.interaction_id, origin.user_id, start)
         if not released:
-            raise JobUnavailable("Those jobs were already started or cancelled.")
+            raise JobUnavailable(
+                "Those jobs were already started or cancelled (a batch waits "
+                f"{self.intake.held_for.total_seconds() / 60:g} minutes for its Yes).",
+                hint="Use /imagine again.",
+            )
         return released
 
 

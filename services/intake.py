@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import moderation
 from db import (
@@ -27,6 +28,7 @@ from db import (
     TermRepository,
     within_deployment,
 )
+from db.models import utcnow
 from inference.capabilities import Unsupported, check, choose_model, fit
 from inference.operations import JobAction
 from inference.presets import Preset
@@ -37,6 +39,9 @@ from services.image_fetch import ImageFetcher, ImageFetchError
 from services.origin import Origin
 from services.policy import guild_policy, verdict_for
 from services.standing import refuse_if_banned
+
+# How long a batch waiting for its Yes / No (over CONFIRM_ABOVE jobs) holds the queue.
+HELD_FOR_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Intake:
         policy: moderation.Policy | None = None,
         semantic: SemanticCheck | None = None,
         images: ImageFetcher | None = None,
+        held_for_s: float = HELD_FOR_S,
     ) -> None:
         self.jobs = jobs
         self.bans = bans
@@ -78,6 +84,7 @@ class Intake:
         self.policy = policy
         self.semantic = semantic
         self.images = images  # downloads image prompts; None: image prompts are refused
+        self.held_for = timedelta(seconds=held_for_s)
 
     def parse_all(self, prompt: str, prefs: Prefs) -> list[GenerationRequest]:
         """Every job a prompt asks for (permutations), under the member's defaults."""
@@ -161,11 +168,16 @@ class Intake:
         """Refuse a member whose queue is full (the guild's limit within the deployment's),
         before any download; the limit, which `insert` checks again atomically."""
         limit = within_deployment(rules.max_queued_jobs, self.max_queued_jobs)
+        await self.expire_held(origin.user_id)
         counts = await self.jobs.active_counts(origin.user_id)
         queued = counts.get(JobState.QUEUED, 0) + counts.get(JobState.HELD, 0)
         if queued >= limit:
             raise QueueFull(queued, counts.get(JobState.RUNNING, 0), limit)
         return limit
+
+    async def expire_held(self, user_id: int) -> None:
+        """Cancel the member's batches left unconfirmed for longer than `held_for`."""
+        await self.jobs.expire_held(user_id, utcnow() - self.held_for)
 
     async def insert(
         self, batch: Sequence[NewJob], state: JobState, limit: int

@@ -118,6 +118,22 @@ class MemberJobs:
             assert job is not None
             return job
 
+    async def expire_held(self, user_id: int, created_before: datetime) -> int:
+        """Cancel a member's held batches never confirmed since `created_before` (a lost
+        Yes / No must not hold their queue forever); how many jobs were cancelled."""
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(
+                    Job.user_id == user_id,
+                    Job.state == JobState.HELD,
+                    Job.created_at < created_before,
+                )
+                .values(state=JobState.CANCELLED, finished_at=now, delivered_at=now)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
     async def release_held(self, interaction_id: int, user_id: int, queue: bool) -> list[Job]:
         """Queue (confirmed) or cancel (declined) the held jobs of one interaction."""
         async with self.sessions() as session, session.begin():

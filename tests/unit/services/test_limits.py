@@ -91,3 +91,22 @@ async def test_a_server_ban_holds_on_the_servers_jobs_from_a_dm_and_through_show
     with pytest.raises(UserBanned):  # /show in a DM would post it with working buttons
         await history.owned_job(parent.id, 1, None)
     assert len(await service.jobs.for_user(1)) == 1  # nothing was made
+
+
+async def test_an_unanswered_confirmation_expires_and_frees_the_queue(service):
+    from datetime import timedelta
+
+    import pytest
+
+    from services.errors import JobUnavailable
+
+    held = await service.imagine.imagine("a {red, blue, green, grey, gold, pink} fox", _origin())
+    assert len(held) == 6 and all(job.state == JobState.HELD for job in held)
+    with pytest.raises(QueueFull):
+        await service.imagine.imagine("an owl", _origin())
+    service.intake.held_for = timedelta(0)  # the hold (10 minutes by default) runs out
+    [owl] = await service.imagine.imagine("an owl", _origin())
+    assert owl.state == JobState.QUEUED
+    assert {(await service.jobs.get(job.id)).state for job in held} == {JobState.CANCELLED}
+    with pytest.raises(JobUnavailable, match="waits 0 minutes for its Yes"):
+        await service.imagine.confirm(held[0].id, _origin(), start=True)
