@@ -17,6 +17,7 @@ import discord
 
 from bot.delivery.posting import Upload, result_upload
 from bot.delivery.throttle import PER_MESSAGE_INTERVAL_S, EditBudget
+from bot.ui.errors import ERROR_COLOUR
 from bot.ui.job_views import job_view, waiting_view
 from bot.ui.messages import failure_embed, job_content, mentions_for
 from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, Job, JobState
@@ -25,9 +26,35 @@ from inference.outcomes import OUTPUT_FILTERED
 
 log = logging.getLogger(__name__)
 
+ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+
 POLL_INTERVAL_S = 1.0
 # Discord's answers that mean "not this way" (expired token, no access, message gone).
 REFUSED = (401, 403, 404)
+# A job whose delivery keeps failing is tried again after RETRY_BASE_S, doubling up to
+# RETRY_MAX_S; a result is given up after MAX_DELIVERY_ATTEMPTS (the member is told).
+MAX_DELIVERY_ATTEMPTS = 5
+RETRY_BASE_S = 2.0
+RETRY_MAX_S = 300.0
+
+
+class Retries:
+    """Failed deliveries of this process, so one broken job never holds up the others."""
+
+    def __init__(self) -> None:
+        self._failed: dict[int, tuple[int, float]] = {}  # job -> (failures, next try)
+
+    def due(self, job_id: int, now: float) -> bool:
+        return self._failed.get(job_id, (0, 0.0))[1] <= now
+
+    def failed(self, job_id: int, now: float) -> int:
+        """Record a failure; how many there have been."""
+        count = self._failed.get(job_id, (0, 0.0))[0] + 1
+        self._failed[job_id] = (count, now + min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (count - 1)))
+        return count
+
+    def forget(self, job_id: int) -> None:
+        self._failed.pop(job_id, None)
 
 
 class Delivery:
@@ -42,6 +69,7 @@ class Delivery:
         self.budget = EditBudget()
         # The preview each running job's message shows now (forgotten with its result).
         self._previews: dict[int, str] = {}
+        self.retries = Retries()
 
     def notify(self) -> None:
         """Something changed in the jobs table; look before the next poll."""
@@ -62,17 +90,42 @@ class Delivery:
                 await asyncio.wait_for(self._changed.wait(), POLL_INTERVAL_S)
 
     async def sweep(self) -> None:
+        """Bring every job message up to date. Each job's delivery stands alone: whatever
+        one raises is that job's, retried with back-off and, for a result, given up after
+        MAX_DELIVERY_ATTEMPTS with a message; the sweep always goes on to the others."""
         for job in await self.jobs.needing_delivery():
-            if job.message_id is None:
-                continue  # the command handler has not recorded its reply yet
+            if job.message_id is None or not self.retries.due(job.id, time.monotonic()):
+                continue  # not recorded yet by the command handler, or backing off
             try:
                 if job.state in (JobState.QUEUED, JobState.RUNNING):
                     await self._show_progress(job)
                 else:
                     await self._show_result(job)
-            except discord.HTTPException:
+            except Exception as error:
                 log.exception("could not update the message of job %s", job.id)
+                failures = self.retries.failed(job.id, time.monotonic())
+                if failures >= MAX_DELIVERY_ATTEMPTS and job.state not in ACTIVE:
+                    await self._give_up(job, error)
+            else:
+                self.retries.forget(job.id)
         await self._show_places()
+
+    async def _give_up(self, job: Job, error: Exception) -> None:
+        """A result that could not be posted after every attempt: say so on its message (if
+        even that fails, only the log does) and stop trying."""
+        self.retries.forget(job.id)
+        embed = discord.Embed(
+            title="Your result could not be posted",
+            description=f"Delivering it failed {MAX_DELIVERY_ATTEMPTS} times "
+            f"({type(error).__name__}). The job is kept: try /show {job.id}.",
+            colour=ERROR_COLOUR,
+        )
+        message_id = job.message_id
+        try:
+            message_id = await self._edit(job, embed=embed, view=None)
+        except Exception:
+            log.exception("job %s: could not say that its result could not be posted", job.id)
+        await self.jobs.mark_delivered(job.id, message_id)
 
     async def _show_places(self) -> None:
         """Waiting messages say their place in the queue, updated as it moves, within the

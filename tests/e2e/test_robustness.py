@@ -109,3 +109,32 @@ async def test_slow_work_is_deferred_inside_three_seconds_then_answered(world, r
     assert refused.followups[0].embeds[0]["title"] == "Invalid parameter"
     await fake.wait_for(lambda: refused.original.deleted, timeout=10)  # no public leftover
     assert not refused.original.embeds  # and the error never showed in public
+
+
+async def test_a_result_that_cannot_be_posted_never_holds_up_the_others(world, runner, monkeypatch):
+    import bot.delivery.updates as updates
+
+    fake = world.fake
+    real_upload = updates.result_upload
+
+    def upload(store, job):
+        if "broken" in job.prompt:
+            raise OSError("cannot identify image file")  # as Pillow raises on a bad file
+        return real_upload(store, job)
+
+    monkeypatch.setattr(updates, "result_upload", upload)
+    monkeypatch.setattr(updates, "RETRY_BASE_S", 0.05)
+    await runner.start()
+    broken = await _imagine(world, "a broken fox --seed 1")
+    fine = await _imagine(world, "a fine fox --seed 2")
+    await _done(fake, fine.original)  # posted although the first keeps failing
+    await fake.wait_for(
+        lambda: (
+            broken.original.embeds
+            and broken.original.embeds[0]["title"] == "Your result could not be posted"
+        ),
+        timeout=60,
+    )
+    assert "/show" in broken.original.embeds[0]["description"]
+    later = await _imagine(world, "a later fox --seed 3")
+    await _done(fake, later.original)  # the sweep goes on after giving up
