@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
 import fpng
@@ -21,6 +22,8 @@ import yarl
 from PIL import Image, UnidentifiedImageError
 
 from db import PROMPT_IMAGE_FORMAT
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from db import ImageStore
@@ -42,6 +45,9 @@ class FetchLimits:
     max_bytes: int
     max_pixels: int
     timeout_s: float
+    # Per job: distinct image links (image prompts and references) and their pixels together.
+    max_links: int = 6
+    max_total_pixels: int = 2 * 4096 * 4096
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchLimits:
@@ -50,7 +56,31 @@ class FetchLimits:
             settings.image_max_bytes,
             settings.image_max_pixels,
             settings.image_timeout_s,
+            settings.image_max_links,
+            settings.image_max_total_pixels,
         )
+
+
+class PixelBudget:
+    """The pixels one job's images may take together, claimed as each header is read (before
+    the image is decoded), so a prompt of many large links is refused, not held in memory."""
+
+    def __init__(self, limits: FetchLimits) -> None:
+        self.limits = limits
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def claim(self, url: str, width: int, height: int) -> None:
+        with self._lock:
+            if self.used + width * height > self.limits.max_total_pixels:
+                raise ImageFetchError(
+                    url,
+                    f"this image ({width}x{height}) takes the prompt's images past "
+                    f"{self.limits.max_total_pixels:,} pixels together",
+                    "use fewer or smaller images",
+                    "image_total_pixels",
+                )
+            self.used += width * height
 
 
 class ImageFetchError(Exception):
@@ -115,9 +145,11 @@ def _too_many_pixels(url: str, what: str, limits: FetchLimits) -> ImageFetchErro
     )
 
 
-def decode(url: str, data: bytes, limits: FetchLimits) -> Image.Image:
-    """The image as RGB (transparency over white), its size checked before decoding.
-    CPU-heavy: call it off the event loop."""
+def decode(
+    url: str, data: bytes, limits: FetchLimits, budget: PixelBudget | None = None
+) -> Image.Image:
+    """The image as RGB (transparency over white), its size checked (alone, and against the
+    job's `budget`) before decoding. CPU-heavy: call it off the event loop."""
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError:  # so big that Pillow refuses to open it
@@ -131,6 +163,8 @@ def decode(url: str, data: bytes, limits: FetchLimits) -> Image.Image:
         ) from None
     with image:
         check_pixels(url, image.width, image.height, limits)
+        if budget is not None:
+            budget.claim(url, image.width, image.height)
         try:
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 rgba = image.convert("RGBA")
@@ -164,37 +198,56 @@ class ImageFetcher:
     async def fetch(self, urls: Sequence[str]) -> dict[str, Image.Image]:
         """Each distinct link's image (RGB), downloaded at the same time; the first failing
         link, in prompt order, raises ImageFetchError."""
+        return await self._each(urls, lambda image: image)
+
+    async def store_all(self, urls: Sequence[str]) -> dict[str, str]:
+        """Each distinct link's stored PNG file (its SHA-256), downloaded once; each image
+        is stored as soon as it is decoded, and only its digest kept."""
+        if self.store is None:
+            raise RuntimeError("this fetcher has no image store")
+        return await self._each(urls, self._put)
+
+    async def _each(self, urls: Sequence[str], keep: Callable[[Image.Image], T]) -> dict[str, T]:
         distinct = list(dict.fromkeys(urls))
+        if len(distinct) > self.limits.max_links:
+            raise ImageFetchError(
+                distinct[self.limits.max_links],
+                f"this prompt has {len(distinct)} image links",
+                f"use at most {self.limits.max_links}",
+                "image_links",
+            )
         targets = {url: check_url(url, self.limits) for url in distinct}  # refuse before I/O
+        budget = PixelBudget(self.limits)
         timeout = aiohttp.ClientTimeout(total=self.limits.timeout_s)
         # No transparent decompression: a small gzip body could inflate far past the byte cap.
         async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
             results = await asyncio.gather(
-                *(self._one(session, url, target) for url, target in targets.items()),
+                *(self._one(session, url, target, budget, keep) for url, target in targets.items()),
                 return_exceptions=True,
             )
-        images: dict[str, Image.Image] = {}
+        kept: dict[str, T] = {}
         for url, result in zip(distinct, results, strict=True):
             if isinstance(result, BaseException):
                 raise result
-            images[url] = result
-        return images
-
-    async def store_all(self, urls: Sequence[str]) -> dict[str, str]:
-        """Each distinct link's stored PNG file (its SHA-256), downloaded once."""
-        if self.store is None:
-            raise RuntimeError("this fetcher has no image store")
-        images = await self.fetch(urls)
-        return {url: await asyncio.to_thread(self._put, image) for url, image in images.items()}
+            kept[url] = result
+        return kept
 
     def _put(self, image: Image.Image) -> str:
         assert self.store is not None
         return self.store.put(png_bytes(image), PROMPT_IMAGE_FORMAT)
 
-    async def _one(self, session: aiohttp.ClientSession, url: str, target: yarl.URL) -> Image.Image:
+    async def _one(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        target: yarl.URL,
+        budget: PixelBudget,
+        keep: Callable[[Image.Image], T],
+    ) -> T:
         data = await self._download(session, url, target)
-        async with self._decoding:
-            return await asyncio.to_thread(decode, url, data, self.limits)
+        async with self._decoding:  # decoded, kept (stored) and let go, a few at a time
+            image = await asyncio.to_thread(decode, url, data, self.limits, budget)
+            return await asyncio.to_thread(keep, image)
 
     async def _download(self, session: aiohttp.ClientSession, url: str, target: yarl.URL) -> bytes:
         chunks: list[bytes] = []

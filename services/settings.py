@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     )
     image_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     image_max_pixels: int = Field(default=4096 * 4096, gt=0)
+    # Per job: how many distinct image links (image prompts, --sref, --cref), and how many
+    # pixels they may have together (each is decoded only after this check).
+    image_max_links: int = Field(default=6, gt=0)
+    image_max_total_pixels: int = Field(default=2 * 4096 * 4096, gt=0)
     image_timeout_s: float = Field(default=10.0, gt=0)
 
     @property

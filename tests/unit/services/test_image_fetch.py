@@ -178,3 +178,28 @@ async def test_the_first_bad_link_in_prompt_order_is_reported(image_server, fetc
             [good, image_server.url("gone.png"), image_server.url("also-gone.png")]
         )
     assert caught.value.url == image_server.url("gone.png")
+
+
+async def test_too_many_image_links_are_refused_naming_the_first_one_over(image_server, tmp_path):
+    from dataclasses import replace
+
+    fetcher = ImageFetcher(replace(LIMITS, max_links=2), ImageStore(tmp_path / "images"))
+    urls = [image_server.add_bytes(f"{n}.png", png_of(gradient())) for n in range(3)]
+    with pytest.raises(ImageFetchError) as caught:
+        await fetcher.store_all(urls)
+    assert caught.value.code == "image_links" and caught.value.url == urls[2]
+    assert "3 image links" in caught.value.message and "at most 2" in caught.value.message
+    assert sum(image_server.hits.values()) == 0  # refused before any download
+
+
+async def test_the_images_of_a_job_share_one_pixel_budget(image_server, tmp_path):
+    from dataclasses import replace
+
+    budget = 3 * 120 * 80  # room for three 120x80 images, not four
+    fetcher = ImageFetcher(replace(LIMITS, max_total_pixels=budget), ImageStore(tmp_path / "i"))
+    urls = [image_server.add_bytes(f"g{n}.png", png_of(gradient(120, 80))) for n in range(4)]
+    assert len(await fetcher.store_all(urls[:3])) == 3
+    with pytest.raises(ImageFetchError) as caught:
+        await fetcher.store_all(urls)
+    assert caught.value.code == "image_total_pixels"
+    assert f"past {budget:,} pixels together" in caught.value.message
