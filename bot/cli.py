@@ -224,6 +224,7 @@ def _imagine(args: argparse.Namespace) -> int:
     from inference.presets import load_presets
     from inference.prompt import PromptError, parse_jobs
     from inference.references import job_image_urls
+    from inference.seeds import grid_seeds, repeat_seed
     from services.image_fetch import ImageFetchError
 
     try:
@@ -259,26 +260,12 @@ def _imagine(args: argparse.Namespace) -> int:
     )
     out = Path(args.output)
     for n, (request, model, k) in enumerate(plan, start=1):
-        seed = _grid_seed(request.seed, k)
+        seed = repeat_seed(request.seed, k)
         images = _render_grid(engines.get(model), request, seed, downloaded)
         target = out if len(plan) == 1 else _numbered(out, n)
         _write_grid(target, images, seed, {"prompt": args.prompt, "model": model}, request)
-        print(f"wrote {target} (model {model}, seeds {_seeds(seed)})")
+        print(f"wrote {target} (model {model}, seeds {grid_seeds(seed)})")
     return 0
-
-
-def _grid_seed(seed: int | None, k: int) -> int:
-    """The k-th --repeat of a seeded prompt moves on by a grid's worth of seeds (as the bot
-    does); unseeded prompts get a fresh random seed each."""
-    from inference.seeds import SEED_SPACE, random_seed
-
-    return random_seed() if seed is None else (seed + 4 * k) % SEED_SPACE
-
-
-def _seeds(seed: int) -> list[int]:
-    from inference.seeds import grid_seeds
-
-    return grid_seeds(seed)
 
 
 def _numbered(out: Path, n: int) -> Path:
@@ -302,8 +289,9 @@ def _write_grid(
 ) -> None:
     """The grid as a PNG naming its seeds, or a folder with the grid, each image and job.json."""
     from inference.images import compose_grid, encode_png
+    from inference.seeds import grid_seeds
 
-    seeds = _seeds(seed)
+    seeds = grid_seeds(seed)
     grid_meta = {**meta, "seed": str(seed), "image_seeds": " ".join(map(str, seeds))}
     grid = encode_png(compose_grid(images), grid_meta)
     if out.suffix.lower() == ".png":

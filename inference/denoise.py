@@ -122,18 +122,12 @@ def _seeded_noise(like: torch.Tensor, seed: int) -> torch.Tensor:
     return torch.stack(noises).to(like.device, like.dtype)
 
 
-class Predictions:
-    """The model's finished-image prediction after each step of one call (see `stop_latents`)."""
-
-    def __init__(self) -> None:
-        self.items: list[torch.Tensor] = []
-
-
 @contextlib.contextmanager
-def predicting(scheduler: Any) -> Iterator[Predictions]:
-    """Record each step's prediction of the clean latents while one pipeline call runs."""
+def predicting(scheduler: Any) -> Iterator[list[torch.Tensor]]:
+    """Record each step's prediction of the clean latents (see `stop_latents`) while one
+    pipeline call runs."""
     original = scheduler.step
-    seen = Predictions()
+    seen: list[torch.Tensor] = []
 
     def step(
         model_output: torch.Tensor, timestep: Any, sample: torch.Tensor, *a: Any, **kw: Any
@@ -149,7 +143,7 @@ def predicting(scheduler: Any) -> Iterator[Predictions]:
             # Flow matching: the model predicts the velocity from noise to the image.
             sigma = scheduler.sigmas[scheduler.step_index - 1].to(sample)
             predicted = sample - sigma * model_output
-        seen.items.append(parts[0] if predicted is None else predicted)
+        seen.append(parts[0] if predicted is None else predicted)
         return out
 
     scheduler.step = step

@@ -21,7 +21,6 @@ from inference.adapters import adapter_inputs
 from inference.capabilities import check, fit, guidance_for, steps_for
 from inference.conditioning import CompelText, FluxText, drift, text_of
 from inference.denoise import (
-    Predictions,
     finer_start,
     predicting,
     remainder,
@@ -397,7 +396,7 @@ def _step_callback(
     cancel: threading.Event | None,
     preview: PreviewSink | None = None,
     palette: LatentPalette | None = None,
-    predictions: Predictions | None = None,
+    predictions: list[torch.Tensor] | None = None,
 ) -> Callable[..., dict[str, Any]]:
     """Progress, previews, cancellation and --stop: at `stop` % of the steps the loop is
     interrupted, and diffusers decodes the latents this returns: the finished-image
@@ -410,8 +409,8 @@ def _step_callback(
             raise Cancelled()
         if step + 1 >= last_step:
             pipe._interrupt = True  # diffusers' own early exit: remaining steps are skipped
-            if predictions is not None and predictions.items and "latents" in kwargs:
-                kwargs["latents"] = stop_latents(predictions.items, position)
+            if predictions and "latents" in kwargs:
+                kwargs["latents"] = stop_latents(predictions, position)
         elif preview is not None and palette is not None and "latents" in kwargs:
             # The clock starts after the first step: a short render shows no preview at all.
             now = time.monotonic()

@@ -42,8 +42,7 @@ def build_tiny_flux_pipeline(path: Path) -> Path:
 
 def _build(path: Path, make: Callable[[], Any]) -> Path:
     path = Path(path)
-    mark = path / _COMPLETE_MARK
-    if mark.exists() and json.loads(mark.read_text()).get("version") == _VERSION:
+    if _complete(path):
         return path
     import torch
     from diffusers.utils import logging as diffusers_logging
@@ -58,12 +57,18 @@ def _build(path: Path, make: Callable[[], Any]) -> Path:
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         pipe.save_pretrained(tmp)
         _move_into(Path(tmp), path)
-    mark.write_text(json.dumps({"version": _VERSION, "seed": TINY_SEED}))
     return path
 
 
+def _complete(path: Path) -> bool:
+    """Whether `path` holds a finished build of this version."""
+    mark = path / _COMPLETE_MARK
+    return mark.exists() and json.loads(mark.read_text()).get("version") == _VERSION
+
+
 def _move_into(built: Path, path: Path) -> None:
-    """Move what was built into `path`, replacing an older build's files."""
+    """Move what was built into `path`, replacing an older build's files, then mark the
+    build complete (last: a crash before it leaves the build to be done again)."""
     import shutil
 
     for item in built.iterdir():
@@ -71,6 +76,7 @@ def _move_into(built: Path, path: Path) -> None:
         if target.is_dir():
             shutil.rmtree(target)
         item.replace(target)
+    (path / _COMPLETE_MARK).write_text(json.dumps({"version": _VERSION, "seed": TINY_SEED}))
 
 
 def _tiny_sd() -> Any:
@@ -287,8 +293,7 @@ def build_tiny_ip_adapter(path: Path, unet: Any) -> Path:
     `path/image_encoder`, weights in IP_ADAPTER_WEIGHTS), in the layout diffusers'
     load_ip_adapter reads, so --sref and --cref run the real adapter code offline."""
     path = Path(path)
-    mark = path / _COMPLETE_MARK
-    if mark.exists() and json.loads(mark.read_text()).get("version") == _VERSION:
+    if _complete(path):
         return path
     import torch
     from safetensors.torch import save_file
@@ -328,5 +333,4 @@ def build_tiny_ip_adapter(path: Path, unet: Any) -> Path:
         encoder.save_pretrained(Path(tmp) / "image_encoder")
         save_file(weights, str(Path(tmp) / IP_ADAPTER_WEIGHTS))
         _move_into(Path(tmp), path)
-    mark.write_text(json.dumps({"version": _VERSION, "seed": TINY_SEED}))
     return path

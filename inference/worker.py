@@ -387,7 +387,7 @@ class Worker:
             canvas = _canvas(job, kind, request, start, engine)
             images = engine.outpaint(request, canvas, seed, *args)
         else:
-            prompt_images, references = split_images(request, self._prompt_images(job))
+            prompt_images, references = split_images(request, self._prompt_images(job, request))
             if prompt_images:
                 images = engine.from_images(request, prompt_images, seed, *args)
             else:
@@ -407,11 +407,10 @@ class Worker:
         with Image.open(self.store.path(source.sha256, source.format)) as img:
             return img.convert("RGB")
 
-    def _prompt_images(self, job: Job) -> list[Image.Image]:
+    def _prompt_images(self, job: Job, request: GenerationRequest) -> list[Image.Image]:
         """The image prompts and references the bot downloaded for this job (never ignored:
         a job that needs them and lacks them fails, saying so)."""
-        needed = len(job_image_urls(GenerationRequest.from_json(job.request)))
-        if len(job.prompt_images) < needed:
+        if len(job.prompt_images) < len(job_image_urls(request)):
             raise LookupError("the image prompts of this job were never downloaded")
         return [
             self._open(Source(digest, PROMPT_IMAGE_FORMAT, None)) for digest in job.prompt_images

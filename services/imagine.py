@@ -7,7 +7,7 @@ from db import Job, JobState, MemberJobs
 from inference.operations import JobAction
 from inference.prompt import CONFIRM_ABOVE, MAX_JOBS, expand
 from inference.references import job_image_urls
-from inference.seeds import SEED_SPACE, random_seed
+from inference.seeds import repeat_seed
 from services.errors import InvalidParameter, JobUnavailable, NotYourJob
 from services.intake import Intake, Placement, record
 from services.origin import Origin
@@ -35,7 +35,7 @@ class ImagineService:
         if not approved:
             await intake.check_allowed(requests, prompt, origin)
         plan = [
-            (text, request, model, _repeat_seed(request.seed, k))
+            (text, request, model, repeat_seed(request.seed, k))
             for text, request, model in zip(expand(prompt), requests, models, strict=True)
             for k in range(request.repeat)
         ]
@@ -85,11 +85,3 @@ class ImagineService:
                 hint="Use /imagine again.",
             )
         return released
-
-
-def _repeat_seed(seed: int | None, k: int) -> int:
-    """The k-th `--repeat` of a seeded prompt moves on by a grid's worth of seeds, so repeats
-    differ yet stay reproducible; unseeded prompts get a fresh random seed each."""
-    if seed is None:
-        return random_seed()
-    return (seed + 4 * k) % SEED_SPACE

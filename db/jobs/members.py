@@ -180,12 +180,7 @@ class MemberJobs:
         """How many of a user's (or a guild's) jobs are held, queued and running."""
         whose = Job.user_id == user_id if guild_id is None else Job.guild_id == guild_id
         async with self.sessions() as session:
-            rows = await session.execute(
-                select(Job.state, func.count())
-                .where(whose, Job.state.in_((JobState.HELD, *ACTIVE_STATES)))
-                .group_by(Job.state)
-            )
-            return {state: int(count) for state, count in rows.all()}
+            return await _active_counts(session, whose)
 
     async def for_user(
         self,
@@ -322,6 +317,16 @@ def _listing(user_id: int, favourites: bool, public_only: bool) -> list[ColumnEl
 _HAS_PROMPT_IMAGES = cast(Job.prompt_images, String) != "[]"
 
 
+async def _active_counts(session: AsyncSession, whose: ColumnElement[bool]) -> dict[str, int]:
+    """Held, queued and running jobs by state, of the jobs `whose` selects."""
+    rows = await session.execute(
+        select(Job.state, func.count())
+        .where(whose, Job.state.in_((JobState.HELD, *ACTIVE_STATES)))
+        .group_by(Job.state)
+    )
+    return {state: int(count) for state, count in rows.all()}
+
+
 # The advisory-lock namespace of per-member job creation (PostgreSQL).
 _CREATE_LOCK = 0x1B0B
 
@@ -344,15 +349,7 @@ async def _check_limit(
     `added` rows just flushed (the caller's transaction then rolls them back)."""
     if waiting_limit is None or not batch:
         return
-    rows = await session.execute(
-        select(Job.state, func.count())
-        .where(
-            Job.user_id == batch[0].user_id,
-            Job.state.in_((JobState.HELD, JobState.QUEUED, JobState.RUNNING)),
-        )
-        .group_by(Job.state)
-    )
-    counts = {state: int(count) for state, count in rows.all()}
+    counts = await _active_counts(session, Job.user_id == batch[0].user_id)
     waiting = counts.get(JobState.HELD, 0) + counts.get(JobState.QUEUED, 0) - added
     if waiting >= waiting_limit:
         raise QueueLimitReached(waiting, counts.get(JobState.RUNNING, 0), waiting_limit)
