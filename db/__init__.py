@@ -21,7 +21,7 @@ from db.models import (
     JobImage,
     JobState,
 )
-from db.prefs import Prefs, PrefsRepository
+from db.prefs import Prefs, PrefsRepository, TooManyOptions
 from db.schema import upgrade as upgrade_schema
 from db.session import make_engine, make_sessionmaker
 from db.terms import TermRepository
@@ -49,6 +49,7 @@ __all__ = [
     "QueueLimitReached",
     "StoredImage",
     "TermRepository",
+    "TooManyOptions",
     "WorkerJobs",
     "make_engine",
     "make_sessionmaker",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import UserPrefs
@@ -26,6 +27,12 @@ class Prefs:
         return cls(
             dict(row.settings), row.suffix, dict(row.options), row.model, row.remix, row.stealth
         )
+
+
+class TooManyOptions(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} options")
+        self.limit = limit
 
 
 class PrefsRepository:
@@ -62,10 +69,19 @@ class PrefsRepository:
     async def set_suffix(self, user_id: int, suffix: str) -> Prefs:
         return await self._change(user_id, lambda row: setattr(row, "suffix", suffix))
 
-    async def set_option(self, user_id: int, name: str, flags: str) -> Prefs:
-        return await self._change(
-            user_id, lambda row: setattr(row, "options", {**row.options, name: flags})
-        )
+    async def set_option(
+        self, user_id: int, name: str, flags: str, max_options: int | None = None
+    ) -> Prefs:
+        """Save option `name`; TooManyOptions if it is new and the member already has
+        `max_options` (checked on the row being changed, so concurrent saves cannot pass it)."""
+
+        def change(row: UserPrefs) -> None:
+            full = max_options is not None and len(row.options) >= max_options
+            if full and name not in row.options:
+                raise TooManyOptions(len(row.options))
+            row.options = {**row.options, name: flags}
+
+        return await self._change(user_id, change)
 
     async def delete_option(self, user_id: int, name: str) -> bool:
         existed = name in (await self.get(user_id)).options
@@ -83,8 +99,15 @@ class PrefsRepository:
                 await session.delete(row)
 
     async def _change(self, user_id: int, change: Any) -> Prefs:
+        try:
+            return await self._change_row(user_id, change)
+        except IntegrityError:  # a concurrent first change made the row: change that one
+            return await self._change_row(user_id, change)
+
+    async def _change_row(self, user_id: int, change: Any) -> Prefs:
         async with self.sessions() as session, session.begin():
-            row = await session.get(UserPrefs, user_id)
+            # Locked on PostgreSQL (SQLite writes one transaction at a time anyway).
+            row = await session.get(UserPrefs, user_id, with_for_update=True)
             if row is None:
                 row = UserPrefs(
                     user_id=user_id, settings={}, suffix="", options={}, remix=False, stealth=False

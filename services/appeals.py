@@ -10,6 +10,7 @@ from db import Appeal, AppealRepository, AppealState, AuditLog, BanRepository, G
 from db.models import utcnow
 from services.errors import AppealRefused, JobUnavailable, NotModerator
 from services.escalation import Penalty, penalty_for
+from services.origin import Origin
 
 APPEALS_PER_DAY = 5
 STRIKE = "strike"
@@ -83,15 +84,15 @@ class Appeals:
         """Record the review channel's message that shows the appeal."""
         await self.appeals.set_review_message(appeal_id, message_id)
 
-    async def decide(
-        self, appeal_id: int, outcome: AppealState, moderator_id: int, is_moderator: bool
-    ) -> Decision:
-        """Approve, uphold (a strike, penalised by the ladder) or ban; audited either way."""
-        if not is_moderator:
-            raise NotModerator()
+    async def decide(self, appeal_id: int, outcome: AppealState, moderator: Origin) -> Decision:
+        """Approve, uphold (a strike, penalised by the ladder) or ban; audited either way.
+        Only a moderator of the server the appeal was filed in may decide it."""
         appeal = await self.appeals.get(appeal_id)
         if appeal is None:
             raise JobUnavailable("That appeal no longer exists.")
+        if not moderator.moderates(appeal.guild_id):
+            raise NotModerator()
+        moderator_id = moderator.user_id
         if not await self.appeals.decide(appeal_id, outcome, moderator_id):
             raise JobUnavailable("Another moderator already decided this appeal.")
         guild = appeal.guild_id

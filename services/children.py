@@ -32,7 +32,7 @@ class ChildJobs:
         parent = await self.jobs.get(parent_id)
         if parent is None:
             raise JobUnavailable("That job no longer exists.", hint="Use /imagine to start again.")
-        if parent.user_id != origin.user_id and not origin.is_moderator:
+        if parent.user_id != origin.user_id and not origin.moderates(parent.guild_id):
             raise NotYourJob()
         if parent.state != JobState.DONE:
             raise JobUnavailable(

@@ -39,6 +39,7 @@ from services.policy import deployment_policy
 from services.preferences import Preferences
 from services.privacy import Privacy
 from services.settings import Settings
+from services.standing import StandingCheck
 
 
 @dataclass
@@ -90,9 +91,10 @@ def build_services(settings: Settings) -> Services:
     guilds, terms = GuildRepository(sessions), TermRepository(sessions)
     appeals, prefs = AppealRepository(sessions), PrefsRepository(sessions)
     store = ImageStore(settings.images_dir)
+    standing = StandingCheck(bans, settings.allow_dms)
     intake = Intake(
         jobs,
-        bans,
+        standing,
         audit,
         prefs,
         guilds,
@@ -120,7 +122,7 @@ def build_services(settings: Settings) -> Services:
         imagine=ImagineService(intake, jobs),
         children=ChildJobs(intake, jobs),
         controls=controls,
-        history=History(jobs, prefs, bans, settings.fast_allowance_s),
+        history=History(jobs, prefs, standing, settings.fast_allowance_s),
         preferences=Preferences(prefs, guilds, presets),
         privacy=Privacy(jobs, prefs, audit, store),
         appeals=Appeals(bans, audit, appeals, guilds, parse_ladder(settings.strike_ladder)),

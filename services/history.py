@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db import BanRepository, Job, JobState, MemberJobs, Prefs, PrefsRepository
+from db import Job, JobState, MemberJobs, Prefs, PrefsRepository
 from db.models import today_start
-from services.errors import JobUnavailable, NotYourJob
-from services.standing import refuse_if_banned
+from services.errors import JobUnavailable, NotYourJob, UserFacingError
+from services.standing import StandingCheck
 
 PAGE_SIZE = 5
 COUNTED = 1000  # jobs counted for the page count; beyond it the count reads "200+"
@@ -59,42 +59,55 @@ class History:
         self,
         jobs: MemberJobs,
         prefs: PrefsRepository,
-        bans: BanRepository,
+        standing: StandingCheck,
         fast_allowance_s: float | None,
     ) -> None:
         self.jobs = jobs
         self.prefs = prefs
-        self.bans = bans
+        self.standing = standing
         self.fast_allowance_s = fast_allowance_s
 
     async def page(
-        self, viewer_id: int, page: int, favourites: bool, owner_id: int | None = None
+        self,
+        viewer_id: int,
+        page: int,
+        favourites: bool,
+        owner_id: int | None = None,
+        guild_id: int | None = None,
     ) -> HistoryPage:
         """Page `page` (0-based; past the end: the first) of `owner_id`'s jobs (default: the
-        viewer's own)."""
+        viewer's own, from everywhere). Another member's are their public finished jobs made
+        in `guild_id`, the server where the viewer asks (never from a DM)."""
         owner = viewer_id if owner_id is None else owner_id
-        public_only = owner != viewer_id
-        total = await self.jobs.count_for_user(owner, favourites, public_only, up_to=COUNTED + 1)
+        public_in = None
+        if owner != viewer_id:
+            if guild_id is None:
+                raise UserFacingError(
+                    "Another member's history can only be seen in a server you share.",
+                    hint="Use /history member: in a server channel.",
+                )
+            public_in = guild_id
+        total = await self.jobs.count_for_user(owner, favourites, public_in, up_to=COUNTED + 1)
         more = total > COUNTED  # "page 1 of 200+": nobody needs the exact count of 50,000 jobs
         pages = max(1, -(-min(total, COUNTED) // PAGE_SIZE))
         page = max(page, 0) if more else min(max(page, 0), pages - 1)
-        jobs = await self.jobs.for_user(owner, PAGE_SIZE, page * PAGE_SIZE, favourites, public_only)
+        jobs = await self.jobs.for_user(owner, PAGE_SIZE, page * PAGE_SIZE, favourites, public_in)
         if not jobs and page > 0:  # past the end of a long history
-            return await self.page(viewer_id, 0, favourites, owner_id)
+            return await self.page(viewer_id, 0, favourites, owner_id, guild_id)
         return HistoryPage(viewer_id, owner, favourites, page, pages, more, jobs)
 
     async def owned_job(self, job_id: int, user_id: int, guild_id: int | None = None) -> Job:
         """A job its owner may see and use again (/show posts it with its buttons); another
         member's job is refused, and a deleted one, or another member's stealth job, is as
         unknown as one that never existed. A member banned where they ask or in the job's
-        server is refused."""
+        server is refused, and so is a DM while the owner has DMs off."""
         job = await self.jobs.get(job_id)
         hidden = job is not None and job.stealth and job.user_id != user_id
         if job is None or job.deleted_at is not None or hidden:
             raise JobUnavailable(f"There is no job {job_id}.", hint="Find your jobs with /history.")
         if job.user_id != user_id:
             raise NotYourJob()
-        await refuse_if_banned(self.bans, user_id, guild_id, job.guild_id)
+        await self.standing.check(user_id, guild_id, job.guild_id)
         return job
 
     async def usage(self, user_id: int) -> Usage:

@@ -26,12 +26,12 @@ class ImagineService:
         approved the prompt, so it is not moderated again.
         """
         intake = self.intake
+        await intake.check_standing(origin)
         prefs = await intake.prefs.get(origin.user_id)
         requests = intake.parse_all(prompt, prefs)
         models = [intake.model_for(prefs, request, prompt) for request in requests]
         for model, request in zip(models, requests, strict=True):
             intake.check_supported(model, request, prompt)
-        await intake.check_standing(origin)
         if not approved:
             await intake.check_allowed(requests, prompt, origin)
         plan = [

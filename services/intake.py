@@ -15,7 +15,6 @@ from datetime import timedelta
 import moderation
 from db import (
     AuditLog,
-    BanRepository,
     GuildRepository,
     GuildRules,
     Job,
@@ -38,7 +37,7 @@ from services.errors import BannedPrompt, InvalidParameter, QueueFull
 from services.image_fetch import ImageFetcher, ImageFetchError
 from services.origin import Origin
 from services.policy import guild_policy, verdict_for
-from services.standing import refuse_if_banned
+from services.standing import StandingCheck
 
 # How long a batch waiting for its Yes / No (over CONFIRM_ABOVE jobs) holds the queue.
 HELD_FOR_S = 600.0
@@ -60,7 +59,7 @@ class Intake:
     def __init__(
         self,
         jobs: MemberJobs,
-        bans: BanRepository,
+        standing: StandingCheck,
         audit: AuditLog,
         prefs: PrefsRepository,
         guilds: GuildRepository,
@@ -73,7 +72,7 @@ class Intake:
         held_for_s: float = HELD_FOR_S,
     ) -> None:
         self.jobs = jobs
-        self.bans = bans
+        self.standing = standing
         self.audit = audit
         self.prefs = prefs
         self.guilds = guilds
@@ -133,8 +132,9 @@ class Intake:
 
     async def check_standing(self, origin: Origin, job_guild_id: int | None = None) -> None:
         """Refuse a member banned (or timed out) where they ask, or in the server that owns
-        the job they act on (a DM or another server is no way around a ban)."""
-        await refuse_if_banned(self.bans, origin.user_id, origin.guild_id, job_guild_id)
+        the job they act on (a DM or another server is no way around a ban), and a DM while
+        the owner has DMs off."""
+        await self.standing.check(origin.user_id, origin.guild_id, job_guild_id)
 
     async def check_allowed(
         self, requests: Sequence[GenerationRequest], prompt: str, origin: Origin

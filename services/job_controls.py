@@ -35,7 +35,7 @@ class JobControls:
         job = await self.jobs.get(job_id)
         if job is None:
             raise JobUnavailable("That job no longer exists.")
-        if job.user_id != origin.user_id and not origin.is_moderator:
+        if job.user_id != origin.user_id and not origin.moderates(job.guild_id):
             raise NotYourJob()
         if not await self.jobs.cancel(job_id):
             raise JobUnavailable("That job has already finished, so it cannot be cancelled.")
@@ -73,7 +73,7 @@ class JobControls:
         job = await self.jobs.get(job_id)
         if job is None or job.deleted_at is not None:
             raise JobUnavailable("That job no longer exists.")
-        if job.stealth and job.user_id != origin.user_id and not origin.is_moderator:
+        if job.stealth and job.user_id != origin.user_id and not origin.moderates(job.guild_id):
             raise NotYourJob()
         if job.state != JobState.DONE:
             raise JobUnavailable("That job has not finished, so it has no details yet.")
@@ -91,6 +91,8 @@ class JobControls:
         job = await self.jobs.get(job_id)
         if job is None or job.deleted_at is not None:
             raise JobUnavailable("That job no longer exists.")
-        if job.user_id != origin.user_id and not (moderators_too and origin.is_moderator):
+        if job.user_id != origin.user_id and not (
+            moderators_too and origin.moderates(job.guild_id)
+        ):
             raise NotYourJob()
         return job

@@ -20,4 +20,10 @@ class Origin:
     application_id: int
     interaction_token: str
     reply_expires_at: datetime
-    is_moderator: bool = False
+    is_moderator: bool = False  # in `guild_id`, from the guild's roles (bot.permissions)
+
+    def moderates(self, guild_id: int | None) -> bool:
+        """Whether this member may act as a moderator on what belongs to `guild_id`: only
+        where they are one (a moderator of one server has no say over another's jobs; nobody
+        moderates DMs)."""
+        return self.is_moderator and self.guild_id is not None and self.guild_id == guild_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from db import GuildRepository, Prefs, PrefsRepository
+from db import GuildRepository, Prefs, PrefsRepository, TooManyOptions
 from inference.capabilities import skipped
 from inference.presets import Preset
 from inference.prompt import PromptDefaults, PromptError, parse, validate_option, validate_suffix
@@ -33,6 +33,7 @@ MENUS: dict[str, tuple[str, list[tuple[str, Any]]]] = {
     ),
     "lane": ("Speed", [("Fast mode", "fast"), ("Relax mode", "relax")]),
 }
+MAX_OPTIONS = 25  # saved /prefer options per member
 # The /settings switches: field -> (label when off, label when on).
 TOGGLES = {"remix": ("Remix mode", "Remix mode ✓"), "stealth": ("Public mode", "Stealth mode")}
 
@@ -93,7 +94,14 @@ class Preferences:
             key, flags = validate_option(name, value)
         except PromptError as error:
             raise InvalidParameter(error.message, error.code, value) from error
-        await self.prefs.set_option(user_id, key, flags)
+        try:
+            await self.prefs.set_option(user_id, key, flags, max_options=MAX_OPTIONS)
+        except TooManyOptions as full:
+            raise UserFacingError(
+                f"You already have {full.limit} saved options, the most one member may keep; "
+                f"--{key} was not saved.",
+                hint="Delete one with /prefer option delete, or change an existing one.",
+            ) from None
         return key, flags
 
     async def options(self, user_id: int) -> dict[str, str]:

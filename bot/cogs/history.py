@@ -43,7 +43,7 @@ class History(commands.Cog):
     @app_commands.describe(
         page="Page number",
         favourites="Only jobs marked with ❤️",
-        member="Whose public jobs to list (default: your own, all of them)",
+        member="Whose public jobs made in this server to list (default: all of your own)",
     )
     async def history_command(
         self,
@@ -53,7 +53,9 @@ class History(commands.Cog):
         member: discord.User | None = None,
     ) -> None:
         owner = None if member is None or member.id == interaction.user.id else member.id
-        found = await self.history.page(interaction.user.id, page - 1, favourites, owner)
+        found = await self.history.page(
+            interaction.user.id, page - 1, favourites, owner, interaction.guild_id
+        )
         text, view = history_message(found)
         await interaction.response.send_message(
             text, view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
@@ -63,7 +65,7 @@ class History(commands.Cog):
         if interaction.user.id != fields["user"]:
             raise NotYourJob()
         found = await self.history.page(
-            fields["user"], fields["page"], fields["fav"], fields["owner"]
+            fields["user"], fields["page"], fields["fav"], fields["owner"], interaction.guild_id
         )
         text, view = history_message(found)
         await interaction.response.edit_message(content=text, view=view)

@@ -9,7 +9,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import ImagineBot
-from services.errors import DirectMessagesOff
 
 
 class Imagine(commands.Cog):
@@ -22,8 +21,6 @@ class Imagine(commands.Cog):
         prompt="What to draw; parameters like --ar 3:2 --seed 42 --no people go last"
     )
     async def imagine(self, interaction: discord.Interaction[Any], prompt: str) -> None:
-        if interaction.guild_id is None and not self.bot.settings.allow_dms:
-            raise DirectMessagesOff()
         work = self.service.imagine(prompt, self.bot.origin(interaction))
         jobs = await self.bot.acks.within_deadline(interaction, work)
         await self.bot.posting.start_jobs(interaction, jobs)

@@ -288,8 +288,7 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
 
     async def decide(self, interaction: Interaction, outcome: AppealState, appeal_id: int) -> None:
         """A moderator's decision on an appeal; an approved prompt runs for its author."""
-        moderator = is_moderator(interaction, self.bot.settings.mod_role_ids)
-        decision = await self.appeals.decide(appeal_id, outcome, interaction.user.id, moderator)
+        decision = await self.appeals.decide(appeal_id, outcome, self.bot.origin(interaction))
         shown = f"{decision.outcome} by {interaction.user.display_name}"
         await interaction.response.edit_message(
             embed=review_embed(decision.appeal, shown), view=None

@@ -188,11 +188,11 @@ class MemberJobs:
         limit: int = 25,
         offset: int = 0,
         favourites: bool = False,
-        public_only: bool = False,
+        public_in: int | None = None,
     ) -> Sequence[Job]:
         """A user's jobs, newest first (deleted ones never), optionally favourites only or,
-        for anyone but the owner, public ones only."""
-        conditions = _listing(user_id, favourites, public_only)
+        for anyone but the owner, only the public finished ones made in guild `public_in`."""
+        conditions = _listing(user_id, favourites, public_in)
         async with self.sessions() as session:
             return (
                 await session.scalars(
@@ -208,12 +208,12 @@ class MemberJobs:
         self,
         user_id: int,
         favourites: bool = False,
-        public_only: bool = False,
+        public_in: int | None = None,
         up_to: int | None = None,
     ) -> int:
         """How many jobs for_user would list; with `up_to`, counting stops there (a page
         count for someone with 50,000 jobs need not read them all)."""
-        listed = select(Job.id).where(*_listing(user_id, favourites, public_only))
+        listed = select(Job.id).where(*_listing(user_id, favourites, public_in))
         if up_to is not None:
             listed = listed.limit(up_to)
         async with self.sessions() as session:
@@ -304,12 +304,16 @@ class MemberJobs:
             return sorted(files - still_used)
 
 
-def _listing(user_id: int, favourites: bool, public_only: bool) -> list[ColumnElement[bool]]:
+def _listing(user_id: int, favourites: bool, public_in: int | None) -> list[ColumnElement[bool]]:
     conditions = [Job.user_id == user_id, Job.deleted_at.is_(None)]
     if favourites:
         conditions.append(Job.favourite.is_(True))
-    if public_only:
-        conditions += [Job.stealth.is_(False), Job.state == JobState.DONE]
+    if public_in is not None:
+        conditions += [
+            Job.guild_id == public_in,
+            Job.stealth.is_(False),
+            Job.state == JobState.DONE,
+        ]
     return conditions
 
 

@@ -20,6 +20,7 @@ from inference.prompt.permutations import Restore, has_braces, park, same
 Fields = dict[str, Any]
 
 OPTION_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+MAX_DEFAULT_CHARS = 400  # one /prefer suffix or option: more is abuse, not a preference
 SETTABLE = frozenset(f.field for f in FLAGS)
 """Request fields a setting, suffix or option may set (every field a flag sets)."""
 
@@ -115,6 +116,13 @@ def apply_layer(acc: Fields, layer: Fields) -> None:
 
 def _flags_only(text: str, what: str, parameter: str) -> Fields:
     """Field values of a flags-only text (suffix, option): no text, weights or permutations."""
+    size = len(" ".join(text.split()))
+    if size > MAX_DEFAULT_CHARS:
+        raise PromptError(
+            f"{what} is {size} characters long; the limit is {MAX_DEFAULT_CHARS}.",
+            "default_too_long",
+            parameter,
+        )
     if has_braces(text):
         raise PromptError(
             f"{what} cannot contain permutations {{ }}, got {shown(text.strip())}.",

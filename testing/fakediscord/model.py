@@ -86,6 +86,7 @@ class Channel:
     name: str
     guild_id: int | None  # None: a DM channel
     recipient: User | None = None
+    overwrites: dict[int, int] = field(default_factory=dict)  # member id -> allowed bits
 
     def payload(self) -> dict[str, Any]:
         if self.guild_id is None:
@@ -97,7 +98,10 @@ class Channel:
             "name": self.name,
             "guild_id": str(self.guild_id),
             "position": 0,
-            "permission_overwrites": [],
+            "permission_overwrites": [
+                {"id": str(member), "type": 1, "allow": str(allow), "deny": "0"}
+                for member, allow in self.overwrites.items()
+            ],
             "nsfw": False,
             "parent_id": None,
             "topic": None,

@@ -148,6 +148,11 @@ class FakeDiscord(Gateway):
         guild.members[user.id] = member
         return member
 
+    def allow_in_channel(self, channel: Channel, user: User, permissions: int) -> None:
+        """A member permission overwrite: `user` gets `permissions` in this channel only."""
+        channel.overwrites[user.id] = permissions
+        self._dispatch_soon("CHANNEL_UPDATE", channel.payload())
+
     def dm_channel(self, user: User) -> Channel:
         for channel in self.channels.values():
             if channel.guild_id is None and channel.recipient is user:
@@ -242,7 +247,9 @@ class FakeDiscord(Gateway):
             payload["guild_locale"] = "en-US"
             payload["member"] = {
                 **member.payload(),
-                "permissions": str(guild.permissions_of(user.id)),
+                "permissions": str(
+                    guild.permissions_of(user.id) | channel.overwrites.get(user.id, 0)
+                ),
             }
             payload["authorizing_integration_owners"] = {"0": str(guild.id)}
             payload["context"] = 0

@@ -284,3 +284,19 @@ async def test_a_server_sets_its_own_waiting_limit(world, runner):
     assert f"{runner.settings.max_queued_jobs} waiting" in reset.original.content
     third = await _run(world, alice, "imagine", prompt="a fox let in")
     assert not third.ephemeral
+
+
+async def test_a_channel_overwrite_does_not_make_a_moderator(world, runner, review):
+    from testing.fakediscord.model import MANAGE_MESSAGES
+
+    fake, alice, bob = world.fake, world.alice, world.bob
+    fake.allow_in_channel(review, bob, MANAGE_MESSAGES)  # Manage Messages here, not in the server
+    fake.allow_in_channel(world.channel, bob, MANAGE_MESSAGES)
+    await runner.start()
+    await _run(world, world.mod, "mod", "setup", review_channel=review)
+    card = await _appeal(world, alice, review)
+    press = await fake.click(bob, card, card.button("Approve"))
+    await press.wait_for_response()
+    assert press.ephemeral and press.original.embeds[0]["title"] == "Moderators only"
+    ban = await _run(world, bob, "mod", "ban", user=alice, reason="spam")
+    assert ban.ephemeral and ban.original.embeds[0]["title"] == "Moderators only"

@@ -124,18 +124,25 @@ async def test_history_is_per_user_newest_first(sessions):
     assert [j.interaction_id for j in await repo.member.for_user(1)] == [2, 1, 0]
 
 
-async def test_another_members_view_lists_only_finished_public_jobs(sessions):
+async def test_another_members_view_lists_only_finished_public_jobs_of_that_server(sessions):
     repo = job_tables(sessions)
     public, _ = await repo.member.create(_new(user=1, interaction=1))
     hidden, _ = await repo.member.create(_new(user=1, interaction=2, stealth=True))
+    elsewhere, _ = await repo.member.create(_new(user=1, interaction=4, guild_id=21))
     waiting, _ = await repo.member.create(_new(user=1, interaction=3))
-    for job in (public, hidden):
+    for job in (public, hidden, elsewhere):
         await repo.worker.claim_next("w")
         await repo.worker.finish(job.id, [StoredImage(1, f"{job.id:064x}", 64, 64, 1)], [1], 0.1)
-    assert [j.id for j in await repo.member.for_user(1)] == [waiting.id, hidden.id, public.id]
-    assert [j.id for j in await repo.member.for_user(1, public_only=True)] == [public.id]
-    assert await repo.member.count_for_user(1, public_only=True) == 1
-    assert await repo.member.count_for_user(1) == 3
+    assert [j.id for j in await repo.member.for_user(1)] == [
+        waiting.id,
+        elsewhere.id,
+        hidden.id,
+        public.id,
+    ]
+    assert [j.id for j in await repo.member.for_user(1, public_in=20)] == [public.id]
+    assert [j.id for j in await repo.member.for_user(1, public_in=21)] == [elsewhere.id]
+    assert await repo.member.count_for_user(1, public_in=20) == 1
+    assert await repo.member.count_for_user(1) == 4
 
 
 async def test_a_user_past_the_fast_allowance_yields_and_runs_as_relax(sessions):

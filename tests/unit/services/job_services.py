@@ -23,6 +23,7 @@ from services.imagine import ImagineService
 from services.intake import Intake
 from services.job_controls import JobControls
 from services.origin import Origin
+from services.standing import StandingCheck
 
 
 @dataclass
@@ -48,7 +49,7 @@ async def job_services(migrated_database_url):
     prefs = PrefsRepository(sessions)
     intake = Intake(
         jobs,
-        bans,
+        StandingCheck(bans, allow_dms=True),
         audit,
         prefs,
         GuildRepository(sessions),

@@ -87,10 +87,32 @@ async def test_a_server_ban_holds_on_the_servers_jobs_from_a_dm_and_through_show
         await service.children.child("v", 1, parent.id, _in_dm())
     with pytest.raises(UserBanned):  # and a remix there
         await service.children.child("v", 1, parent.id, _in_dm(), remix_prompt="a red owl")
-    history = History(service.jobs, service.prefs, service.bans, None)
+    history = History(service.jobs, service.prefs, service.intake.standing, None)
     with pytest.raises(UserBanned):  # /show in a DM would post it with working buttons
         await history.owned_job(parent.id, 1, None)
     assert len(await service.jobs.for_user(1)) == 1  # nothing was made
+
+
+async def test_with_dms_off_no_path_works_from_a_dm(service):
+    import pytest
+
+    from services.errors import DirectMessagesOff
+    from services.history import History
+    from services.standing import StandingCheck
+
+    parent = await _finished(service)  # made in a server, while DMs were allowed
+    service.intake.standing = StandingCheck(service.bans, allow_dms=False)
+    with pytest.raises(DirectMessagesOff):
+        await service.imagine.imagine("a fox", _in_dm())
+    with pytest.raises(DirectMessagesOff):  # a button on a result /show posted in a DM
+        await service.children.child("v", 1, parent.id, _in_dm())
+    with pytest.raises(DirectMessagesOff):
+        await service.children.child("v", 1, parent.id, _in_dm(), remix_prompt="a red owl")
+    history = History(service.jobs, service.prefs, service.intake.standing, None)
+    with pytest.raises(DirectMessagesOff):
+        await history.owned_job(parent.id, 1, None)
+    assert len(await service.jobs.for_user(1)) == 1
+    await history.owned_job(parent.id, 1, 20)  # in a server it still works
 
 
 async def test_an_unanswered_confirmation_expires_and_frees_the_queue(service):
@@ -110,3 +132,66 @@ async def test_an_unanswered_confirmation_expires_and_frees_the_queue(service):
     assert {(await service.jobs.get(job.id)).state for job in held} == {JobState.CANCELLED}
     with pytest.raises(JobUnavailable, match="waits 0 minutes for its Yes"):
         await service.imagine.confirm(held[0].id, _origin(), start=True)
+
+
+async def test_a_moderator_acts_only_on_their_own_servers_jobs(service):
+    from dataclasses import replace
+
+    import pytest
+
+    from services.errors import NotYourJob
+
+    parent = await _finished(service)  # made in server 20 by member 1
+    [waiting] = await service.imagine.imagine("an owl", _origin())
+    other_server = replace(_origin(user=3, moderator=True), guild_id=21)
+    with pytest.raises(NotYourJob):
+        await service.controls.cancel(waiting.id, other_server)
+    with pytest.raises(NotYourJob):
+        await service.controls.delete(parent.id, other_server)
+    with pytest.raises(NotYourJob):
+        await service.children.child("v", 1, parent.id, other_server)
+    in_a_dm = replace(_origin(user=3, moderator=True), guild_id=None)
+    with pytest.raises(NotYourJob):
+        await service.controls.cancel(waiting.id, in_a_dm)
+    assert (await service.jobs.get(waiting.id)).state == JobState.QUEUED
+    # A moderator of server 20 may.
+    await service.controls.cancel(waiting.id, _origin(user=3, moderator=True))
+    assert (await service.jobs.get(waiting.id)).state == JobState.CANCELLED
+
+
+async def test_another_members_history_shows_only_jobs_of_the_server_asked_in(service):
+    import pytest
+
+    from services.errors import UserFacingError
+    from services.history import History
+
+    parent = await _finished(service)  # public, made in server 20
+    history = History(service.jobs, service.prefs, service.intake.standing, None)
+    seen_here = await history.page(2, 0, False, owner_id=1, guild_id=20)
+    assert [job.id for job in seen_here.jobs] == [parent.id]
+    assert (await history.page(2, 0, False, owner_id=1, guild_id=21)).jobs == []
+    with pytest.raises(UserFacingError, match="in a server"):
+        await history.page(2, 0, False, owner_id=1, guild_id=None)
+    assert [job.id for job in (await history.page(1, 0, False, guild_id=21)).jobs] == [parent.id]
+
+
+async def test_prefer_options_are_capped_in_number_and_size_even_when_saved_at_once(service):
+    import pytest
+
+    from db import GuildRepository
+    from services.errors import InvalidParameter, UserFacingError
+    from services.preferences import MAX_OPTIONS, Preferences
+
+    guilds = GuildRepository(service.jobs.sessions)
+    preferences = Preferences(service.prefs, guilds, service.intake.presets)
+    saves = [preferences.save_option(1, f"opt{n}", f"--s {n}") for n in range(MAX_OPTIONS + 15)]
+    results = await asyncio.gather(*saves, return_exceptions=True)
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert all(isinstance(r, UserFacingError) and "25 saved options" in str(r) for r in refused)
+    assert len(await preferences.options(1)) == MAX_OPTIONS == len(results) - len(refused)
+    kept = next(iter(await preferences.options(1)))
+    await preferences.save_option(1, kept, "--s 900")  # changing one is not adding one
+    with pytest.raises(InvalidParameter, match="characters long; the limit is 400"):
+        await preferences.save_option(2, "long", "--s 100 " * 60)
+    with pytest.raises(InvalidParameter, match="characters long"):
+        await preferences.set_suffix(2, "--ar 1:1 " * 60)
