@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.delivery.invalid import InvalidRequests, counting_trace
 from bot.delivery.posting import Posting
 from bot.delivery.replies import Acknowledger, tell_privately
 from bot.delivery.updates import Delivery
@@ -44,6 +45,7 @@ class ImagineBot(commands.AutoShardedBot):
 
     def __init__(self, services: Services, extensions: Sequence[str]) -> None:
         settings = services.settings
+        invalid = InvalidRequests(settings.invalid_request_budget)
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -55,6 +57,7 @@ class ImagineBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=None if settings.shards == "auto" else settings.shards,
             guild_ready_timeout=settings.guild_ready_timeout_s,
+            http_trace=counting_trace(invalid),
         )
         self.settings = settings
         self.services = services
@@ -63,7 +66,7 @@ class ImagineBot(commands.AutoShardedBot):
         self.router = Router(self.reply_error)
         self.acks = Acknowledger(settings.ack_budget_s)
         self.posting = Posting(self, services.delivery_jobs, services.events)
-        self.delivery = Delivery(self, services.delivery_jobs, services.store)
+        self.delivery = Delivery(self, services.delivery_jobs, services.store, invalid)
         services.events.subscribe(self.delivery.notify)
         # The in-process worker, when this bot renders (bot/app.py sets it).
         self.worker: Any = None

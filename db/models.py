@@ -135,6 +135,8 @@ class Job(Base):
     # The place in the queue the waiting message shows ("#3 in queue"), once shown.
     shown_place: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the result could not be posted (Discord answered 403/404 for its channel): final.
+    delivery_error: Mapped[str | None] = mapped_column(Text)
     favourite: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Stealth (the owner's setting when the job was made): never listed to anyone else.
     stealth: Mapped[bool] = mapped_column(default=False, server_default=false())

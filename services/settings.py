@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     output_filter: str | None = None
     lexicon_file: Path | None = None
     delete_grace_hours: float = 24.0
+    # Invalid Discord requests (401/403/429) in 10 minutes past which deliveries wait
+    # (Discord restricts the IP at 10,000).
+    invalid_request_budget: int = Field(default=1000, gt=0)
     allow_dms: bool = False
     # Gateway shards: a number, or "auto" for Discord's recommendation (large bots).
     shards: int | Literal["auto"] = 1

@@ -30,8 +30,13 @@ async def tell_member(
     """Tell a member about a decision: by DM, or in the channel they used if DMs are closed."""
     mention = discord.AllowedMentions(users=[discord.Object(user_id)], everyone=False, roles=False)
     try:
-        user = client.get_user(user_id) or await client.fetch_user(user_id)
-        await user.send(text)
+        await dm_member(client, user_id, text)
     except discord.HTTPException:
         channel = client.get_partial_messageable(channel_id, guild_id=guild_id)
         await channel.send(f"<@{user_id}> {text}", allowed_mentions=mention)
+
+
+async def dm_member(client: discord.Client, user_id: int, text: str) -> None:
+    """A direct message to a member; discord.HTTPException if their DMs are closed."""
+    user = client.get_user(user_id) or await client.fetch_user(user_id)
+    await user.send(text)

@@ -2,7 +2,10 @@
 
 Works from the jobs table alone, so after a bot restart it finishes the messages of jobs that
 ran meanwhile. Within the interaction token's life it edits through the webhook; after that
-through the channel with the bot token; if the message is gone it posts a new one.
+through the channel with the bot token; if the message is gone it posts a new one. A channel
+Discord says is gone or closed to the bot (404, 403) is final: nothing more is sent there, the
+job records why and its member is told by DM once. While the invalid-request budget
+(bot.delivery.invalid) is spent, every delivery waits.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 
 import discord
 
+from bot.delivery.alerts import dm_member
+from bot.delivery.invalid import InvalidRequests
 from bot.delivery.posting import Upload, result_upload
 from bot.delivery.throttle import PER_MESSAGE_INTERVAL_S, EditBudget
 from bot.ui.errors import ERROR_COLOUR
@@ -31,6 +36,9 @@ ACTIVE = (JobState.QUEUED, JobState.RUNNING)
 POLL_INTERVAL_S = 1.0
 # Discord's answers that mean "not this way" (expired token, no access, message gone).
 REFUSED = (401, 403, 404)
+# A new message refused with these: the channel is gone or closed to the bot, for good.
+CLOSED = (403, 404)
+UNKNOWN_CHANNEL = 10003  # Discord's error code for a deleted channel
 # A job whose delivery keeps failing is tried again after RETRY_BASE_S, doubling up to
 # RETRY_MAX_S; a result is given up after MAX_DELIVERY_ATTEMPTS (the member is told).
 MAX_DELIVERY_ATTEMPTS = 5
@@ -57,14 +65,30 @@ class Retries:
         self._failed.pop(job_id, None)
 
 
+class Undeliverable(Exception):
+    """The job's channel is gone or closed to the bot: posting its result is over."""
+
+
 class Delivery:
     """Dispatches `result_withheld(job)` to the client's listeners when an output filter
     withheld a result (the moderation feature alerts the moderators)."""
 
-    def __init__(self, client: discord.Client, jobs: DeliveryJobs, store: ImageStore) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        jobs: DeliveryJobs,
+        store: ImageStore,
+        invalid: InvalidRequests | None = None,
+    ) -> None:
         self.client = client
         self.jobs = jobs
         self.store = store
+        self.invalid = invalid or InvalidRequests()
+        # Channels Discord said are deleted or closed to the bot (this process's memory: after
+        # a restart one attempt per channel finds out again).
+        self._closed: dict[int, str] = {}  # channel -> why
+        self._told: set[tuple[int, int]] = set()  # (member, channel) told by DM
+        self._holding = False
         self._changed = asyncio.Event()
         self.budget = EditBudget()
         # The preview each running job's message shows now (forgotten with its result).
@@ -93,6 +117,8 @@ class Delivery:
         """Bring every job message up to date. Each job's delivery stands alone: whatever
         one raises is that job's, retried with back-off and, for a result, given up after
         MAX_DELIVERY_ATTEMPTS with a message; the sweep always goes on to the others."""
+        if self._hold(time.monotonic()):
+            return
         for job in await self.jobs.needing_delivery():
             if job.message_id is None or not self.retries.due(job.id, time.monotonic()):
                 continue  # not recorded yet by the command handler, or backing off
@@ -101,6 +127,9 @@ class Delivery:
                     await self._show_progress(job)
                 else:
                     await self._show_result(job)
+            except Undeliverable as closed:
+                self.retries.forget(job.id)
+                await self._undeliverable(job, str(closed))
             except Exception as error:
                 log.exception("could not update the message of job %s", job.id)
                 failures = self.retries.failed(job.id, time.monotonic())
@@ -109,6 +138,36 @@ class Delivery:
             else:
                 self.retries.forget(job.id)
         await self._show_places()
+
+    def _hold(self, now: float) -> bool:
+        """Whether deliveries wait for the invalid-request budget (logged when it starts)."""
+        holding = self.invalid.exhausted(now)
+        if holding and not self._holding:
+            log.warning(
+                "%d invalid Discord requests in %.0f s: deliveries wait until that falls",
+                self.invalid.spent(now),
+                self.invalid.window_s,
+            )
+        self._holding = holding
+        return holding
+
+    async def _undeliverable(self, job: Job, reason: str) -> None:
+        """Record why the result cannot be posted and tell its member by DM, once per
+        channel (never in the channel itself: that is what failed)."""
+        if not await self.jobs.mark_undeliverable(job.id, reason):
+            return
+        log.warning("job %s: result not posted: %s", job.id, reason)
+        if (job.user_id, job.channel_id) in self._told:
+            return
+        self._told.add((job.user_id, job.channel_id))
+        text = (
+            f"Your job {job.id} finished, but its result could not be posted: {reason}. "
+            f"Bring it back with /show {job.id} in a channel where the bot can post."
+        )
+        try:
+            await dm_member(self.client, job.user_id, text)
+        except discord.HTTPException as error:
+            log.info("job %s: its member's DMs are closed too (%s)", job.id, error.status)
 
     async def _give_up(self, job: Job, error: Exception) -> None:
         """A result that could not be posted after every attempt: say so on its message (if
@@ -131,7 +190,7 @@ class Delivery:
         """Waiting messages say their place in the queue, updated as it moves, within the
         same edit budget as progress (which goes first: this runs after it)."""
         for job, place in await self.jobs.queue():
-            if job.shown_place == place or job.message_id is None:
+            if job.shown_place == place or job.message_id is None or job.channel_id in self._closed:
                 continue
             if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
                 continue  # a later sweep shows the place as it is then
@@ -195,6 +254,11 @@ class Delivery:
         a result is posted as a new message, never dropped; a progress edit is skipped.
         """
         assert job.message_id is not None
+        active = job.state in ACTIVE
+        if job.channel_id in self._closed:
+            if active:
+                return job.message_id  # its result finds out
+            raise Undeliverable(self._closed[job.channel_id])
         fields.update(content=job_content(job, place), allowed_mentions=mentions_for(job))
         if job.interaction_token and job.token_expires_at and utcnow() < job.token_expires_at:
             webhook = discord.Webhook.partial(
@@ -218,12 +282,28 @@ class Delivery:
         except discord.HTTPException as error:
             if error.status not in REFUSED:
                 raise
-            if job.state in (JobState.QUEUED, JobState.RUNNING):
+            if error.code == UNKNOWN_CHANNEL:
+                self._close(job.channel_id, error)
+                return await self._edit(job, upload, place, **fields)
+            if active:
                 return job.message_id  # a lost progress edit is harmless; the result is not
         files = [upload.file()] if upload else []
         fields.pop("attachments", None)  # a new message has none to take off
-        message = await channel.send(files=files, **fields)
+        try:
+            message = await channel.send(files=files, **fields)
+        except discord.HTTPException as error:
+            if error.status not in CLOSED:
+                raise
+            self._close(job.channel_id, error)
+            raise Undeliverable(self._closed[job.channel_id]) from None
         return message.id
+
+    def _close(self, channel_id: int, error: discord.HTTPException) -> None:
+        self._closed[channel_id] = (
+            "its channel no longer exists"
+            if error.status == 404
+            else "the bot may no longer post in its channel"
+        )
 
 
 def _withheld(job: Job) -> bool:

@@ -81,6 +81,17 @@ class DeliveryJobs:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def mark_undeliverable(self, job_id: int, reason: str) -> bool:
+        """Give up posting for good (the channel is gone or closed to the bot), with why;
+        False if a delivery got there first."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.delivered_at.is_(None))
+                .values(delivered_at=utcnow(), delivery_error=reason)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def queue(self) -> list[tuple[Job, int]]:
         """Queued jobs that have a message, each with its place in the queue (1 = next), as
         the fair-share order predicts it (db.fairshare.queue_order), or PAUSED."""

@@ -324,3 +324,27 @@ class Interaction:
 
     def messages(self) -> list[Message]:
         return [m for m in [self.original, *self.followups] if m is not None]
+
+
+def option_payload(
+    guild: Guild | None, name: str, value: Any, resolved: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """A slash command option as Discord sends it; users and channels go into `resolved`."""
+    if isinstance(value, User):
+        resolved.setdefault("users", {})[str(value.id)] = value.payload()
+        if guild is not None and value.id in guild.members:
+            member = guild.members[value.id].payload(with_user=False)
+            member["permissions"] = str(guild.permissions_of(value.id))
+            resolved.setdefault("members", {})[str(value.id)] = member
+        return {"name": name, "type": 6, "value": str(value.id)}
+    if isinstance(value, Channel):
+        data = {**value.payload(), "permissions": str((1 << 53) - 1)}
+        resolved.setdefault("channels", {})[str(value.id)] = data
+        return {"name": name, "type": 7, "value": str(value.id)}
+    if isinstance(value, bool):
+        return {"name": name, "type": 5, "value": value}
+    if isinstance(value, int):
+        return {"name": name, "type": 4, "value": value}
+    if isinstance(value, float):
+        return {"name": name, "type": 10, "value": value}
+    return {"name": name, "type": 3, "value": str(value)}

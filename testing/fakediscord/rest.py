@@ -275,11 +275,11 @@ async def _callback(
 
 def _webhook_message(interaction: Interaction, message_id: str) -> Message:
     if message_id == "@original":
-        if interaction.original is None:
+        if interaction.original is None or interaction.original.deleted:
             raise DiscordError(404, 10008, "Unknown Message")
         return interaction.original
     for message in interaction.messages():
-        if message.id == int(message_id):
+        if message.id == int(message_id) and not message.deleted:
             return message
     raise DiscordError(404, 10008, "Unknown Message")
 
@@ -347,6 +347,7 @@ def _channel(fake: FakeDiscord, channel_id: str) -> Channel:
 
 
 def _channel_message(fake: FakeDiscord, channel_id: str, message_id: str) -> Message:
+    _channel(fake, channel_id)
     message = fake.all_messages.get(int(message_id))
     if (
         message is None

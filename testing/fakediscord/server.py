@@ -33,6 +33,7 @@ from testing.fakediscord.model import (
     Role,
     Snowflakes,
     User,
+    option_payload,
 )
 from testing.fakediscord.validation import DiscordError, validate_message
 
@@ -148,6 +149,17 @@ class FakeDiscord(Gateway):
         guild.members[user.id] = member
         return member
 
+    def delete_channel(self, channel: Channel) -> None:
+        """A moderator deletes a channel: its messages go with it."""
+        del self.channels[channel.id]
+        guild = self.guilds[channel.guild_id] if channel.guild_id is not None else None
+        if guild is not None:
+            guild.channels.remove(channel)
+        for message in self.all_messages.values():
+            if message.channel_id == channel.id:
+                message.deleted = True
+        self._dispatch_soon("CHANNEL_DELETE", channel.payload())
+
     def allow_in_channel(self, channel: Channel, user: User, permissions: int) -> None:
         """A member permission overwrite: `user` gets `permissions` in this channel only."""
         channel.overwrites[user.id] = permissions
@@ -168,7 +180,8 @@ class FakeDiscord(Gateway):
         """Run `/name [subcommand...] option:value...` as `user` in `channel`."""
         command = self._find_command(name, channel.guild_id)
         resolved: dict[str, dict[str, Any]] = {}
-        built = [self._option(k, v, channel, resolved) for k, v in options.items()]
+        guild = self.guilds.get(channel.guild_id or 0)
+        built = [option_payload(guild, k, v, resolved) for k, v in options.items()]
         for sub in reversed(subcommands):
             built = [{"name": sub, "type": 1, "options": built}]
         data: dict[str, Any] = {
@@ -343,29 +356,6 @@ class FakeDiscord(Gateway):
                 if command["name"] == name:
                     return command
         raise KeyError(f"the bot has not registered /{name}")
-
-    def _option(
-        self, name: str, value: Any, channel: Channel, resolved: dict[str, dict[str, Any]]
-    ) -> dict[str, Any]:
-        if isinstance(value, User):
-            resolved.setdefault("users", {})[str(value.id)] = value.payload()
-            guild = self.guilds.get(channel.guild_id or 0)
-            if guild is not None and value.id in guild.members:
-                member = guild.members[value.id].payload(with_user=False)
-                member["permissions"] = str(guild.permissions_of(value.id))
-                resolved.setdefault("members", {})[str(value.id)] = member
-            return {"name": name, "type": 6, "value": str(value.id)}
-        if isinstance(value, Channel):
-            data = {**value.payload(), "permissions": str((1 << 53) - 1)}
-            resolved.setdefault("channels", {})[str(value.id)] = data
-            return {"name": name, "type": 7, "value": str(value.id)}
-        if isinstance(value, bool):
-            return {"name": name, "type": 5, "value": value}
-        if isinstance(value, int):
-            return {"name": name, "type": 4, "value": value}
-        if isinstance(value, float):
-            return {"name": name, "type": 10, "value": value}
-        return {"name": name, "type": 3, "value": str(value)}
 
     @web.middleware
     async def _middleware(

@@ -3,6 +3,7 @@ many REST calls a job costs."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from itertools import pairwise
@@ -138,3 +139,64 @@ async def test_a_result_that_cannot_be_posted_never_holds_up_the_others(world, r
     assert "/show" in broken.original.embeds[0]["description"]
     later = await _imagine(world, "a later fox --seed 3")
     await _done(fake, later.original)  # the sweep goes on after giving up
+
+
+async def test_a_deleted_channel_costs_a_few_requests_and_its_member_one_dm(world, runner):
+    fake, alice = world.fake, world.alice
+    doomed = fake.add_channel(world.guild, "doomed")
+    bot = await runner.start(run_worker=False)
+    waiting = []
+    for n in range(3):
+        inter = await fake.slash(alice, doomed, "imagine", prompt=f"a lost fox {n} --seed {n}")
+        assert await inter.wait_for_response() == 4
+        waiting.append(inter)
+    fake.delete_channel(doomed)
+    await runner.stop(bot)
+    before = len(fake.requests)
+    bot = await runner.start()  # the worker renders all three; none can be posted
+    elsewhere = await _imagine(world, "a fox that arrives --seed 9")
+    await _done(fake, elsewhere.original)
+    jobs = bot.services.jobs
+    ids = [j.id for j in await jobs.for_user(alice.id)]
+    await fake.wait_for(lambda: len(fake.messages(fake.dm_channel(alice))) == 1, timeout=90)
+    channel_path = f"/channels/{doomed.id}/"
+    for _ in range(30):  # every result is given up for good, with why
+        rows = [await jobs.get(i) for i in ids]
+        if all(r.delivered_at is not None for r in rows):
+            break
+        await asyncio.sleep(0.5)
+    lost = [r for r in rows if r.channel_id == doomed.id]
+    assert len(lost) == 3 and all(r.delivery_error == "its channel no longer exists" for r in lost)
+    doomed_calls = [
+        r
+        for r in fake.requests[before:]
+        if channel_path in r.path or any(str(i.token) in r.path for i in waiting)
+    ]
+    assert len(doomed_calls) <= 4, [(r.method, r.path, r.status) for r in doomed_calls]
+    [dm] = fake.messages(fake.dm_channel(alice))
+    assert "could not be posted: its channel no longer exists" in dm.content
+    assert "/show" in dm.content
+
+
+async def test_results_wait_while_the_invalid_request_budget_is_spent(world, runner):
+    import time
+
+    fake = world.fake
+    runner.settings.invalid_request_budget = 5
+    bot = await runner.start()
+    for _ in range(5):  # as if five 403s had come back in the last ten minutes
+        bot.delivery.invalid.record(time.monotonic())
+    inter = await _imagine(world, "a fox that waits its turn --seed 6")
+    [job] = await bot.services.jobs.for_user(world.alice.id)
+    for _ in range(60):
+        if (await bot.services.jobs.get(job.id)).state == "done":
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(2.5)  # sweeps ran meanwhile, and held
+    assert (
+        not inter.original.attachments
+        and (await bot.services.jobs.get(job.id)).delivered_at is None
+    )
+    bot.delivery.invalid.window_s = 0.0  # the window has passed
+    bot.delivery.notify()
+    await _done(fake, inter.original)
