@@ -70,6 +70,20 @@ class AppealRepository:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def erase(self, user_id: int) -> list[Appeal]:
+        """/privacy delete: blank the prompt of every appeal `user_id` filed and withdraw
+        the open ones; those withdrawn (their review cards need taking down)."""
+        async with self.sessions() as session, session.begin():
+            rows = list(await session.scalars(select(Appeal).where(Appeal.user_id == user_id)))
+            withdrawn = []
+            for appeal in rows:
+                if appeal.state == AppealState.OPEN:
+                    withdrawn.append(appeal)
+                    appeal.state = AppealState.WITHDRAWN
+                    appeal.decided_at = utcnow()
+                appeal.prompt = ""
+            return withdrawn
+
     async def waiting(self, guild_id: int, limit: int = 20) -> Sequence[Appeal]:
         async with self.sessions() as session:
             rows = await session.scalars(

@@ -1,5 +1,6 @@
-"""The moderation audit log: every decision, automatic or human, kept with its details
-(never deleted with a member's data)."""
+"""The moderation audit log: every decision, automatic or human, kept with its details.
+A member's /privacy delete keeps the records (they belong to the servers' moderation) but
+strips what is theirs beyond what moderation needs: prompt text and channel (ANONYMISED)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AuditRecord
+
+# Detail keys that hold a member's own words or whereabouts, dropped when they erase their
+# data; kept: the category, the matched terms, whether it was appealable, job ids.
+ANONYMISED = ("prompt", "channel_id")
 
 
 class AuditLog:
@@ -69,6 +74,20 @@ class AuditLog:
                 .limit(2000)
             )
             return [r for r in reversed(list(rows)) if (r.details or {}).get("job") == job_id]
+
+    async def anonymise(self, user_id: int) -> int:
+        """Drop the ANONYMISED details of every record about `user_id`; how many changed."""
+        changed = 0
+        async with self.sessions() as session, session.begin():
+            rows = await session.scalars(
+                select(AuditRecord).where(AuditRecord.target_user_id == user_id)
+            )
+            for record in rows:
+                details = dict(record.details or {})
+                if any(key in details for key in ANONYMISED):
+                    record.details = {k: v for k, v in details.items() if k not in ANONYMISED}
+                    changed += 1
+        return changed
 
 
 def audit_entry(

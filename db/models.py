@@ -251,6 +251,7 @@ class AppealState(enum.StrEnum):
     APPROVED = "approved"
     UPHELD = "upheld"
     BANNED = "banned"
+    WITHDRAWN = "withdrawn"  # its author erased their data (/privacy delete)
 
 
 class Appeal(Base):

@@ -30,7 +30,7 @@ class ChildJobs:
     async def pressable(self, parent_id: int, origin: Origin) -> Job:
         """A finished job whose buttons the presser may use (its owner or a moderator)."""
         parent = await self.jobs.get(parent_id)
-        if parent is None:
+        if parent is None or parent.deleted_at is not None:
             raise JobUnavailable("That job no longer exists.", hint="Use /imagine to start again.")
         if parent.user_id != origin.user_id and not origin.moderates(parent.guild_id):
             raise NotYourJob()

@@ -124,7 +124,7 @@ def build_services(settings: Settings) -> Services:
         controls=controls,
         history=History(jobs, prefs, standing, settings.fast_allowance_s),
         preferences=Preferences(prefs, guilds, presets),
-        privacy=Privacy(jobs, prefs, audit, store),
+        privacy=Privacy(jobs, prefs, audit, appeals, guilds, store),
         appeals=Appeals(bans, audit, appeals, guilds, parse_ladder(settings.strike_ladder)),
         moderators=Moderators(
             bans,

@@ -1,6 +1,11 @@
 """A member's data, to take away or to erase (/privacy export and /privacy delete).
 
-Moderation audit records are never exported here nor erased: they belong to the server.
+Erasing stops the member's waiting and running jobs, hides every job and blanks its prompt,
+request and interaction token (the images follow after the grace period), forgets their
+preferences, withdraws their open appeals and blanks the prompts of all of them. Moderation
+audit records stay (they belong to the servers), stripped of the prompt text and channel;
+bans and strikes stay. Posted Discord messages are the member's to delete: their buttons no
+longer work.
 """
 
 from __future__ import annotations
@@ -9,8 +14,18 @@ import asyncio
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 
-from db import AuditLog, ImageStore, Job, MemberJobs, PrefsRepository
+from db import (
+    Appeal,
+    AppealRepository,
+    AuditLog,
+    GuildRepository,
+    ImageStore,
+    Job,
+    MemberJobs,
+    PrefsRepository,
+)
 
 EXPORT_LIMIT = 10 * 1024 * 1024 - 64 * 1024  # what one Discord upload carries
 EXPORT_MAX_JOBS = 10_000
@@ -52,13 +67,30 @@ def build_export(jobs: list[Job], store: ImageStore, limit: int = EXPORT_LIMIT) 
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class Erasure:
+    """What /privacy delete did: jobs hidden, and the open appeals withdrawn, each with the
+    review channel whose card shows it (None: the server has none now)."""
+
+    jobs: int
+    withdrawn: list[tuple[Appeal, int | None]]
+
+
 class Privacy:
     def __init__(
-        self, jobs: MemberJobs, prefs: PrefsRepository, audit: AuditLog, store: ImageStore
+        self,
+        jobs: MemberJobs,
+        prefs: PrefsRepository,
+        audit: AuditLog,
+        appeals: AppealRepository,
+        guilds: GuildRepository,
+        store: ImageStore,
     ) -> None:
         self.jobs = jobs
         self.prefs = prefs
         self.audit = audit
+        self.appeals = appeals
+        self.guilds = guilds
         self.store = store
 
     async def export(self, user_id: int, limit: int = EXPORT_LIMIT) -> tuple[int, bytes]:
@@ -66,10 +98,12 @@ class Privacy:
         jobs = list(await self.jobs.for_user(user_id, limit=EXPORT_MAX_JOBS))
         return len(jobs), await asyncio.to_thread(build_export, jobs, self.store, limit)
 
-    async def erase(self, user_id: int, guild_id: int | None) -> int:
-        """Delete every job and the preferences of a member (files go after the grace
-        period); audited. How many jobs were erased."""
-        erased = await self.jobs.delete_all(user_id)
+    async def erase(self, user_id: int, guild_id: int | None) -> Erasure:
+        """Erase a member's data as the module says; audited."""
+        erased = await self.jobs.erase_all(user_id)
         await self.prefs.forget(user_id)
+        withdrawn = await self.appeals.erase(user_id)
+        await self.audit.anonymise(user_id)
         await self.audit.record(guild_id, user_id, user_id, "privacy_delete", "", {"jobs": erased})
-        return erased
+        cards = [(a, await self.guilds.review_channel(a.guild_id)) for a in withdrawn]
+        return Erasure(erased, cards)

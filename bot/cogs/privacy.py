@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from typing import Any
 
@@ -11,6 +12,7 @@ from discord.ext import commands
 
 from bot.client import ImagineBot
 from bot.ui.privacy import ERASE, erase_view
+from bot.ui.review import review_embed
 from services.errors import NotYourJob
 
 Interaction = discord.Interaction[Any]
@@ -18,6 +20,7 @@ Interaction = discord.Interaction[Any]
 
 class Privacy(commands.GroupCog, group_name="privacy", group_description="Your data"):
     def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
         self.privacy = bot.services.privacy
         super().__init__()
 
@@ -48,10 +51,21 @@ class Privacy(commands.GroupCog, group_name="privacy", group_description="Your d
             return
         erased = await self.privacy.erase(fields["user"], interaction.guild_id)
         await interaction.response.edit_message(
-            content=f"Erased {erased} jobs and your preferences. Their images are removed "
-            "from the server's storage within a day.",
+            content=f"Erased {erased.jobs} jobs and your preferences; any job still waiting "
+            "was stopped. Their images are removed from the server's storage within a day. "
+            "Messages already posted are yours to delete; their buttons no longer work.",
             view=None,
         )
+        self.bot.delivery.notify()  # stopped jobs' messages lose their buttons
+        for appeal, channel_id in erased.withdrawn:
+            if channel_id is None or appeal.review_message_id is None:
+                continue
+            card = self.bot.get_partial_messageable(channel_id, guild_id=appeal.guild_id)
+            with contextlib.suppress(discord.HTTPException):  # the card may be gone already
+                await card.get_partial_message(appeal.review_message_id).edit(
+                    embed=review_embed(appeal, "withdrawn, its author erased their data"),
+                    view=None,
+                )
 
 
 async def setup(bot: ImagineBot) -> None:

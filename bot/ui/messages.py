@@ -16,7 +16,10 @@ MAX_CONTENT = 2000
 
 def job_content(job: Job, place: int | None = None) -> str:
     """`**<prompt>** - <who> (<status>)`, the line Midjourney users know; a queued job with
-    a known `place` reads `(Waiting to start, #3 in queue)`, or says the queue is paused."""
+    a known `place` reads `(Waiting to start, #3 in queue)`, or says the queue is paused.
+    A deleted job's message keeps nothing of it."""
+    if job.deleted_at is not None:
+        return f"*Deleted by its author* - <@{job.user_id}>"
     who = f"<@{job.user_id}>"
     if job.action == JobAction.UPSCALE:
         who = f"Image #{job.parent_index} {who}"

@@ -46,7 +46,8 @@ def review_embed(appeal: Appeal, outcome: str | None = None) -> discord.Embed:
         description=f"<@{appeal.user_id}> asks for a review of a blocked prompt.",
         colour=discord.Colour.orange() if outcome is None else discord.Colour.dark_grey(),
     )
-    embed.add_field(name="Prompt", value=f"```\n{appeal.prompt[:1000]}```", inline=False)
+    prompt = f"```\n{appeal.prompt[:1000]}```" if appeal.prompt else "*(erased by its author)*"
+    embed.add_field(name="Prompt", value=prompt, inline=False)
     embed.add_field(name="Rule", value=appeal.category or "unknown")
     embed.add_field(name="Matched", value=", ".join(appeal.matched) or "-")
     return embed

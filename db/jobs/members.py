@@ -254,19 +254,27 @@ class MemberJobs:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def delete_all(self, user_id: int) -> int:
-        """Hide every ended job of a user (the /privacy delete); audit records are not touched."""
+    async def erase_all(self, user_id: int) -> int:
+        """/privacy delete: stop the member's held, waiting and running jobs, hide every job
+        and blank what each kept of them (prompt, request, interaction token), in one step;
+        image rows and files go with the deleted-job purge. How many jobs were hidden now."""
+        now = utcnow()
+        mine = Job.user_id == user_id
         async with self.sessions() as session, session.begin():
-            result = await session.execute(
+            stopped = await session.execute(
                 update(Job)
-                .where(
-                    Job.user_id == user_id,
-                    Job.deleted_at.is_(None),
-                    Job.state.in_((JobState.HELD, *ENDED_STATES)),
-                )
-                .values(deleted_at=utcnow())
+                .where(mine, Job.state.in_((JobState.HELD, *ACTIVE_STATES)))
+                .values(state=JobState.CANCELLED, finished_at=now)
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            if stopped.rowcount:  # type: ignore[attr-defined]
+                await tickets.after_end(session, user_id)
+            hidden = await session.execute(
+                update(Job).where(mine, Job.deleted_at.is_(None)).values(deleted_at=now)
+            )
+            await session.execute(
+                update(Job).where(mine).values(prompt="", request={}, interaction_token=None)
+            )
+            return int(hidden.rowcount)  # type: ignore[attr-defined]
 
     async def purge_deleted(self, deleted_before: datetime) -> list[tuple[str, str]]:
         """Drop the image rows and image prompts of jobs deleted before the cutoff; return

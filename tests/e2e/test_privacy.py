@@ -97,3 +97,56 @@ async def test_previews_left_by_a_dead_worker_are_purged_but_not_those_shown(wor
     assert await bot.services.maintenance.purge_previews(older_than_s=600) == 1
     assert bot.services.store.path(shown, PREVIEW_FORMAT).exists()
     assert not bot.services.store.path(orphan, PREVIEW_FORMAT).exists()
+
+
+async def test_delete_stops_waiting_jobs_and_leaves_no_copy_of_the_prompts(world, runner):
+    import asyncio
+
+    fake, alice = world.fake, world.alice
+    review = fake.add_channel(world.guild, "mod-review")
+    bot = await runner.start()
+    await _run(world, world.mod, "mod", "setup", review_channel=review)
+    grid = await _grid(world, alice, "a secret fox --seed 1")
+    await runner.stop(bot)
+    bot = await runner.start(run_worker=False)
+    waiting = await _run(world, alice, "imagine", prompt="a secret owl that waits")
+    blocked = await _run(world, alice, "imagine", prompt="a secret nude woman")
+    appeal = await fake.click(alice, blocked.original, blocked.original.button("Appeal"))
+    await appeal.wait_for_response()
+    [card] = fake.messages(review)
+    ask = await _run(world, alice, "privacy", "delete")
+    erase = await fake.click(alice, ask.original, ask.original.button("Erase everything"))
+    await erase.wait_for_response()
+    assert "Erased 2 jobs" in ask.original.content
+    await fake.wait_for(lambda: not card.components, timeout=10)
+    assert "withdrawn" in card.embeds[0]["title"] and "secret" not in json.dumps(card.embeds)
+    await fake.wait_for(lambda: not waiting.original.components, timeout=10)
+    assert "secret" not in waiting.original.content
+    services = bot.services
+    async with services.sessions() as session:
+        from sqlalchemy import select
+
+        from db.models import Appeal, AuditRecord, Job
+
+        jobs = (await session.scalars(select(Job).where(Job.user_id == alice.id))).all()
+        records = (
+            await session.scalars(select(AuditRecord).where(AuditRecord.target_user_id == alice.id))
+        ).all()
+        appeals = (await session.scalars(select(Appeal).where(Appeal.user_id == alice.id))).all()
+    assert len(jobs) == 2 and all(j.deleted_at and j.state in ("done", "cancelled") for j in jobs)
+    assert not any(j.interaction_token for j in jobs)
+    stored = json.dumps(
+        [[j.prompt, j.request] for j in jobs]
+        + [r.details for r in records]
+        + [a.prompt for a in appeals]
+    )
+    assert "secret" not in stored
+    blocks = [r for r in records if r.action == "prompt_blocked"]
+    assert blocks and blocks[0].details["category"] == "sexual"  # what moderation needs stays
+    await runner.stop(bot)
+    await runner.start()  # a worker now: the stopped job never renders nor posts
+    await asyncio.sleep(3)
+    assert not waiting.original.attachments
+    vary = await fake.click(alice, grid, grid.button("V1"))
+    await vary.wait_for_response()
+    assert vary.ephemeral and "no longer exists" in vary.original.embeds[0]["description"]

@@ -316,7 +316,7 @@ async def test_purging_deleted_jobs_keeps_files_other_jobs_still_use(sessions):
     assert await repo.member.purge_deleted(utcnow() + timedelta(seconds=1)) == [("a" * 64, "png")]
     assert (await repo.member.get(grid.id)).images == []
     assert len((await repo.member.get(upscale.id)).images) == 1
-    assert await repo.member.delete_all(1) == 1  # the upscale; the grid was already deleted
+    assert await repo.member.erase_all(1) == 1  # the upscale; the grid was already deleted
     assert await repo.member.for_user(1) == []
 
 
