@@ -27,6 +27,11 @@ TYPICAL = [
 ]
 
 
+def glued(rng: random.Random) -> str:
+    """A 24-letter word that is no known word: the longest the glued-word split takes."""
+    return "".join(rng.choice("qwrtzpsdfghjklxcvbnm") for _ in range(24))
+
+
 def adversarial(rng: random.Random) -> list[str]:
     letters = "n u d e " * 750
     return [
@@ -38,6 +43,10 @@ def adversarial(rng: random.Random) -> list[str]:
         ("x*" * 3000),
         ("{a, b} " * 850)[:6000],
         ("pornographc " * 545)[:6000],
+        " ".join(
+            "".join(rng.choice("qwrtzpsdfghjklxcvbnm") for _ in range(24)) for _ in range(240)
+        )[:6000],
+        ("nu:: de-wo.man " * 400)[:6000],
     ]
 
 

@@ -8,14 +8,22 @@ never block by themselves, except asking for a person without clothes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
 
-from moderation.normalize import Tokens, collapse, normalize, tokens, within_one_edit
+from moderation.normalize import (
+    Tokens,
+    collapse,
+    known_word,
+    normalize,
+    tokens,
+    within_one_edit,
+)
 from moderation.verdict import ALLOWED, Verdict
 
 CATEGORIES = ("minors", "sexual", "violence", "hate", "public_figure", "self_harm", "illegal")
@@ -64,6 +72,10 @@ _PERSON = frozenset(
     }
 )
 _AGE_WORDS = ("yo", "yr", "yrs", "year", "years")
+# A negation and what follows it up to punctuation (bounded, no backtracking blow-up).
+_NEGATION = re.compile(r"\b(?:no|without|not|non|never|zero|sans)\b[\s-]+([^,.;:!?\n]{1,80})")
+# Terms that collapse to fewer letters than this ("kkk" -> "k") match only uncollapsed.
+_SHORTEST = 3
 
 RULE_NAMES = {
     "minors": "sexual content involving minors",
@@ -99,10 +111,16 @@ class TermList:
     words: frozenset[str]  # single words, collapsed
     phrases: tuple[str, ...]  # multi-word, collapsed word by word, space-joined
     fuzzy: tuple[str, ...]  # single words that also match with one typo
+    repeated: tuple[str, ...] = ()  # words that collapse to under 3 letters ("kkk", "xxx")
+    respelled: frozenset[str] = frozenset()  # words whose collapsed form is another word
     shown: Mapping[str, str] = field(default_factory=dict, hash=False)  # matching form -> as listed
     fuzzy_by_first: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
     fuzzy_by_last: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
     by_length: Mapping[int, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def _meant(self, word: str, text: Text) -> bool:
+        """ "bobs" collapses like "boobs", but written as an ordinary word it is that word."""
+        return word not in self.respelled or word in text.odd or self.shown[word] in text.spelled
 
     def _fuzzy_candidates(self, word: str) -> frozenset[str]:
         """One edit leaves the first or the last letter in place: only those terms can match."""
@@ -110,15 +128,22 @@ class TermList:
 
     @classmethod
     def build(cls, terms: Iterable[str]) -> TermList:
-        words, phrases, fuzzy, shown = set(), [], [], {}
+        words, phrases, fuzzy, repeated, shown = set(), [], [], [], {}
+        respelled = set()
         for raw in terms:
             typo_ok = raw.startswith("~")
             listed = raw.lstrip("~")
             parts = tokens(listed).words
             key = " ".join(parts)
+            if len(parts) == 1 and len(key) < _SHORTEST and len(listed) >= _SHORTEST:
+                repeated.append(listed)
+                shown[listed] = listed
+                continue
             shown[key] = listed
             if len(parts) == 1:
                 words.add(key)
+                if key != listed:
+                    respelled.add(key)
                 if typo_ok:
                     fuzzy.append(key)
             elif parts:
@@ -132,6 +157,8 @@ class TermList:
             frozenset(words),
             tuple(phrases),
             tuple(fuzzy),
+            tuple(repeated),
+            frozenset(respelled),
             shown,
             {k: frozenset(v) for k, v in by_first.items()},
             {k: frozenset(v) for k, v in by_last.items()},
@@ -139,18 +166,26 @@ class TermList:
         )
 
     def hits(self, text: Text, allowed: frozenset[str]) -> list[str]:
-        found = [w for w in text.words if w in self.words]
+        found = [w for w in text.words if w in self.words and self._meant(w, text)]
         found += [p for p in self.phrases if f" {p} " in text.joined]
         found += [t for t in self.words if any(t in run for run in text.runs)]
         found += [p for p in self.phrases if any(p.replace(" ", "") in r for r in text.runs)]
         found += [
             t for m in text.masked for t in self.by_length.get(len(m), ()) if _wildcard_match(m, t)
         ]
+        found += [w for v in text.variants for w in v.split() if w in self.words]
+        found += [p for p in self.phrases if f" {p} " in text.variant_text]
+        found += [
+            t
+            for t in self.repeated
+            for w in text.uncollapsed
+            if len(w) >= len(t) and collapse(w) == collapse(t)
+        ]
         if self.fuzzy:
             found += [
                 t
                 for w in text.long_words
-                if w not in self.words
+                if w not in self.words and w in text.odd
                 for t in self._fuzzy_candidates(w)
                 if abs(len(w) - len(t)) <= 1 and within_one_edit(w, t)
             ]
@@ -167,17 +202,36 @@ class Text:
     masked: tuple[str, ...]
     long_words: tuple[str, ...]
     raw: str
+    uncollapsed: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+    variant_text: str = ""  # the variants as " a b | c d ", for phrases
+    spelled: frozenset[str] = frozenset()  # the words as written (letters, uncollapsed)
+    odd: frozenset[str] = frozenset()  # collapsed forms of words that are not known words
+    whole: Text | None = None  # with its negated words ("no blood") too, if it had any
 
     @classmethod
     def of(cls, parts: Sequence[str], innocent: tuple[str, ...] = ()) -> Text:
+        """The Text of parts already passed through `normalize`."""
         raw = " \n ".join(parts)
-        t: Tokens = tokens(raw)
+        t: Tokens = tokens(raw, normalized=True)
         joined = f" {' '.join(t.words)} "
         for phrase in innocent:  # "magna cum laude" is not about "cum"
             joined = joined.replace(f" {phrase} ", " ")
         words = tuple(joined.split())
         long_words = tuple({w for w in words if len(w) >= 6})
-        return cls(words, f" {' '.join(words)} ", t.joined_runs, t.masked, long_words, raw)
+        return cls(
+            words,
+            f" {' '.join(words)} ",
+            t.joined_runs,
+            t.masked,
+            long_words,
+            raw,
+            t.uncollapsed,
+            t.variants,
+            f" {' | '.join(t.variants)} ",
+            frozenset(t.uncollapsed),
+            frozenset(collapse(w) for w in t.uncollapsed if not known_word(w)),
+        )
 
 
 class Rule(Protocol):
@@ -211,6 +265,7 @@ class MinorsRule:
     allowed: frozenset[str]
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
+        positive = positive.whole or positive  # negation never excuses minors
         sexual = self.sexual.hits(positive, self.allowed)
         if not sexual:
             return None
@@ -220,7 +275,8 @@ class MinorsRule:
 
 @dataclass(frozen=True)
 class UndressRule:
-    """`--no clothes` on a person is a nudity request, though written as an exclusion."""
+    """`--no clothes` or "without clothes" on a person is a nudity request, though written
+    as an exclusion."""
 
     name = "sexual"
 
@@ -267,7 +323,12 @@ def check_prompt(
     positive: Sequence[str], negative: Sequence[str] = (), policy: Policy | None = None
 ) -> Verdict:
     """Verdict for a prompt's concepts (`positive`) and excluded items (`negative`)."""
-    pos, neg = Text.of(positive, _innocent_phrases()), Text.of(negative)
+    written = [normalize(p) for p in positive]
+    kept, negated = _negations(written)
+    pos = Text.of(kept, _innocent_phrases())
+    neg = Text.of([*(normalize(n) for n in negative), *negated])
+    if negated:
+        pos = replace(pos, whole=Text.of(written, _innocent_phrases()))
     for rule in rules(policy or Policy()):
         verdict = rule.check(pos, neg)
         if verdict is not None:
@@ -314,6 +375,16 @@ def _builtin(name: str) -> tuple[str, ...]:
 def _read_terms(text: str) -> list[str]:
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line.casefold() for line in lines if line]
+
+
+def _negations(parts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split normalised "a field, no blood" into what is asked for and what is excluded: up to three
+    words after a negation, until punctuation."""
+    kept, negated = [], []
+    for text in parts:
+        negated += [" ".join(m.group(1).split()[:3]) for m in _NEGATION.finditer(text)]
+        kept.append(_NEGATION.sub(lambda m: " , " + " ".join(m.group(1).split()[3:]), text))
+    return kept, negated
 
 
 def _wildcard_match(masked: str, term: str) -> bool:

@@ -1,0 +1,67 @@
+"""Each evasion trick, and each innocent prompt the old normalisation blocked, on its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation import check_prompt
+from services.policy import moderate_prompt
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("a sexy 👧 on a bed", "minors"),
+        ("🍆💦 🧒", "minors"),
+        ("naked 👶", "minors"),
+        ("a nude! woman", "sexual"),
+        ("nude!!! woman", "sexual"),
+        ("a n\u202eude woman", "sexual"),
+        ("a n\u200bu\u200bd\u200be woman", "sexual"),
+        ("a n\u2066ude\u2069 woman", "sexual"),
+        ("a nakedwoman on a beach", "sexual"),
+        ("sexygirl, nakedwoman", "sexual"),
+        ("nu:: de woman", "sexual"),
+        ("a nu-de woman", "sexual"),
+        ("porno:: graphic photo", "sexual"),
+        ("k k k rally", "hate"),
+        ("kkkk flag", "hate"),
+        ("boooobs", "sexual"),
+        ("a woman without clothes", "sexual"),
+        ("no underage naked girls", "minors"),
+    ],
+)
+def test_evasion_is_caught(prompt, category):
+    verdict = moderate_prompt(prompt)
+    assert not verdict.allowed and verdict.category == category, verdict
+
+
+def test_zero_tolerance_with_emoji_needs_no_optional_layer():
+    """The term path alone (no semantic layer) blocks it, and it cannot be appealed."""
+    verdict = check_prompt(["a sexy 👧"])
+    assert verdict.category == "minors" and verdict.appealable is False
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "portrait of a knight, 8 k, highly detailed",
+        "a city at night, 4 k uhd, octane render",
+        "8k wallpaper, 35mm photo, 1080p",
+        "tesla Model X on a mountain road",
+        "2x2 grid of cats",
+        "2 x 2 tiles",
+        "fashion photo shoot in paris",
+        "bobs burgers fan art",
+        "a toppled statue in a ruined city",
+        "a child reading in bed",
+        "a field of flowers, no blood",
+        "a greek statue without nudity",
+        "a 🍆 on a plate, food photography",
+        "a baby 👶 in a stroller",
+        "photorealistic, hyperrealistic, artstation",
+        "a cocktail at sunset",
+    ],
+)
+def test_innocent_prompt_passes(prompt):
+    assert moderate_prompt(prompt).allowed, moderate_prompt(prompt)
