@@ -24,7 +24,7 @@ from db.models import (
 from db.prefs import Prefs, PrefsRepository, TooManyOptions
 from db.schema import upgrade as upgrade_schema
 from db.session import make_engine, make_sessionmaker
-from db.terms import TermRepository
+from db.terms import TermRepository, TooManyTerms
 
 __all__ = [
     "PAUSED",
@@ -50,6 +50,7 @@ __all__ = [
     "StoredImage",
     "TermRepository",
     "TooManyOptions",
+    "TooManyTerms",
     "WorkerJobs",
     "make_engine",
     "make_sessionmaker",

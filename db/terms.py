@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import GuildTerm
+
+
+class TooManyTerms(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} terms")
+        self.limit = limit
 
 
 class TermRepository:
@@ -25,7 +31,10 @@ class TermRepository:
             )
             return rows.all()
 
-    async def add(self, guild_id: int, term: str, category: str, moderator_id: int) -> bool:
+    async def add(
+        self, guild_id: int, term: str, category: str, moderator_id: int, max_terms: int
+    ) -> bool:
+        """List `term`; False if it was listed, TooManyTerms if the guild has `max_terms`."""
         async with self.sessions() as session, session.begin():
             exists = await session.scalar(
                 select(GuildTerm).where(
@@ -35,6 +44,13 @@ class TermRepository:
                 )
             )
             if exists is None:
+                count = await session.scalar(
+                    select(func.count())
+                    .select_from(GuildTerm)
+                    .where(GuildTerm.guild_id == guild_id)
+                )
+                if (count or 0) >= max_terms:
+                    raise TooManyTerms(max_terms)
                 session.add(
                     GuildTerm(
                         guild_id=guild_id, term=term, category=category, added_by=moderator_id

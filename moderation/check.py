@@ -11,19 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
 
-from moderation.normalize import (
-    Tokens,
-    collapse,
-    known_word,
-    normalize,
-    tokens,
-    within_one_edit,
-)
+from moderation.matching import TermList, Terms, Text, find
+from moderation.normalize import collapse, normalize, tokens
 from moderation.verdict import ALLOWED, Verdict
 
 CATEGORIES = ("minors", "sexual", "violence", "hate", "public_figure", "self_harm", "illegal")
@@ -74,8 +68,8 @@ _PERSON = frozenset(
 _AGE_WORDS = ("yo", "yr", "yrs", "year", "years")
 # A negation and what follows it up to punctuation (bounded, no backtracking blow-up).
 _NEGATION = re.compile(r"\b(?:no|without|not|non|never|zero|sans)\b[\s-]+([^,.;:!?\n]{1,80})")
-# Terms that collapse to fewer letters than this ("kkk" -> "k") match only uncollapsed.
-_SHORTEST = 3
+# Distinct policies (a deployment's and each active guild's) whose rules stay compiled.
+RULES_CACHED = 256
 
 RULE_NAMES = {
     "minors": "sexual content involving minors",
@@ -104,136 +98,6 @@ class Policy:
         return cls(extra_terms={category: frozenset(_read_terms(path.read_text()))})
 
 
-@dataclass(frozen=True)
-class TermList:
-    """One category's terms, ready for matching."""
-
-    words: frozenset[str]  # single words, collapsed
-    phrases: tuple[str, ...]  # multi-word, collapsed word by word, space-joined
-    fuzzy: tuple[str, ...]  # single words that also match with one typo
-    repeated: tuple[str, ...] = ()  # words that collapse to under 3 letters ("kkk", "xxx")
-    respelled: frozenset[str] = frozenset()  # words whose collapsed form is another word
-    shown: Mapping[str, str] = field(default_factory=dict, hash=False)  # matching form -> as listed
-    fuzzy_by_first: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
-    fuzzy_by_last: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
-    by_length: Mapping[int, tuple[str, ...]] = field(default_factory=dict, hash=False)
-
-    def _meant(self, word: str, text: Text) -> bool:
-        """ "bobs" collapses like "boobs", but written as an ordinary word it is that word."""
-        return word not in self.respelled or word in text.odd or self.shown[word] in text.spelled
-
-    def _fuzzy_candidates(self, word: str) -> frozenset[str]:
-        """One edit leaves the first or the last letter in place: only those terms can match."""
-        return self.fuzzy_by_first.get(word[0], _NONE) | self.fuzzy_by_last.get(word[-1], _NONE)
-
-    @classmethod
-    def build(cls, terms: Iterable[str]) -> TermList:
-        words, phrases, fuzzy, repeated, shown = set(), [], [], [], {}
-        respelled = set()
-        for raw in terms:
-            typo_ok = raw.startswith("~")
-            listed = raw.lstrip("~")
-            parts = tokens(listed).words
-            key = " ".join(parts)
-            if len(parts) == 1 and len(key) < _SHORTEST and len(listed) >= _SHORTEST:
-                repeated.append(listed)
-                shown[listed] = listed
-                continue
-            shown[key] = listed
-            if len(parts) == 1:
-                words.add(key)
-                if key != listed:
-                    respelled.add(key)
-                if typo_ok:
-                    fuzzy.append(key)
-            elif parts:
-                phrases.append(key)
-        by_first: dict[str, set[str]] = {}
-        by_last: dict[str, set[str]] = {}
-        for term in fuzzy:
-            by_first.setdefault(term[0], set()).add(term)
-            by_last.setdefault(term[-1], set()).add(term)
-        return cls(
-            frozenset(words),
-            tuple(phrases),
-            tuple(fuzzy),
-            tuple(repeated),
-            frozenset(respelled),
-            shown,
-            {k: frozenset(v) for k, v in by_first.items()},
-            {k: frozenset(v) for k, v in by_last.items()},
-            {n: tuple(w for w in words if len(w) == n) for n in {len(w) for w in words}},
-        )
-
-    def hits(self, text: Text, allowed: frozenset[str]) -> list[str]:
-        found = [w for w in text.words if w in self.words and self._meant(w, text)]
-        found += [p for p in self.phrases if f" {p} " in text.joined]
-        found += [t for t in self.words if any(t in run for run in text.runs)]
-        found += [p for p in self.phrases if any(p.replace(" ", "") in r for r in text.runs)]
-        found += [
-            t for m in text.masked for t in self.by_length.get(len(m), ()) if _wildcard_match(m, t)
-        ]
-        found += [w for v in text.variants for w in v.split() if w in self.words]
-        found += [p for p in self.phrases if f" {p} " in text.variant_text]
-        found += [
-            t
-            for t in self.repeated
-            for w in text.uncollapsed
-            if len(w) >= len(t) and collapse(w) == collapse(t)
-        ]
-        if self.fuzzy:
-            found += [
-                t
-                for w in text.long_words
-                if w not in self.words and w in text.odd
-                for t in self._fuzzy_candidates(w)
-                if abs(len(w) - len(t)) <= 1 and within_one_edit(w, t)
-            ]
-        return list(dict.fromkeys(self.shown.get(t, t) for t in found if t not in allowed))
-
-
-@dataclass(frozen=True)
-class Text:
-    """One side of a prompt (its concepts, or its excluded items) in matching form."""
-
-    words: tuple[str, ...]
-    joined: str
-    runs: tuple[str, ...]
-    masked: tuple[str, ...]
-    long_words: tuple[str, ...]
-    raw: str
-    uncollapsed: tuple[str, ...] = ()
-    variants: tuple[str, ...] = ()
-    variant_text: str = ""  # the variants as " a b | c d ", for phrases
-    spelled: frozenset[str] = frozenset()  # the words as written (letters, uncollapsed)
-    odd: frozenset[str] = frozenset()  # collapsed forms of words that are not known words
-    whole: Text | None = None  # with its negated words ("no blood") too, if it had any
-
-    @classmethod
-    def of(cls, parts: Sequence[str], innocent: tuple[str, ...] = ()) -> Text:
-        """The Text of parts already passed through `normalize`."""
-        raw = " \n ".join(parts)
-        t: Tokens = tokens(raw, normalized=True)
-        joined = f" {' '.join(t.words)} "
-        for phrase in innocent:  # "magna cum laude" is not about "cum"
-            joined = joined.replace(f" {phrase} ", " ")
-        words = tuple(joined.split())
-        long_words = tuple({w for w in words if len(w) >= 6})
-        return cls(
-            words,
-            f" {' '.join(words)} ",
-            t.joined_runs,
-            t.masked,
-            long_words,
-            raw,
-            t.uncollapsed,
-            t.variants,
-            f" {' | '.join(t.variants)} ",
-            frozenset(t.uncollapsed),
-            frozenset(collapse(w) for w in t.uncollapsed if not known_word(w)),
-        )
-
-
 class Rule(Protocol):
     @property
     def name(self) -> str: ...
@@ -246,11 +110,11 @@ class CategoryRule:
     """Any listed term of one category blocks."""
 
     name: str
-    terms: TermList
+    terms: Terms
     allowed: frozenset[str]
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
-        found = self.terms.hits(positive, self.allowed)
+        found = find(self.terms, positive, self.allowed)
         return blocked(self.name, found) if found else None
 
 
@@ -260,16 +124,16 @@ class MinorsRule:
     tolerance."""
 
     name = "minors"
-    sexual: TermList
-    young: TermList
+    sexual: Terms
+    young: Terms
     allowed: frozenset[str]
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
         positive = positive.whole or positive  # negation never excuses minors
-        sexual = self.sexual.hits(positive, self.allowed)
+        sexual = find(self.sexual, positive, self.allowed)
         if not sexual:
             return None
-        young = self.young.hits(positive, self.allowed) + _minor_ages(positive.raw)
+        young = find(self.young, positive, self.allowed) + _minor_ages(positive.raw)
         return blocked(self.name, [*sexual, *young]) if young else None
 
 
@@ -281,7 +145,7 @@ class UndressRule:
     name = "sexual"
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
-        removed = _CLOTHING.hits(negative, frozenset())
+        removed = find((_CLOTHING,), negative, frozenset())
         if removed and _PERSON.intersection(positive.words):
             return blocked(self.name, removed)
         return None
@@ -292,15 +156,15 @@ class PublicFigureRule:
     """A real person together with sexual, violent or humiliating context."""
 
     name = "public_figure"
-    people: TermList
-    context: tuple[TermList, ...]
+    people: Terms
+    context: Terms
     allowed: frozenset[str]
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
-        people = self.people.hits(positive, self.allowed)
+        people = find(self.people, positive, self.allowed)
         if not people:
             return None
-        context = [t for terms in self.context for t in terms.hits(positive, self.allowed)]
+        context = find(self.context, positive, self.allowed)
         return blocked(self.name, [*people, *context]) if context else None
 
 
@@ -336,28 +200,33 @@ def check_prompt(
     return ALLOWED
 
 
-@cache
+@lru_cache(maxsize=RULES_CACHED)
 def rules(policy: Policy) -> tuple[Rule, ...]:
-    """The rules in the order they are tried (most severe first), built once per policy."""
+    """The rules in the order they are tried (most severe first), built once per policy: the
+    built-in lists are compiled once for all, a policy's own terms once per policy."""
     allowed = frozenset(collapse(w) for t in policy.allow_terms for w in tokens(t).words)
     allowed |= frozenset(" ".join(tokens(t).words) for t in policy.allow_terms)
 
-    def terms(category: str) -> TermList:
-        extra = policy.extra_terms.get(category, frozenset())
-        return TermList.build([*_builtin(category), *extra])
+    def terms(category: str) -> Terms:
+        extra = policy.extra_terms.get(category)
+        return (_compiled(category), TermList.build(extra)) if extra else (_compiled(category),)
 
     sexual = terms("sexual")
     violence = terms("violence")
-    suggestive = TermList.build([*_builtin("sexual"), *_builtin("suggestive")])
     built: list[Rule] = [
-        MinorsRule(suggestive, terms("minors"), allowed),
+        MinorsRule((*sexual, _compiled("suggestive")), terms("minors"), allowed),
         UndressRule(),
         PublicFigureRule(
-            terms("public_figures"), (sexual, violence, terms("humiliating")), allowed
+            terms("public_figures"), (*sexual, *violence, *terms("humiliating")), allowed
         ),
     ]
     built += [CategoryRule(c, terms(c), allowed) for c in _TERM_CATEGORIES]
     return tuple(built)
+
+
+@cache
+def _compiled(name: str) -> TermList:
+    return TermList.build(_builtin(name))
 
 
 @cache
@@ -385,13 +254,6 @@ def _negations(parts: Sequence[str]) -> tuple[list[str], list[str]]:
         negated += [" ".join(m.group(1).split()[:3]) for m in _NEGATION.finditer(text)]
         kept.append(_NEGATION.sub(lambda m: " , " + " ".join(m.group(1).split()[3:]), text))
     return kept, negated
-
-
-def _wildcard_match(masked: str, term: str) -> bool:
-    """`n*de` matches `nude`: each * stands for one letter; at least two letters must agree."""
-    if masked.count("*") > len(term) // 2:
-        return False
-    return all(m == "*" or m == t for m, t in zip(masked, term, strict=True))
 
 
 def _minor_ages(raw: str) -> list[str]:

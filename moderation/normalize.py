@@ -110,26 +110,25 @@ _MARKS = re.compile(
 # Emoji that stand for young people, or for sex, read as words. The sexual ones become a
 # marker listed with the suggestive terms: alone they block nothing, next to a young person
 # they are zero tolerance.
-_EMOJI = str.maketrans(
-    {
-        "👧": " little girl ",
-        "👦": " little boy ",
-        "🧒": " child ",
-        "👶": " baby ",
-        "🍼": " baby ",
-        "🚸": " children ",
-        "🎒": " schoolchild ",
-        "🔞": " nsfw ",
-        "🍆": " sexemoji ",
-        "🍑": " sexemoji ",
-        "💦": " sexemoji ",
-        "👅": " sexemoji ",
-        "🥵": " sexemoji ",
-        "🫦": " sexemoji ",
-        "👙": " bikini ",
-        "🩲": " underwear ",
-    }
-)
+_EMOJI_WORDS = {
+    "👧": " little girl ",
+    "👦": " little boy ",
+    "🧒": " child ",
+    "👶": " baby ",
+    "🍼": " baby ",
+    "🚸": " children ",
+    "🎒": " schoolchild ",
+    "🔞": " nsfw ",
+    "🍆": " sexemoji ",
+    "🍑": " sexemoji ",
+    "💦": " sexemoji ",
+    "👅": " sexemoji ",
+    "🥵": " sexemoji ",
+    "🫦": " sexemoji ",
+    "👙": " bikini ",
+    "🩲": " underwear ",
+}
+_EMOJI = re.compile("|".join(_EMOJI_WORDS))
 # Glued words ("nakedwoman") are split when at least this long and not a known word; the
 # split costs about 7 us a letter, so a text gets a budget of letters to split.
 _GLUED_MIN = 6
@@ -142,7 +141,8 @@ def normalize(text: str) -> str:
     characters removed."""
     if text.isascii():
         return text.lower()
-    text = unicodedata.normalize("NFKC", text.translate(_EMOJI)).casefold()
+    text = _EMOJI.sub(lambda m: _EMOJI_WORDS[m.group()], text)
+    text = unicodedata.normalize("NFKC", text).casefold()
     return _MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_CONFUSABLES)))
 
 

@@ -21,6 +21,7 @@ from db import (
     JobState,
     MemberJobs,
     TermRepository,
+    TooManyTerms,
     within_deployment,
 )
 from db.models import AuditRecord, Ban, GuildTerm, utcnow
@@ -31,6 +32,8 @@ from services.job_controls import JobControls
 from services.origin import Origin
 
 MAX_TERM_CHARS = 100
+# A guild's own blocked and allowed terms: each check runs them, so a list is capped.
+MAX_GUILD_TERMS = 500
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,15 @@ class Moderators:
         """Block `term` in `category` here (category "allow": allow it); the term as
         stored, and False if it was listed already."""
         normalized = normalize_term(term)
-        added = await self.terms.add(guild_id, normalized, category, moderator_id)
+        try:
+            added = await self.terms.add(
+                guild_id, normalized, category, moderator_id, MAX_GUILD_TERMS
+            )
+        except TooManyTerms as full:
+            raise UserFacingError(
+                f"This server already lists {full.limit} terms, the most it can have. "
+                "Remove some with `/mod terms remove` (see `/mod terms list`) first."
+            ) from None
         await self.audit.record(guild_id, moderator_id, None, f"term_{category}", normalized)
         return normalized, added
 

@@ -195,3 +195,39 @@ async def test_prefer_options_are_capped_in_number_and_size_even_when_saved_at_o
         await preferences.save_option(2, "long", "--s 100 " * 60)
     with pytest.raises(InvalidParameter, match="characters long"):
         await preferences.set_suffix(2, "--ar 1:1 " * 60)
+
+
+async def test_a_servers_term_list_is_capped_and_its_terms_act_through_one_matcher(service):
+    import pytest
+
+    from db import AppealRepository, GuildRepository, TermRepository
+    from moderation.check import RULES_CACHED, rules
+    from services import moderators as mod
+    from services.errors import UserFacingError
+    from services.policy import guild_policy, moderate_prompt
+
+    sessions = service.jobs.sessions
+    terms = TermRepository(sessions)
+    moderators = mod.Moderators(
+        service.bans,
+        service.audit,
+        GuildRepository(sessions),
+        terms,
+        AppealRepository(sessions),
+        service.jobs,
+        service.controls,
+        max_running_jobs=1,
+        max_queued_jobs=2,
+    )
+    for n in range(mod.MAX_GUILD_TERMS - 1):
+        await terms.add(20, f"~zorbl{n:04d}x", "hate", 3, mod.MAX_GUILD_TERMS)
+    await moderators.add_term(20, "~quaxnorbit", "sexual", 3)
+    with pytest.raises(UserFacingError, match=f"already lists {mod.MAX_GUILD_TERMS} terms"):
+        await moderators.add_term(20, "one more", "hate", 3)
+    assert len(await terms.for_guild(20)) == mod.MAX_GUILD_TERMS
+    await moderators.add_term(21, "one more", "hate", 3)  # each server has its own cap
+    policy = await guild_policy(terms, 20)
+    assert moderate_prompt("a quaxnorbt in space", policy).category == "sexual"  # one typo
+    assert moderate_prompt("a zorbl0123x", policy).category == "hate"
+    assert moderate_prompt("a quiet orbit in space", policy).allowed
+    assert rules.cache_info().maxsize == RULES_CACHED
