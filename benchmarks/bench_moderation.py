@@ -80,6 +80,39 @@ def main() -> None:
     report("recall on must-block", caught, len(block), "goal >= 95%")
     report("minors recall", minors_caught, len(minors), "goal 100%")
     report("false positives on must-allow", false_pos, len(allow), "goal <= 3%")
+    semantic_layers([t for _, t, _, _ in block[:300]] + [t for _, t, _ in allow])
+
+
+def semantic_layers(prompts: list[str]) -> None:
+    """Per-prompt latency of the classifier and example layers (embedding included), one
+    prompt at a time as the bot calls them, against the bare MiniLM forward pass."""
+    from moderation import embedding
+
+    if not embedding.available():
+        print("semantic layers: extra not installed, skipped")
+        return
+    import torch
+
+    from moderation.semantic import SemanticCheck
+
+    torch.set_num_threads(1)
+    semantic = SemanticCheck()
+    for prompt in prompts[:20]:
+        semantic.check([prompt])
+    layer, bare = [], []
+    for prompt in prompts:
+        t0 = time.perf_counter()
+        semantic.embedder.embed([prompt])
+        bare.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        semantic.check([prompt])
+        layer.append(time.perf_counter() - t0)
+    p50, p99 = (sorted(layer)[int(q * (len(layer) - 1))] * 1000 for q in (0.5, 0.99))
+    ratio = sum(layer) / sum(bare)
+    print(
+        f"semantic layers per prompt (one thread): p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(goal p99 < 20 ms); {ratio:.2f}x the bare embedding"
+    )
 
 
 def report(what: str, count: int, total: int, goal: str) -> None:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from moderation.classifier import DEFAULT_WEIGHTS, ClassifierHead
 from moderation.dataset import DEFAULT_DATA, load_rows
-from services.policy import moderate_prompt
+from services.policy import moderate_batch
 
 
 def main() -> None:
@@ -28,7 +29,19 @@ def main() -> None:
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--split", choices=("dev", "held-out", "all"), default="held-out")
     parser.add_argument("--misses", type=int, default=0, help="print this many misses per file")
+    parser.add_argument("--semantic", action="store_true", help="with the semantic layers")
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="classifier head")
+    parser.add_argument("--embeddings", type=Path, help="cache of embeddings (.npz)")
     args = parser.parse_args()
+    semantic = None
+    if args.semantic:
+        from moderation.embedding import Embedder
+        from moderation.semantic import SemanticCheck
+        from moderation.train import cached_embed
+
+        embedder = Embedder()
+        embedder.embed = cached_embed(Embedder(), args.embeddings)  # type: ignore[method-assign]
+        semantic = SemanticCheck(head=ClassifierHead.load(args.weights), embedder=embedder)
     csv.field_size_limit(1 << 20)
     started = time.perf_counter()
     totals: Counter[str] = Counter()
@@ -37,8 +50,8 @@ def main() -> None:
         by_label: Counter[str] = Counter()
         blocked: Counter[str] = Counter()
         misses: list[str] = []
-        for row in rows:
-            verdict = moderate_prompt(row.prompt)
+        verdicts = moderate_batch([row.prompt for row in rows], None, semantic)
+        for row, verdict in zip(rows, verdicts, strict=True):
             by_label[row.label] += 1
             totals[row.label] += 1
             if not verdict.allowed:

@@ -62,10 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     watermark.add_argument("image", type=Path)
     parse = sub.add_parser("parse", help="print a prompt's parsed request as JSON")
     parse.add_argument("prompt")
-    moderate = sub.add_parser("moderate", help="print the moderation verdict for a prompt")
-    moderate.add_argument("prompt")
+    moderate = sub.add_parser(
+        "moderate",
+        help="print the moderation verdict for a prompt (or a file of them, --batch), or "
+        "train the classifier layer: imaginebot moderate train DATA...",
+    )
+    moderate.add_argument("prompt", nargs="*", help="the prompt; or `train` and data paths")
     moderate.add_argument(
-        "--semantic", action="store_true", help="also run the optional semantic layer"
+        "--batch", metavar="FILE", help="one prompt per line (- for standard input)"
+    )
+    moderate.add_argument(
+        "--semantic",
+        action="store_true",
+        help="run the semantic layers even if IMAGINEBOT_SEMANTIC_MODERATION is false",
+    )
+    moderate.add_argument(
+        "-o", "--output", type=Path, help="train: where to write the weights (default: shipped)"
+    )
+    moderate.add_argument(
+        "--embeddings", type=Path, help="train: cache file for the data's embeddings"
     )
     database = sub.add_parser("db", help="database maintenance")
     database.add_argument("action", choices=["upgrade"], help="apply schema migrations")
@@ -410,16 +425,12 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _moderate(args: argparse.Namespace) -> int:
-    from moderation.semantic import SemanticCheck
-    from services.policy import deployment_policy, moderate_prompt
+    from bot import moderation_cli
 
     try:
-        semantic = SemanticCheck() if args.semantic else None
-        policy = deployment_policy(_settings().lexicon_file)
-    except (RuntimeError, ValidationError, OSError) as exc:
+        return moderation_cli.moderate(args, _settings())
+    except (RuntimeError, ValidationError, OSError, ValueError) as exc:
         return _fail(str(exc))
-    print(json.dumps(moderate_prompt(args.prompt, policy, semantic).to_json(), ensure_ascii=False))
-    return 0
 
 
 def _db(args: argparse.Namespace) -> int:

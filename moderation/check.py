@@ -25,19 +25,11 @@ ZERO_TOLERANCE = frozenset({"minors"})
 _TERM_CATEGORIES = ("sexual", "violence", "hate", "self_harm", "illegal")
 # Excluding these from a person asks for nudity.
 _NONE: frozenset[str] = frozenset()
-_CLOTHING_WORDS = (
-    "clothes",
-    "clothing",
-    "clothed",
-    "dress",
-    "shirt",
-    "pants",
-    "bra",
-    "underwear",
-    "bikini",
-    "swimsuit",
-    "top",
-    "garments",
+_CLOTHING_WORDS = ("clothes", "clothing", "clothed", "garments", "underwear", "pants", "panties")
+# Without these a woman is topless; a man may be.
+_TOP_WORDS = ("shirt", "top", "bra", "dress", "bikini", "swimsuit", "blouse")
+_FEMALE = frozenset(
+    {"woman", "women", "girl", "girls", "lady", "ladies", "female", "wife", "actress", "she"}
 )
 _PERSON = frozenset(
     {
@@ -148,6 +140,9 @@ class UndressRule:
         removed = find((_CLOTHING,), negative, frozenset())
         if removed and _PERSON.intersection(positive.words):
             return blocked(self.name, removed)
+        top = find((_TOPS,), negative, frozenset())
+        if top and _FEMALE.intersection(positive.words):
+            return blocked(self.name, top)
         return None
 
 
@@ -169,6 +164,7 @@ class PublicFigureRule:
 
 
 _CLOTHING = TermList.build(_CLOTHING_WORDS)
+_TOPS = TermList.build(_TOP_WORDS)
 
 
 def blocked(category: str, matched: Iterable[str]) -> Verdict:
@@ -180,6 +176,7 @@ def blocked(category: str, matched: Iterable[str]) -> Verdict:
         reason=f"Your prompt breaks the rule on {RULE_NAMES[category]} "
         f"(matched: {', '.join(terms)}).",
         appealable=category not in ZERO_TOLERANCE,
+        layer="terms",
     )
 
 
@@ -226,17 +223,17 @@ def rules(policy: Policy) -> tuple[Rule, ...]:
 
 @cache
 def _compiled(name: str) -> TermList:
-    return TermList.build(_builtin(name))
+    return TermList.build(builtin_terms(name))
 
 
 @cache
 def _innocent_phrases() -> tuple[str, ...]:
-    phrases = (" ".join(tokens(p).words) for p in _builtin("allow"))
+    phrases = (" ".join(tokens(p).words) for p in builtin_terms("allow"))
     return tuple(sorted(phrases, key=len, reverse=True))
 
 
 @cache
-def _builtin(name: str) -> tuple[str, ...]:
+def builtin_terms(name: str) -> tuple[str, ...]:
     path = files("moderation") / "data" / f"{name}.txt"
     return tuple(_read_terms(path.read_text(encoding="utf-8")))
 
@@ -263,6 +260,8 @@ def _minor_ages(raw: str) -> list[str]:
     for i, word in enumerate(words):
         digits = "".join(c for c in word if c.isdigit())
         if not digits or len(digits) > 2 or int(digits) >= 18:
+            continue
+        if i and words[i - 1].isdigit():  # "3 5 years old" is 35
             continue
         suffix = word[len(digits) :] if word.startswith(digits) else ""
         follows = words[i + 1] if i + 1 < len(words) else ""

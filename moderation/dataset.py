@@ -52,7 +52,7 @@ def row_of(prompt: str, category: str) -> Row | None:
 def read_file(path: Path, split: Split = "all") -> list[Row]:
     rows = []
     with path.open(newline="", encoding="utf-8") as f:
-        for record in csv.DictReader(f):
+        for record in csv.DictReader(line for line in f if not line.startswith("#")):
             prompt = record.get("prompt") or record.get("text") or ""
             category = record.get("category") or ""
             row = row_of(prompt.strip(), category.strip())
@@ -62,7 +62,11 @@ def read_file(path: Path, split: Split = "all") -> list[Row]:
 
 
 def load_rows(data: Path, split: Split = "all") -> Iterator[tuple[Path, list[Row]]]:
-    """Every prompt CSV under `data` (word lists under terms/ are not prompts)."""
+    """`data` if it is a CSV file, else every prompt CSV under it (word lists under terms/
+    are not prompts)."""
+    if data.is_file():
+        yield data, read_file(data, split)
+        return
     for path in sorted(data.rglob("*.csv")):
         if "terms" not in path.relative_to(data).parts:
             yield path, read_file(path, split)

@@ -35,6 +35,7 @@ class Text:
     typo_forms: tuple[tuple[str, frozenset[str]], ...]  # long odd words, with each deletion
     raw: str
     repeats: Mapping[str, int]  # a word of one or two letters repeated ("kkkk"): its length
+    raw_runs: tuple[str, ...]  # spaced-out runs before collapsing ("a k k k" -> "akkk")
     variant_words: frozenset[str]
     spelled: frozenset[str]  # the words as written (letters, uncollapsed)
     odd: frozenset[str]  # collapsed forms of words that are not known words
@@ -68,6 +69,7 @@ class Text:
             ),
             raw=raw,
             repeats=_repeats(t.uncollapsed),
+            raw_runs=t.raw_runs,
             variant_words=frozenset(w for v in t.variants for w in v.split()),
             spelled=frozenset(t.uncollapsed),
             odd=odd,
@@ -80,7 +82,8 @@ class TermList:
 
     words: frozenset[str]  # single words, collapsed
     repeated: tuple[str, ...]  # words that collapse to under 3 letters ("kkk", "xxx")
-    respelled: frozenset[str]  # words whose collapsed form differs from the listed one
+    respelled: Mapping[str, frozenset[str]]  # collapsed word -> its listed forms, for words
+    # never listed as they collapse ("boobs" is listed, "bobs" is not)
     shown: Mapping[str, str]  # matching form -> as listed
     typos: Mapping[str, frozenset[str]]  # "~" term with one letter deleted -> terms
     longest_typo: int  # the longest word that can be one edit from a "~" term
@@ -93,7 +96,7 @@ class TermList:
     def build(cls, terms: Iterable[str]) -> TermList:
         words: set[str] = set()
         repeated: list[str] = []
-        respelled: set[str] = set()
+        forms: dict[str, set[str]] = {}
         shown: dict[str, str] = {}
         typos: dict[str, set[str]] = {}
         phrases, runs = ahocorasick.Automaton(), ahocorasick.Automaton()
@@ -114,8 +117,7 @@ class TermList:
                 phrases.add_word(f" {key} ", key)
                 continue
             words.add(key)
-            if key != listed:
-                respelled.add(key)
+            forms.setdefault(key, set()).add(listed)
             if raw.startswith("~"):
                 for variant in {key, *_deletions(key)}:
                     typos.setdefault(variant, set()).add(key)
@@ -126,7 +128,7 @@ class TermList:
         return cls(
             frozenset(words),
             tuple(repeated),
-            frozenset(respelled),
+            {k: frozenset(v) for k, v in forms.items() if k not in v},
             shown,
             {k: frozenset(v) for k, v in typos.items()},
             max((len(k) + 2 for k in typos), default=0),
@@ -151,7 +153,11 @@ class TermList:
             for t in dict.fromkeys(t for k in _mask_keys(m) for t in self.masks.get(k, ()))
             if _wildcard_match(m, t)
         ]
-        found += [t for t in self.repeated if text.repeats.get(collapse(t), 0) >= len(t)]
+        found += [
+            t
+            for t in self.repeated
+            if text.repeats.get(collapse(t), 0) >= len(t) or any(t in r for r in text.raw_runs)
+        ]
         if self.typos:
             found += [
                 t
@@ -165,7 +171,8 @@ class TermList:
 
     def _meant(self, word: str, text: Text) -> bool:
         """ "bobs" collapses like "boobs", but written as an ordinary word it is that word."""
-        return word not in self.respelled or word in text.odd or self.shown[word] in text.spelled
+        forms = self.respelled.get(word)
+        return forms is None or word in text.odd or not forms.isdisjoint(text.spelled)
 
 
 def _made(automaton: ahocorasick.Automaton) -> ahocorasick.Automaton | None:

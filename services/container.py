@@ -23,7 +23,6 @@ from db import (
     upgrade_schema,
 )
 from inference.presets import Preset, load_presets, served_presets
-from moderation.semantic import SemanticCheck
 from services.appeals import Appeals
 from services.children import ChildJobs
 from services.escalation import parse_ladder
@@ -35,7 +34,7 @@ from services.intake import Intake
 from services.job_controls import JobControls
 from services.maintenance import Maintenance
 from services.moderators import Moderators
-from services.policy import deployment_policy
+from services.policy import deployment_policy, semantic_layer
 from services.preferences import Preferences
 from services.privacy import Privacy
 from services.settings import Settings
@@ -102,7 +101,7 @@ def build_services(settings: Settings) -> Services:
         presets,
         settings.max_queued_jobs,
         deployment_policy(settings.lexicon_file),
-        SemanticCheck() if settings.semantic_moderation else None,
+        semantic_layer(settings.semantic_moderation),
         ImageFetcher(FetchLimits.from_settings(settings), store),
     )
     controls = JobControls(jobs, audit, presets)

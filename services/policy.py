@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import moderation
 from db import TermRepository
 from inference.prompt import GenerationRequest, PromptError, expand, parse
+from moderation import embedding
 from moderation.semantic import SemanticCheck
 
 
@@ -48,18 +50,58 @@ def moderate_prompt(
     A prompt the parser rejects is still moderated, as one block of positive text, so a
     typo in a flag cannot smuggle content past the check.
     """
+    return moderate_batch([text], policy, semantic)[0]
+
+
+def moderate_batch(
+    texts: Sequence[str],
+    policy: moderation.Policy | None = None,
+    semantic: SemanticCheck | None = None,
+    batch_size: int = 64,
+) -> list[moderation.Verdict]:
+    """`moderate_prompt` for many prompts, the semantic layers embedding them in batches."""
+    verdicts: list[moderation.Verdict] = []
+    pending: list[tuple[int, str]] = []  # (prompt index, an expansion's concepts)
+    for index, text in enumerate(texts):
+        verdict, concepts = _term_verdict(text, policy)
+        verdicts.append(verdict)
+        if verdict.allowed and semantic is not None:
+            pending += [(index, c) for c in concepts if c.strip()]
+    if semantic is not None and pending:
+        vectors = semantic.embedder.embed([c for _, c in pending], batch_size)
+        for (index, _), vector in zip(pending, vectors, strict=True):
+            if verdicts[index].allowed:
+                verdicts[index] = semantic.check_vector(vector) or verdicts[index]
+    return verdicts
+
+
+def _term_verdict(
+    text: str, policy: moderation.Policy | None
+) -> tuple[moderation.Verdict, list[str]]:
+    """The term rules' verdict over every expansion, and each expansion's concepts as one
+    text (what the semantic layers read)."""
     try:
         expansions = expand(text)
     except PromptError:
         expansions = [text]
     verdict = moderation.check_prompt([], (), policy)
+    concepts = []
     for expansion in expansions:
         try:
-            verdict = verdict_for(parse(expansion), policy)
+            request = parse(expansion)
         except PromptError:
             verdict = moderation.check_prompt([expansion], (), policy)
-        if verdict.allowed and semantic is not None:
-            verdict = semantic.check([expansion]) or verdict
+            concepts.append(expansion)
+        else:
+            verdict = verdict_for(request, policy)
+            concepts.append(" ".join(p.text for p in request.prompts if p.weight > 0))
         if not verdict.allowed:
-            return verdict
-    return verdict
+            return verdict, []
+    return verdict, concepts
+
+
+def semantic_layer(enabled: bool | None) -> SemanticCheck | None:
+    """The semantic layers if `enabled`, or (None) if the optional extra is installed."""
+    if enabled is False or (enabled is None and not embedding.available()):
+        return None
+    return SemanticCheck()

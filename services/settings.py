@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     # After connecting, discord.py reports ready this long after the last guild arrived
     # (its own default); the bot serves and recovers jobs from then on.
     guild_ready_timeout_s: float = Field(default=2.0, ge=0)
-    semantic_moderation: bool = False
+    # The trained classifier and example layers; None: on when the semantic extra is installed.
+    semantic_moderation: bool | None = None
     api_base: str | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_API_BASE", "IMAGINEBOT_API_BASE")
     )

@@ -72,7 +72,7 @@ async def _bot(world: BenchGuild, settings: dict[str, Any]) -> AsyncIterator[Ima
                 model="tiny",
                 data_dir=Path(data),
                 guild_ids=[guild.id],
-                **settings,
+                **{"semantic_moderation": False, **settings},
             )
         )
         task = asyncio.create_task(bot.start(fake.token))

@@ -62,7 +62,12 @@ async def bot_process(
 ) -> AsyncIterator[BotProcess]:
     """Run the bot process; on leaving, stop it and read its lag stats."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGINEBOT_", "DISCORD_"))}
-    env.update({f"IMAGINEBOT_{k.upper()}": v for k, v in settings.items()})
+    env.update(
+        {
+            f"IMAGINEBOT_{k.upper()}": v
+            for k, v in {"semantic_moderation": "false", **settings}.items()
+        }
+    )
     env.update(DISCORD_TOKEN=token, DISCORD_API_BASE=api_base, DISCORD_GATEWAY_URL=gateway_url)
     process = await asyncio.create_subprocess_exec(
         sys.executable, __file__, env=env, stdout=asyncio.subprocess.PIPE

@@ -15,6 +15,11 @@ import pytest
 
 T = TypeVar("T")
 
+# The semantic layers (MiniLM, about a second to load) are on by default where the extra is
+# installed, as the test extra installs it; the tree's bots and processes run without them
+# unless a test turns them on (tests/unit/moderation tests them).
+os.environ.setdefault("IMAGINEBOT_SEMANTIC_MODERATION", "false")
+
 POSTGRES_ADMIN_DSN = os.environ.get(
     "IMAGINEBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )

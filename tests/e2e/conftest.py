@@ -59,6 +59,9 @@ class BotRunner:
             # The fake Discord sends every guild at once: no need for discord.py's 2 s wait
             # for more (each start in the suite paid it).
             guild_ready_timeout_s=0.2,
+            # The semantic layers load MiniLM (about a second a start); their own tests are
+            # in tests/unit/moderation and one e2e test turns them on.
+            semantic_moderation=False,
         )
         self.running: list[tuple[ImagineBot, asyncio.Task[None]]] = []
 

@@ -74,7 +74,9 @@ def test_policy_adds_terms_and_allows_terms(tmp_path):
 
 
 def test_verdict_json_has_the_contract_fields():
+    assert check_prompt(["a nude fox"]).to_json()["layer"] == "terms"
     assert set(check_prompt(["a fox"]).to_json()) == {
+        "layer",
         "allowed",
         "category",
         "matched",
