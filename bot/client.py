@@ -39,7 +39,8 @@ class ImagineBot(commands.AutoShardedBot):
     (`auto` takes Discord's recommendation, which large bots need).
 
     Events it dispatches to extensions' listeners: `zero_tolerance_block(interaction,
-    error)` when a prompt under a zero-tolerance rule was refused, and (from delivery)
+    error)` when a prompt under a zero-tolerance rule was refused, `block_strike(interaction,
+    error)` when a refusal made a strike, and (from delivery)
     `result_withheld(job)` when an output filter withheld a result.
     """
 
@@ -160,6 +161,8 @@ class ImagineBot(commands.AutoShardedBot):
             extra["view"] = appeal_view(error.audit_id)
         elif isinstance(error, BannedPrompt):
             self.dispatch("zero_tolerance_block", interaction, error)
+        if isinstance(error, BannedPrompt) and error.strike is not None:
+            self.dispatch("block_strike", interaction, error)
         await tell_privately(interaction, embed=error_embed(error), **extra)
 
     async def on_app_command_error(

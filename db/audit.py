@@ -4,6 +4,7 @@ strips what is theirs beyond what moderation needs: prompt text and channel (ANO
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,20 +41,19 @@ class AuditLog:
         async with self.sessions() as session:
             return await session.get(AuditRecord, record_id)
 
-    async def count(self, guild_id: int | None, user_id: int, action: str) -> int:
+    async def count(
+        self, guild_id: int | None, user_id: int, action: str, since: datetime | None = None
+    ) -> int:
+        """How many `action` records a member has here (since `since`, if given)."""
+        query = select(func.count()).where(
+            AuditRecord.guild_id == guild_id,
+            AuditRecord.target_user_id == user_id,
+            AuditRecord.action == action,
+        )
+        if since is not None:
+            query = query.where(AuditRecord.created_at >= since)
         async with self.sessions() as session:
-            return int(
-                await session.scalar(
-                    select(func.count())
-                    .select_from(AuditRecord)
-                    .where(
-                        AuditRecord.guild_id == guild_id,
-                        AuditRecord.target_user_id == user_id,
-                        AuditRecord.action == action,
-                    )
-                )
-                or 0
-            )
+            return int(await session.scalar(query) or 0)
 
     async def for_member(self, guild_id: int | None, user_id: int) -> list[AuditRecord]:
         async with self.sessions() as session:

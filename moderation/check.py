@@ -20,8 +20,18 @@ from moderation.matching import TermList, Terms, Text, find
 from moderation.normalize import collapse, normalize, tokens
 from moderation.verdict import ALLOWED, Verdict
 
-CATEGORIES = ("minors", "sexual", "violence", "hate", "public_figure", "self_harm", "illegal")
-ZERO_TOLERANCE = frozenset({"minors"})
+CATEGORIES = (
+    "minors",
+    "child_abuse",
+    "sexual",
+    "violence",
+    "hate",
+    "public_figure",
+    "animal_cruelty",
+    "self_harm",
+    "illegal",
+)
+ZERO_TOLERANCE = frozenset({"minors", "child_abuse"})
 _TERM_CATEGORIES = ("sexual", "violence", "hate", "self_harm", "illegal")
 # Excluding these from a person asks for nudity.
 _NONE: frozenset[str] = frozenset()
@@ -65,6 +75,8 @@ RULES_CACHED = 256
 
 RULE_NAMES = {
     "minors": "sexual content involving minors",
+    "child_abuse": "abuse of children",
+    "animal_cruelty": "cruelty to animals",
     "sexual": "nudity and sexual content",
     "violence": "gore and shocking imagery",
     "hate": "hate symbols and slurs",
@@ -147,20 +159,25 @@ class UndressRule:
 
 
 @dataclass(frozen=True)
-class PublicFigureRule:
-    """A real person together with sexual, violent or humiliating context."""
+class ContextRule:
+    """A subject together with a context that makes it a breach: a real person with sexual,
+    violent or humiliating context, a child with abuse, an animal with cruelty. Either alone
+    is fine. With `negation_excuses` off, "no" and "without" change nothing."""
 
-    name = "public_figure"
-    people: Terms
+    name: str
+    subjects: Terms
     context: Terms
     allowed: frozenset[str]
+    negation_excuses: bool = True
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
-        people = find(self.people, positive, self.allowed)
-        if not people:
+        if not self.negation_excuses:
+            positive = positive.whole or positive
+        subjects = find(self.subjects, positive, self.allowed)
+        if not subjects:
             return None
         context = find(self.context, positive, self.allowed)
-        return blocked(self.name, [*people, *context]) if context else None
+        return blocked(self.name, [*subjects, *context]) if context else None
 
 
 _CLOTHING = TermList.build(_CLOTHING_WORDS)
@@ -210,12 +227,18 @@ def rules(policy: Policy) -> tuple[Rule, ...]:
 
     sexual = terms("sexual")
     violence = terms("violence")
+    young = terms("minors")
     built: list[Rule] = [
-        MinorsRule((*sexual, _compiled("suggestive")), terms("minors"), allowed),
+        MinorsRule((*sexual, _compiled("suggestive")), young, allowed),
+        ContextRule("child_abuse", young, terms("child_abuse"), allowed, negation_excuses=False),
         UndressRule(),
-        PublicFigureRule(
-            terms("public_figures"), (*sexual, *violence, *terms("humiliating")), allowed
+        ContextRule(
+            "public_figure",
+            terms("public_figures"),
+            (*sexual, *violence, *terms("humiliating")),
+            allowed,
         ),
+        ContextRule("animal_cruelty", terms("animals"), terms("animal_cruelty"), allowed),
     ]
     built += [CategoryRule(c, terms(c), allowed) for c in _TERM_CATEGORIES]
     return tuple(built)

@@ -4,16 +4,14 @@ penalties, audit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from db import Appeal, AppealRepository, AppealState, AuditLog, BanRepository, GuildRepository
-from db.models import utcnow
 from services.errors import AppealRefused, JobUnavailable, NotModerator
 from services.escalation import Penalty, penalty_for
 from services.origin import Origin
+from services.strikes import BLOCKED, STRIKE, apply_penalty
 
 APPEALS_PER_DAY = 5
-STRIKE = "strike"
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ class Appeals:
     async def appeal(self, audit_id: int, user_id: int, channel_id: int) -> tuple[Appeal, int]:
         """File an appeal of a blocked prompt; returns it and the review channel to post to."""
         record = await self.audit.get(audit_id)
-        if record is None or record.action != "prompt_blocked" or record.target_user_id != user_id:
+        if record is None or record.action != BLOCKED or record.target_user_id != user_id:
             raise AppealRefused("Only the person whose prompt was blocked can appeal it.")
         if not record.details.get("appealable", True):
             raise AppealRefused("This rule has zero tolerance: blocks under it cannot be appealed.")
@@ -113,18 +111,22 @@ class Appeals:
             )
             strikes += 1
             penalty = penalty_for(strikes, self.ladder)
-            await self._apply(penalty, appeal, moderator_id, f"strike {strikes}: appeal upheld")
+            await apply_penalty(
+                self.bans,
+                guild,
+                appeal.user_id,
+                penalty,
+                f"strike {strikes}: appeal upheld",
+                moderator_id,
+            )
         elif outcome == AppealState.BANNED:
             penalty = Penalty("ban")
-            await self._apply(penalty, appeal, moderator_id, "banned on review of an appeal")
+            await apply_penalty(
+                self.bans,
+                guild,
+                appeal.user_id,
+                penalty,
+                "banned on review of an appeal",
+                moderator_id,
+            )
         return Decision(appeal, outcome, penalty, strikes)
-
-    async def _apply(
-        self, penalty: Penalty, appeal: Appeal, moderator_id: int, reason: str
-    ) -> None:
-        if penalty.kind == "warning" or appeal.guild_id is None:
-            return
-        until: datetime | None = None
-        if penalty.kind == "timeout" and penalty.duration is not None:
-            until = utcnow() + penalty.duration
-        await self.bans.ban(appeal.guild_id, appeal.user_id, reason, moderator_id, until)

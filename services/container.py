@@ -25,7 +25,7 @@ from db import (
 from inference.presets import Preset, load_presets, served_presets
 from services.appeals import Appeals
 from services.children import ChildJobs
-from services.escalation import parse_ladder
+from services.escalation import parse_duration, parse_ladder
 from services.events import JobEvents
 from services.history import History
 from services.image_fetch import FetchLimits, ImageFetcher
@@ -39,6 +39,7 @@ from services.preferences import Preferences
 from services.privacy import Privacy
 from services.settings import Settings
 from services.standing import StandingCheck
+from services.strikes import BlockStrikes
 
 
 @dataclass
@@ -91,6 +92,14 @@ def build_services(settings: Settings) -> Services:
     appeals, prefs = AppealRepository(sessions), PrefsRepository(sessions)
     store = ImageStore(settings.images_dir)
     standing = StandingCheck(bans, settings.allow_dms)
+    ladder = parse_ladder(settings.strike_ladder)
+    strikes = BlockStrikes(
+        audit,
+        bans,
+        ladder,
+        settings.block_strike_count,
+        parse_duration(settings.block_strike_window),
+    )
     intake = Intake(
         jobs,
         standing,
@@ -103,6 +112,7 @@ def build_services(settings: Settings) -> Services:
         deployment_policy(settings.lexicon_file),
         semantic_layer(settings.semantic_moderation),
         ImageFetcher(FetchLimits.from_settings(settings), store),
+        strikes=strikes,
     )
     controls = JobControls(jobs, audit, presets)
     return Services(
@@ -124,7 +134,7 @@ def build_services(settings: Settings) -> Services:
         history=History(jobs, prefs, standing, settings.fast_allowance_s),
         preferences=Preferences(prefs, guilds, presets),
         privacy=Privacy(jobs, prefs, audit, appeals, guilds, store),
-        appeals=Appeals(bans, audit, appeals, guilds, parse_ladder(settings.strike_ladder)),
+        appeals=Appeals(bans, audit, appeals, guilds, ladder),
         moderators=Moderators(
             bans,
             audit,

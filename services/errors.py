@@ -3,6 +3,11 @@ what to do). Raised by the services; the bot and the web show them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.strikes import BlockStrike
+
 
 class UserFacingError(Exception):
     """Shown ephemerally as an embed; `title` is the embed title, str(self) its description."""
@@ -34,11 +39,15 @@ class BannedPrompt(UserFacingError):
         matched: tuple[str, ...],
         audit_id: int,
         appealable: bool,
+        strike: BlockStrike | None = None,
     ) -> None:
         hint = "Rephrase your prompt and try again."
         if appealable:
             hint += " If you think this is a mistake, press Appeal and a moderator will review it."
+        if strike is not None:
+            hint = f"{strike.message_for_user()} {hint}"
         super().__init__(description, hint=hint)
+        self.strike = strike
         self.category = category
         self.matched = matched
         self.audit_id = audit_id

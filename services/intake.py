@@ -36,8 +36,9 @@ from moderation.semantic import SemanticCheck
 from services.errors import BannedPrompt, InvalidParameter, QueueFull
 from services.image_fetch import ImageFetcher, ImageFetchError
 from services.origin import Origin
-from services.policy import guild_policy, verdict_for
+from services.policy import guild_policy, moderate_prompt, verdict_for
 from services.standing import StandingCheck
+from services.strikes import BLOCKED, BlockStrikes
 
 # How long a batch waiting for its Yes / No (over CONFIRM_ABOVE jobs) holds the queue.
 HELD_FOR_S = 600.0
@@ -70,6 +71,7 @@ class Intake:
         semantic: SemanticCheck | None = None,
         images: ImageFetcher | None = None,
         held_for_s: float = HELD_FOR_S,
+        strikes: BlockStrikes | None = None,
     ) -> None:
         self.jobs = jobs
         self.standing = standing
@@ -84,6 +86,7 @@ class Intake:
         self.semantic = semantic
         self.images = images  # downloads image prompts; None: image prompts are refused
         self.held_for = timedelta(seconds=held_for_s)
+        self.strikes = strikes  # repeated blocks become strikes; None: they never do
 
     def parse_all(self, prompt: str, prefs: Prefs) -> list[GenerationRequest]:
         """Every job a prompt asks for (permutations), under the member's defaults."""
@@ -136,6 +139,12 @@ class Intake:
         the owner has DMs off."""
         await self.standing.check(origin.user_id, origin.guild_id, job_guild_id)
 
+    async def judge(self, prompt: str, guild_id: int | None) -> moderation.Verdict:
+        """What this server's policy and every layer say about a prompt, without running it
+        or recording anything (/mod test)."""
+        policy = await guild_policy(self.terms, guild_id, self.policy)
+        return await asyncio.to_thread(moderate_prompt, prompt, policy, self.semantic)
+
     async def check_allowed(
         self, requests: Sequence[GenerationRequest], prompt: str, origin: Origin
     ) -> None:
@@ -158,10 +167,18 @@ class Intake:
                 "channel_id": origin.channel_id,
             }
             audit_id = await self.audit.record(
-                origin.guild_id, None, origin.user_id, "prompt_blocked", verdict.reason, details
+                origin.guild_id, None, origin.user_id, BLOCKED, verdict.reason, details
             )
+            strike = None
+            if self.strikes is not None:
+                strike = await self.strikes.after_block(origin.guild_id, origin.user_id)
             raise BannedPrompt(
-                verdict.reason, verdict.category, verdict.matched, audit_id, verdict.appealable
+                verdict.reason,
+                verdict.category,
+                verdict.matched,
+                audit_id,
+                verdict.appealable,
+                strike,
             )
 
     async def admit(self, origin: Origin, rules: GuildRules) -> int:

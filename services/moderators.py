@@ -25,11 +25,11 @@ from db import (
     within_deployment,
 )
 from db.models import AuditRecord, Ban, GuildTerm, utcnow
-from services.appeals import STRIKE
 from services.errors import UserFacingError
 from services.escalation import parse_duration
 from services.job_controls import JobControls
 from services.origin import Origin
+from services.strikes import STRIKE
 
 MAX_TERM_CHARS = 100
 # A guild's own blocked and allowed terms: each check runs them, so a list is capped.

@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inference.memory import MemoryOptions
-from services.escalation import DEFAULT_LADDER, parse_ladder
+from services.escalation import DEFAULT_LADDER, parse_duration, parse_ladder
 
 
 class Settings(BaseSettings):
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Fast GPU time per member per day; past it their jobs run in the relax lane. 0: no cap.
     fast_minutes_per_day: float = Field(default=60.0, ge=0)
     strike_ladder: str = DEFAULT_LADDER
+    # This many blocked prompts within the window are a strike (0: blocks never strike).
+    block_strike_count: int = Field(default=5, ge=0)
+    block_strike_window: str = "1h"
     output_filter: str | None = None
     lexicon_file: Path | None = None
     delete_grace_hours: float = 24.0
@@ -131,6 +134,12 @@ class Settings(BaseSettings):
     def _shards(cls, value: int | str) -> int | str:
         if value != "auto" and int(value) < 1:
             raise ValueError("expected a number of shards (1 or more) or 'auto'")
+        return value
+
+    @field_validator("block_strike_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_duration(value)  # raises with the accepted form
         return value
 
     @field_validator("strike_ladder")

@@ -232,6 +232,20 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
         self.bot.queue_changed()
         return f"Cancelled job #{job_id} by <@{job.user_id}>."
 
+    @app_commands.command(name="test", description="What the moderation says about a prompt")
+    @app_commands.describe(prompt="The prompt to judge (it is not run, and nothing is recorded)")
+    @answered_privately
+    async def test(self, interaction: Interaction, prompt: str) -> str:
+        guild_id = self._guild(interaction)
+        verdict = await self.bot.services.imagine.intake.judge(prompt, guild_id)
+        if verdict.allowed:
+            return "**Allowed**: no rule or layer blocks this prompt here."
+        appeal = "can be appealed" if verdict.appealable else "zero tolerance, no appeal"
+        return (
+            f"**Blocked** by the {verdict.layer} layer, rule **{verdict.category}** "
+            f"({appeal}).\n{verdict.reason}"
+        )
+
     @terms.command(name="add", description="Block a term on this server")
     @answered_privately
     async def terms_add(self, interaction: Interaction, term: str, category: Category) -> str:
@@ -319,6 +333,19 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
             interaction.guild_id,
             "Zero-tolerance prompt blocked",
             f"<@{interaction.user.id}>: {error.description}",
+        )
+
+    @commands.Cog.listener()
+    async def on_block_strike(self, interaction: Interaction, error: BannedPrompt) -> None:
+        """A member's blocked prompts added up to a strike: the moderators hear of it."""
+        assert error.strike is not None
+        await alert_moderators(
+            self.bot,
+            self.bot.services.guilds,
+            interaction.guild_id,
+            "Repeated blocked prompts",
+            f"<@{interaction.user.id}>: {error.strike.message_for_user()} "
+            f"Last block: {error.description}",
         )
 
     @commands.Cog.listener()

@@ -128,6 +128,41 @@ async def test_guild_terms_block_and_allow(world, runner):
     assert not after.ephemeral
 
 
+async def test_mod_test_judges_a_prompt_with_this_servers_terms_and_records_nothing(world, runner):
+    mod = world.mod
+    bot = await runner.start()
+    await _run(world, mod, "mod", "terms", "add", term="pineapple pizza", category="illegal")
+    judged = await _run(world, mod, "mod", "test", prompt="a pineapple pizza party")
+    assert judged.ephemeral
+    text = judged.original.content
+    assert "**Blocked** by the terms layer, rule **illegal** (can be appealed)" in text
+    assert "pineapple pizza" in text
+    zero = await _run(world, mod, "mod", "test", prompt="a n\u202eaked 👧")
+    assert "rule **minors** (zero tolerance, no appeal)" in zero.original.content
+    fine = await _run(world, mod, "mod", "test", prompt="a red fox in the snow")
+    assert fine.original.content.startswith("**Allowed**")
+    records = await bot.services.audit.for_member(world.guild.id, mod.id)
+    assert not [r for r in records if r.action == "prompt_blocked"]
+    refused = await _run(world, world.alice, "mod", "test", prompt="anything")
+    assert "moderator" in refused.original.embeds[0]["description"].lower()
+
+
+async def test_a_member_whose_prompts_keep_being_blocked_gets_a_strike_and_moderators_hear(
+    world, runner, review
+):
+    runner.settings = runner.settings.model_copy(update={"block_strike_count": 2})
+    await runner.start()
+    await _run(world, world.mod, "mod", "setup", review_channel=review)
+    first = await _blocked(world, world.alice)
+    assert "strike" not in first.original.embeds[0]["fields"][0]["value"]
+    second = await _blocked(world, world.alice, "a topless model")
+    hint = second.original.embeds[0]["fields"][0]["value"]
+    assert hint.startswith("You had 2 prompts blocked within 1 h: this is strike 1")
+    alert = await world.fake.wait_for(lambda: world.fake.messages(review))
+    assert alert[-1].embeds[0]["title"] == "Repeated blocked prompts"
+    assert f"<@{world.alice.id}>" in alert[-1].embeds[0]["description"]
+
+
 async def test_timeout_command_and_bad_duration(world, runner):
     alice, mod = world.alice, world.mod
     await runner.start()

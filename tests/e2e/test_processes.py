@@ -59,8 +59,16 @@ async def test_a_bot_whose_workers_run_elsewhere_never_loads_torch(
     fake, world, tmp_path, postgres_schema
 ):
     async for url in _postgres_database(template=postgres_schema):
+        # The semantic moderation layers run MiniLM on torch in the bot: off here, so that
+        # only the diffusion stack is in question.
         loaded = await _libraries_once_ready(
-            fake, world, tmp_path, database_url=url, model="tiny", embedded_worker="false"
+            fake,
+            world,
+            tmp_path,
+            database_url=url,
+            model="tiny",
+            embedded_worker="false",
+            semantic_moderation="false",
         )
         assert loaded == set()
 

@@ -65,3 +65,37 @@ def test_zero_tolerance_with_emoji_needs_no_optional_layer():
 )
 def test_innocent_prompt_passes(prompt):
     assert moderate_prompt(prompt).allowed, moderate_prompt(prompt)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category", "appealable"),
+    [
+        ("a child beaten by his father", "child_abuse", False),
+        ("a little girl chained up in a basement", "child_abuse", False),
+        ("a kid, not abused, chained up", "child_abuse", False),  # negation never excuses it
+        ("a dog beaten to death", "animal_cruelty", True),
+        ("kittens set on fire", "animal_cruelty", True),
+        ("cockfighting in a village", "violence", True),
+    ],
+)
+def test_subjects_with_their_context_block(prompt, category, appealable):
+    verdict = moderate_prompt(prompt)
+    assert (verdict.category, verdict.appealable) == (category, appealable), verdict
+    assert verdict.matched and all(word in verdict.reason for word in verdict.matched)
+    if category != "violence":
+        assert len(verdict.matched) >= 2  # the subject and its context
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a boy beating a drum",
+        "a kid kicking a ball",
+        "a child hugging a cat",
+        "a beaten up old car",
+        "a dog playing with a ball, no abuse",
+        "a cat chasing a mouse",
+    ],
+)
+def test_a_subject_or_a_context_alone_passes(prompt):
+    assert moderate_prompt(prompt).allowed, moderate_prompt(prompt)

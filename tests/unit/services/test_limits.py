@@ -231,3 +231,33 @@ async def test_a_servers_term_list_is_capped_and_its_terms_act_through_one_match
     assert moderate_prompt("a zorbl0123x", policy).category == "hate"
     assert moderate_prompt("a quiet orbit in space", policy).allowed
     assert rules.cache_info().maxsize == RULES_CACHED
+
+
+async def test_repeated_blocked_prompts_become_strikes_that_escalate(service):
+    from datetime import timedelta
+
+    import pytest
+
+    from services.errors import BannedPrompt, UserBanned
+    from services.escalation import parse_ladder
+    from services.strikes import BlockStrikes
+
+    service.intake.strikes = BlockStrikes(
+        service.audit, service.bans, parse_ladder("warning,1h"), 3, timedelta(hours=1)
+    )
+    strikes = []
+    for _ in range(6):
+        with pytest.raises(BannedPrompt) as blocked:
+            await service.imagine.imagine("a nude woman", _origin())
+        strikes.append(blocked.value.strike)
+    assert [s is not None for s in strikes] == [False, False, True, False, False, True]
+    first, second = strikes[2], strikes[5]
+    assert (first.strikes, first.penalty.kind) == (1, "warning")
+    assert (second.strikes, second.penalty.kind) == (2, "timeout")
+    assert blocked.value.hint.startswith(
+        "You had 6 prompts blocked within 1 h: this is strike 2, which means a time-out of"
+    )
+    with pytest.raises(UserBanned):  # the time-out holds at once
+        await service.imagine.imagine("an owl", _origin())
+    assert await service.audit.count(20, 1, "strike") == 2
+    await service.imagine.imagine("an owl", _origin(user=2))  # others are untouched
