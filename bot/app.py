@@ -66,7 +66,10 @@ def _add_worker(bot: ImagineBot, services: Services, output_filter: OutputFilter
         ),
         f"embedded-{secrets.token_hex(3)}",
         max_attempts=settings.max_attempts,
-        output_filter=output_filter or load_output_filter(settings.output_filter),
+        output_filter=output_filter
+        or load_output_filter(
+            settings.output_filter, settings.image_classifier, settings.resolved_models_dir
+        ),
         lease_s=settings.lease_seconds,
         render_timeout_s=settings.render_timeout_s,
         # On SQLite it is the only worker: whatever ran before a restart was its own.

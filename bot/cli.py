@@ -187,7 +187,9 @@ def _worker(args: argparse.Namespace) -> int:
             settings.device,
             settings.memory_options,
         )
-        output_filter = load_output_filter(settings.output_filter)
+        output_filter = load_output_filter(
+            settings.output_filter, settings.image_classifier, settings.resolved_models_dir
+        )
         if settings.watermark:
             check_available()
     except ValidationError as exc:

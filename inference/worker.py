@@ -412,18 +412,21 @@ class Worker:
         a job that needs them and lacks them fails, saying so)."""
         if len(job.prompt_images) < len(job_image_urls(request)):
             raise LookupError("the image prompts of this job were never downloaded")
-        return [
+        images = [
             self._open(Source(digest, PROMPT_IMAGE_FORMAT, None)) for digest in job.prompt_images
         ]
+        self._check_output(images, "image prompt ")  # screened before they steer anything
+        return images
 
-    def _check_output(self, images: list[Image.Image]) -> None:
-        """Withhold the whole result if the output filter flags any image (nothing is stored)."""
+    def _check_output(self, images: list[Image.Image], what: str = "") -> None:
+        """Withhold the whole result if the output filter flags any image (nothing is
+        stored); `what` names the images in the reason ("image prompt ")."""
         if self.output_filter is None:
             return
         for image in images:
             label = self.output_filter(image)
             if label:
-                raise OutputFiltered(label)
+                raise OutputFiltered(f"{what}{label}")
 
     def _store(
         self,

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     block_strike_count: int = Field(default=5, ge=0)
     block_strike_window: str = "1h"
     output_filter: str | None = None
+    image_classifier: str = "Falconsai/nsfw_image_detection"
     lexicon_file: Path | None = None
     delete_grace_hours: float = 24.0
     # Invalid Discord requests (401/403/429) in 10 minutes past which deliveries wait

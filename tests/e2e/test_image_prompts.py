@@ -87,3 +87,27 @@ async def test_a_slow_image_download_is_deferred_in_time_then_answered(world, ru
     assert await inter.wait_for_response(timeout=5) == 5  # "thinking", inside Discord's 3 s
     await _finished(fake, inter.original)  # the thinking message became the job, then its grid
     assert inter.original.content.startswith(f"**{url} an owl**")
+
+
+async def test_the_image_classifier_screens_image_prompts_before_they_are_used(
+    world, runner, image_server, tmp_path
+):
+    """The default image filter's real transformers path, on a tiny twin that flags every
+    image: an image prompt is refused before it steers a render, saying it was the prompt."""
+    from moderation.images import build_tiny_image_classifier
+
+    fake, alice = world.fake, world.alice
+    flags_all = build_tiny_image_classifier(tmp_path / "flags-all", flags_everything=True)
+    url = image_server.add_bytes("fox.png", png_of(gradient(64, 64)))
+    _allow_local_images(runner)
+    runner.settings = runner.settings.model_copy(
+        update={"output_filter": "classifier", "image_classifier": str(flags_all)}
+    )
+    bot = await runner.start()
+    inter = await fake.slash(alice, world.channel, "imagine", prompt=f"{url} a fox in snow")
+    await inter.wait_for_response()
+    await fake.wait_for(lambda: inter.original.embeds, timeout=60)
+    assert inter.original.embeds[0]["title"] == "Job failed"
+    assert not inter.original.attachments
+    [job] = await bot.services.jobs.for_user(alice.id)
+    assert job.error.endswith("(image prompt classifier: nsfw)"), job.error
