@@ -22,6 +22,8 @@ SHORTEST = 3
 # distinct ones that are not known words (typos are a second net under the exact match).
 _TYPO_MIN, _TYPO_MAX = 6, 24
 _TYPO_WORDS = 128
+# Masked words ("n*de") looked up per text: a prompt with more is noise, not an evasion.
+_MASKED_WORDS = 32
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Text:
     words: tuple[str, ...]
     joined: str  # " w1 w2 ... | v1 v2 ... ": the words, then each variant reading
     runs: tuple[str, ...]
-    masked: tuple[str, ...]
+    masked: tuple[tuple[str, tuple[str, ...]], ...]  # "n*de" with where to look it up
     typo_forms: tuple[tuple[str, frozenset[str]], ...]  # long odd words, with each deletion
     raw: str
     repeats: Mapping[str, int]  # a word of one or two letters repeated ("kkkk"): its length
@@ -40,6 +42,10 @@ class Text:
     spelled: frozenset[str]  # the words as written (letters, uncollapsed)
     odd: frozenset[str]  # collapsed forms of words that are not known words
     whole: Text | None = None  # with its negated words ("no blood") too, if it had any
+    # Each list's hits, found once however many rules ask (keyed by the list and allowed).
+    found: dict[tuple[int, frozenset[str]], list[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, parts: Sequence[str], innocent: tuple[str, ...] = ()) -> Text:
@@ -55,7 +61,9 @@ class Text:
             words=words,
             joined=" | ".join((f" {' '.join(words)}", *t.variants)) + " ",
             runs=t.joined_runs,
-            masked=tuple(dict.fromkeys(t.masked)),
+            masked=tuple(
+                (m, tuple(_mask_keys(m))) for m in islice(dict.fromkeys(t.masked), _MASKED_WORDS)
+            ),
             typo_forms=tuple(
                 (w, frozenset((w, *_deletions(w))))
                 for w in islice(
@@ -149,8 +157,8 @@ class TermList:
             found += [key for run in text.runs for _, key in self.runs.iter(run)]
         found += [
             t
-            for m in text.masked
-            for t in dict.fromkeys(t for k in _mask_keys(m) for t in self.masks.get(k, ()))
+            for m, keys in text.masked
+            for t in dict.fromkeys(t for k in keys for t in self.masks.get(k, ()))
             if _wildcard_match(m, t)
         ]
         found += [
@@ -185,6 +193,8 @@ def _made(automaton: ahocorasick.Automaton) -> ahocorasick.Automaton | None:
 def _repeats(words: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for word in words:
+        if len(word) < SHORTEST:
+            continue
         short = collapse(word)
         if len(short) < SHORTEST:
             found[short] = max(found.get(short, 0), len(word))
@@ -224,4 +234,10 @@ Terms = tuple["TermList", ...]
 
 def find(terms: Terms, text: Text, allowed: frozenset[str]) -> list[str]:
     """The terms of all the lists found in `text`, as listed, each once."""
-    return list(dict.fromkeys(t for term_list in terms for t in term_list.hits(text, allowed)))
+    found = []
+    for term_list in terms:
+        key = (id(term_list), allowed)
+        if key not in text.found:
+            text.found[key] = term_list.hits(text, allowed)
+        found += text.found[key]
+    return list(dict.fromkeys(found))

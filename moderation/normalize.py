@@ -81,7 +81,10 @@ _LEET = str.maketrans(
         "€": "e",
     }
 )
-_LEET_CHARS = frozenset("0134578@$!|€")
+_LEET_CHAR = re.compile("[0134578@$!|€]")
+_LETTER = re.compile(r"[^\W\d_]")
+_NOT_LETTER = re.compile(r"[\W\d_]+")
+_NOT_LETTER_OR_WILDCARD = re.compile(r"[^\w*]+|[\d_]+")
 # Punctuation that is leetspeak inside a word ("n!pple") but only punctuation at its edges
 # ("nude!"): both readings are kept.
 _EDGE_PUNCTUATION = "!|"
@@ -135,6 +138,9 @@ _GLUED_MIN = 6
 _GLUED_MAX = 24
 _GLUED_LETTERS_PER_TEXT = 120
 _GLUED_PART_MIN = 3  # "gorean" is not "gore an"
+# Spaced-out letters are searched for terms in runs of at most this many ("n u d e" is 4; a
+# longer run of lone letters is no word a reader or a model would see).
+_RUN_MAX = 256
 
 
 def normalize(text: str) -> str:
@@ -192,6 +198,12 @@ class _Reader:
         self.glued_budget = _GLUED_LETTERS_PER_TEXT
 
     def read(self, raw: str, gap: str) -> None:
+        if len(raw) == 1 and not self.after_number and raw.isalpha():  # the common case
+            self.run.append(raw)
+            self._rejoin(raw, gap)
+            self.words.append(raw)
+            self.uncollapsed.append(raw)
+            return
         if (raw[0].isdigit() and _MEASURE.fullmatch(raw)) or (self.after_number and len(raw) == 1):
             self.after_number = raw[0].isdigit()  # "8 k", "2 x 2": the letter is a unit
             self._close_run()
@@ -206,18 +218,23 @@ class _Reader:
         if not letters:
             self.fragment = ""
             return
-        if self.fragment and not _PLAIN_GAP.issuperset(gap):
-            self.variants.append(collapse(self.fragment + letters))
-        self.fragment = letters
+        self._rejoin(letters, gap)
         self.words.append(collapse(letters))
         self.uncollapsed.append(letters)
         self._split_glued(letters)
 
+    def _rejoin(self, letters: str, gap: str) -> None:
+        """A word split by punctuation ("nu:: de"): the two halves joined are a variant
+        (single letters on both sides are the runs' business)."""
+        previous, self.fragment = self.fragment, letters
+        if previous and len(previous) + len(letters) > 2 and not _PLAIN_GAP.issuperset(gap):
+            self.variants.append(collapse(previous + letters))
+
     def _letters(self, raw: str) -> str:
         if raw.isalpha():
             return raw
-        if _WILDCARD in raw and any(c.isalpha() for c in raw):
-            self.masked.append(collapse("".join(c for c in raw if c.isalpha() or c == _WILDCARD)))
+        if _WILDCARD in raw and _LETTER.search(raw):
+            self.masked.append(collapse(_NOT_LETTER_OR_WILDCARD.sub("", raw)))
         core = raw.strip(_EDGE_PUNCTUATION) or raw
         letters = _only_letters(_unleet(core))
         if core != raw:
@@ -237,8 +254,10 @@ class _Reader:
             self.variants.append(" ".join(collapse(p) for p in parts))
 
     def _close_run(self) -> None:
+        if not self.run:
+            return
         if len(self.run) >= 3:
-            joined = "".join(self.run)
+            joined = "".join(self.run[:_RUN_MAX])
             self.runs.append(collapse(joined))
             self.raw_runs.append(joined)
             self.uncollapsed.append(joined)
@@ -257,11 +276,11 @@ class _Reader:
 
 
 def _only_letters(word: str) -> str:
-    return "".join(c for c in word if c.isalpha())
+    return _NOT_LETTER.sub("", word)
 
 
 def _unleet(word: str) -> str:
-    if any(c.isalpha() for c in word) and any(c in _LEET_CHARS for c in word):
+    if _LEET_CHAR.search(word) and _LETTER.search(word):
         return word.translate(_LEET)
     return word
 
