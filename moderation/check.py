@@ -244,9 +244,15 @@ def rules(policy: Policy) -> tuple[Rule, ...]:
     return tuple(built)
 
 
+# Lists whose terms also match their inflections (see TermList.build).
+_INFLECTED = frozenset(
+    {"sexual", "violence", "hate", "self_harm", "illegal", "child_abuse", "animal_cruelty"}
+)
+
+
 @cache
 def _compiled(name: str) -> TermList:
-    return TermList.build(builtin_terms(name))
+    return TermList.build(builtin_terms(name), inflect=name in _INFLECTED)
 
 
 @cache

@@ -8,8 +8,9 @@ with one letter deleted (a word within one edit of a term shares a deletion with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 
 import ahocorasick
@@ -101,7 +102,12 @@ class TermList:
     runs: ahocorasick.Automaton | None = field(default=None, repr=False)  # every term, unspaced
 
     @classmethod
-    def build(cls, terms: Iterable[str]) -> TermList:
+    def build(cls, terms: Iterable[str], inflect: bool = False) -> TermList:
+        """Compile `terms` ("~" before a term: also with one typo). With `inflect`, each term
+        also matches its inflections (lemminflect, MIT: "stab" -> "stabs", "stabbed",
+        "stabbing"; a phrase's last word in the plural), unless marked "=" (exact only)."""
+        if inflect:
+            terms = _with_inflections(terms)
         words: set[str] = set()
         repeated: list[str] = []
         forms: dict[str, set[str]] = {}
@@ -109,7 +115,7 @@ class TermList:
         typos: dict[str, set[str]] = {}
         phrases, runs = ahocorasick.Automaton(), ahocorasick.Automaton()
         for raw in terms:
-            listed = raw.lstrip("~")
+            listed = raw.lstrip("~=")
             parts = tokens(listed).words
             key = " ".join(parts)
             if not parts:
@@ -181,6 +187,34 @@ class TermList:
         """ "bobs" collapses like "boobs", but written as an ordinary word it is that word."""
         forms = self.respelled.get(word)
         return forms is None or word in text.odd or not forms.isdisjoint(text.spelled)
+
+
+def _with_inflections(terms: Iterable[str]) -> Iterator[str]:
+    for raw in terms:
+        yield raw
+        if not raw.startswith("="):
+            yield from inflections(raw.lstrip("~"))
+
+
+# Noun plurals and verb forms; never adjective degrees ("nuder").
+_INFLECTION_TAGS = ("NNS", "VBD", "VBG", "VBN", "VBZ")
+
+
+@lru_cache(maxsize=4096)
+def inflections(term: str) -> tuple[str, ...]:
+    """Other forms of a listed term: of a word, its plural and verb forms; of a phrase, its
+    last word in the plural ("severed head" -> "severed heads")."""
+    from lemminflect import getAllInflections
+
+    *first, last = term.split()
+    if not last.isalpha():
+        return ()
+    # Only from the form as listed: going through lemmas reads "lynched" as "lynch" (David
+    # Lynch) and "hanged" as "hanging".
+    found = getAllInflections(last, upos="NOUN" if first else None)
+    tags = ("NNS",) if first else _INFLECTION_TAGS
+    forms = {form for tag in tags for form in found.get(tag, ())}
+    return tuple(" ".join((*first, form)) for form in sorted(forms - {last}))
 
 
 def _made(automaton: ahocorasick.Automaton) -> ahocorasick.Automaton | None:

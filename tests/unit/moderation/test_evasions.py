@@ -99,3 +99,21 @@ def test_subjects_with_their_context_block(prompt, category, appealable):
 )
 def test_a_subject_or_a_context_alone_passes(prompt):
     assert moderate_prompt(prompt).allowed, moderate_prompt(prompt)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [
+        ("rotting corpses in a field", "violence"),  # listed: rotting corpse
+        ("two women undressing each other", "sexual"),
+        ("rows of severed heads", "violence"),
+        ("a man decapitating a prisoner", "violence"),
+    ],
+)
+def test_inflections_of_listed_terms_block(prompt, category):
+    assert moderate_prompt(prompt).category == category, moderate_prompt(prompt)
+
+
+@pytest.mark.parametrize("prompt", ["a tortured soul, dark fantasy art", "both sexes of a bird"])
+def test_terms_marked_exact_are_not_inflected(prompt):
+    assert moderate_prompt(prompt).allowed, moderate_prompt(prompt)
