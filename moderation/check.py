@@ -70,6 +70,10 @@ _PERSON = frozenset(
 _AGE_WORDS = ("yo", "yr", "yrs", "year", "years")
 # A negation and what follows it up to punctuation (bounded, no backtracking blow-up).
 _NEGATION = re.compile(r"\b(?:no|without|not|non|never|zero|sans)\b[\s-]+([^,.;:!?\n]{1,80})")
+# An artist credit: "by", "style of", "after" and a name of up to three words, more names
+# joined by "and" (not by commas: a comma may start what the prompt depicts).
+_NAME = r"[^\W\d_]+(?:[\s.-]+[^\W\d_]+){0,2}"
+_CREDIT = re.compile(rf"\b(?:by|style of|after)\s+{_NAME}(?:\s+(?:and|&)\s+{_NAME})*")
 # Distinct policies (a deployment's and each active guild's) whose rules stay compiled.
 RULES_CACHED = 256
 
@@ -169,11 +173,13 @@ class ContextRule:
     context: Terms
     allowed: frozenset[str]
     negation_excuses: bool = True
+    credits_excuse: bool = False  # "by marcel duchamp" names an artist, not a subject
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
         if not self.negation_excuses:
             positive = positive.whole or positive
-        subjects = find(self.subjects, positive, self.allowed)
+        named = positive.uncredited if self.credits_excuse and positive.uncredited else positive
+        subjects = find(self.subjects, named, self.allowed)
         if not subjects:
             return None
         context = find(self.context, positive, self.allowed)
@@ -207,6 +213,9 @@ def check_prompt(
     neg = Text.of([*(normalize(n) for n in negative), *negated])
     if negated:
         pos = replace(pos, whole=Text.of(written, _innocent_phrases()))
+    if any(_CREDIT.search(part) for part in kept):
+        uncredited = [_CREDIT.sub(" , ", part) for part in kept]
+        pos = replace(pos, uncredited=Text.of(uncredited, _innocent_phrases()))
     for rule in rules(policy or Policy()):
         verdict = rule.check(pos, neg)
         if verdict is not None:
@@ -234,9 +243,10 @@ def rules(policy: Policy) -> tuple[Rule, ...]:
         UndressRule(),
         ContextRule(
             "public_figure",
-            terms("public_figures"),
+            (*terms("public_figures"), _compiled("public_figures_more")),
             (*sexual, *violence, *terms("humiliating")),
             allowed,
+            credits_excuse=True,
         ),
         ContextRule("animal_cruelty", terms("animals"), terms("animal_cruelty"), allowed),
     ]

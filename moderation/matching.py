@@ -43,6 +43,7 @@ class Text:
     spelled: frozenset[str]  # the words as written (letters, uncollapsed)
     odd: frozenset[str]  # collapsed forms of words that are not known words
     whole: Text | None = None  # with its negated words ("no blood") too, if it had any
+    uncredited: Text | None = None  # without artist credits ("by marcel duchamp"), if any
     # Each list's hits, found once however many rules ask (keyed by the list and allowed).
     found: dict[tuple[int, frozenset[str]], list[str]] = field(
         default_factory=dict, compare=False, repr=False

@@ -117,3 +117,14 @@ def test_inflections_of_listed_terms_block(prompt, category):
 @pytest.mark.parametrize("prompt", ["a tortured soul, dark fantasy art", "both sexes of a bird"])
 def test_terms_marked_exact_are_not_inflected(prompt):
     assert moderate_prompt(prompt).allowed, moderate_prompt(prompt)
+
+
+def test_thousands_of_real_people_are_known_and_an_artist_credit_is_not_a_subject():
+    from moderation.check import builtin_terms
+
+    assert len(builtin_terms("public_figures_more")) > 10_000
+    assert moderate_prompt("angela merkel in lingerie").category == "public_figure"
+    assert moderate_prompt("blaise matuidi lying dead in a ditch").category == "public_figure"
+    assert moderate_prompt("a portrait of blaise matuidi smiling").allowed
+    assert moderate_prompt("a crying child, inspired by margaret keane").allowed
+    assert moderate_prompt("margaret keane crying in jail").category == "public_figure"
