@@ -37,10 +37,9 @@ def main() -> None:
     if args.semantic:
         from moderation.embedding import Embedder
         from moderation.semantic import SemanticCheck
-        from moderation.train import cached_embed
+        from moderation.train import CachedEmbedder
 
-        embedder = Embedder()
-        embedder.embed = cached_embed(Embedder(), args.embeddings)  # type: ignore[method-assign]
+        embedder = CachedEmbedder(Embedder(), args.embeddings)
         semantic = SemanticCheck(head=ClassifierHead.load(args.weights), embedder=embedder)
     csv.field_size_limit(1 << 20)
     started = time.perf_counter()

@@ -37,7 +37,7 @@ def train(args: argparse.Namespace) -> int:
     from moderation.classifier import DEFAULT_WEIGHTS
     from moderation.dataset import load_rows
     from moderation.embedding import Embedder
-    from moderation.train import cached_embed, examples_from, own_cases
+    from moderation.train import CachedEmbedder, examples_from, own_cases
     from moderation.train import train as train_head
 
     paths = [Path(p) for p in args.prompt[1:]]
@@ -45,7 +45,7 @@ def train(args: argparse.Namespace) -> int:
         raise ValueError("name the labelled data: imaginebot moderate train DATA_DIR_OR_CSV...")
     files = [(str(f), rows) for p in paths for f, rows in load_rows(p, "dev")]
     examples = own_cases() + examples_from(files)
-    head = train_head(examples, cached_embed(Embedder(), args.embeddings))
+    head = train_head(examples, CachedEmbedder(Embedder(), args.embeddings))
     output = args.output or DEFAULT_WEIGHTS
     head.save(output)
     thresholds = {

@@ -8,7 +8,7 @@ milliseconds per prompt on a CPU, and blocking: call it from a thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +23,10 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+class Embeds(Protocol):
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
 
 
 class Embedder:

@@ -17,7 +17,7 @@ import numpy as np
 
 from moderation.check import RULE_NAMES, blocked
 from moderation.classifier import ClassifierHead
-from moderation.embedding import Embedder
+from moderation.embedding import Embedder, Embeds
 from moderation.verdict import Verdict
 
 DEFAULT_THRESHOLD = 0.65
@@ -28,7 +28,7 @@ class SemanticCheck:
         self,
         threshold: float = DEFAULT_THRESHOLD,
         head: ClassifierHead | None = None,
-        embedder: Embedder | None = None,
+        embedder: Embeds | None = None,
     ) -> None:
         self.embedder = embedder or Embedder()
         self.head = head or ClassifierHead.load()

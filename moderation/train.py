@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -21,9 +21,7 @@ import numpy as np
 
 from moderation.classifier import ClassifierHead
 from moderation.dataset import Row, read_file
-from moderation.embedding import Embedder
-
-Embed = Callable[..., np.ndarray]
+from moderation.embedding import DIMENSIONS, Embeds
 
 # Categories the layer scores; each needs labelled rows.
 TRAINED = ("minors", "sexual", "violence", "hate", "self_harm", "illegal")
@@ -85,7 +83,7 @@ def _in_calibration(prompt: str) -> bool:
 
 def train(
     examples: Sequence[Example],
-    embed: Embed,
+    embedder: Embeds,
     hidden: int = 512,
     epochs: int = 30,
     benign_rate: float = 0.0015,
@@ -96,7 +94,7 @@ def train(
     import torch
 
     torch.manual_seed(0)
-    vectors = embed([e.text for e in examples])
+    vectors = embedder.embed([e.text for e in examples])
     fit = [i for i, e in enumerate(examples) if not _in_calibration(e.text)]
     calibrate = [i for i, e in enumerate(examples) if e.calibrates]
     x = torch.from_numpy(vectors[fit])
@@ -148,24 +146,36 @@ def train(
     )
 
 
-def cached_embed(embedder: Embedder, cache: Path | None) -> Embed:
-    """`embedder.embed`, remembering every text's vector in `cache` (an .npz) if given."""
+class CachedEmbedder:
+    """An embedder that remembers every text's vector in `cache` (an .npz) if given, so
+    training and evaluation runs over the same data embed it once."""
 
-    def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        known: dict[str, np.ndarray] = {}
-        if cache is not None and cache.exists():
-            with np.load(cache) as data:
-                known = dict(zip(json.loads(bytes(data["texts"])), data["vectors"], strict=True))
+    def __init__(self, embedder: Embeds, cache: Path | None) -> None:
+        self.embedder = embedder
+        self.cache = cache
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        known = self._load()
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            known.update(zip(missing, embedder.embed(missing, batch_size), strict=True))
-            if cache is not None:
-                names = list(known)
-                np.savez(
-                    cache,
-                    texts=np.frombuffer(json.dumps(names).encode(), np.uint8),
-                    vectors=np.stack([known[n] for n in names]),
-                )
-        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+            known.update(zip(missing, self.embedder.embed(missing, batch_size), strict=True))
+            self._save(known)
+        if not texts:
+            return np.zeros((0, DIMENSIONS), np.float32)
+        return np.stack([known[t] for t in texts])
 
-    return embed
+    def _load(self) -> dict[str, np.ndarray]:
+        if self.cache is None or not self.cache.exists():
+            return {}
+        with np.load(self.cache) as data:
+            return dict(zip(json.loads(bytes(data["texts"])), data["vectors"], strict=True))
+
+    def _save(self, known: dict[str, np.ndarray]) -> None:
+        if self.cache is None:
+            return
+        names = list(known)
+        np.savez(
+            self.cache,
+            texts=np.frombuffer(json.dumps(names).encode(), np.uint8),
+            vectors=np.stack([known[n] for n in names]),
+        )
