@@ -163,6 +163,17 @@ async def test_a_member_whose_prompts_keep_being_blocked_gets_a_strike_and_moder
     assert f"<@{world.alice.id}>" in alert[-1].embeds[0]["description"]
 
 
+async def test_the_term_lists_are_compiled_at_start_not_on_the_first_prompt(world, runner):
+    from moderation import check
+
+    check.rules.cache_clear()
+    check._compiled.cache_clear()
+    bot = await runner.start()
+    assert check._compiled.cache_info().currsize >= 10  # every list, built off the loop
+    assert check.rules.cache_info().currsize == 1
+    assert bot.is_ready()
+
+
 async def test_timeout_command_and_bad_duration(world, runner):
     alice, mod = world.alice, world.mod
     await runner.start()
