@@ -56,14 +56,16 @@ class DeliveryJobs:
     async def attach_message(
         self, job_id: int, message_id: int, token: str, token_expires_at: datetime
     ) -> None:
-        """Record the message that shows the job and the interaction token that can edit it."""
-        await update_job(
-            self.sessions,
-            job_id,
-            message_id=message_id,
-            interaction_token=token,
-            token_expires_at=token_expires_at,
-        )
+        """Record the message that shows the job and the interaction token that can edit it;
+        if the member erased the job meanwhile, the message only (/privacy delete keeps no
+        token, and the message must still lose its buttons)."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(update(Job).where(Job.id == job_id).values(message_id=message_id))
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.deleted_at.is_(None))
+                .values(interaction_token=token, token_expires_at=token_expires_at)
+            )
 
     async def mark_shown(self, job_id: int, progress: int) -> None:
         await update_job(self.sessions, job_id, shown_progress=progress)

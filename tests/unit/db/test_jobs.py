@@ -401,3 +401,21 @@ async def test_a_guild_cannot_raise_the_deployments_running_limit(sessions):
         await jobs.member.create(_new(user=1, interaction=i))
     assert await jobs.worker.claim_next("w") is not None
     assert await jobs.worker.claim_next("w") is None  # the deployment's 1, not the guild's 5
+
+
+async def test_a_job_erased_before_its_message_is_recorded_keeps_no_token(sessions):
+    from db.models import utcnow
+
+    repo = job_tables(sessions)
+    job, _ = await repo.member.create(_new(interaction=7))
+    assert await repo.member.erase_all(1) == 1  # /privacy delete wins the race
+    await repo.delivery.attach_message(
+        job.id, 555, "itoken.secret", utcnow() + timedelta(minutes=15)
+    )
+    erased = await repo.member.get(job.id)
+    assert erased.interaction_token is None and erased.message_id == 555
+    kept, _ = await repo.member.create(_new(interaction=8))
+    await repo.delivery.attach_message(
+        kept.id, 556, "itoken.other", utcnow() + timedelta(minutes=15)
+    )
+    assert (await repo.member.get(kept.id)).interaction_token == "itoken.other"
