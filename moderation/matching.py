@@ -152,9 +152,6 @@ class TermList:
             _made(runs),
         )
 
-    def __len__(self) -> int:
-        return len(self.shown)
-
     def hits(self, text: Text, allowed: frozenset[str]) -> list[str]:
         found = [w for w in text.words if w in self.words and self._meant(w, text)]
         found += [w for w in text.variant_words if w in self.words]

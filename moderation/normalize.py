@@ -81,7 +81,7 @@ _LEET = str.maketrans(
         "€": "e",
     }
 )
-_LEET_CHAR = re.compile("[0134578@$!|€]")
+_LEET_CHAR = re.compile("[" + re.escape("".join(map(chr, _LEET))) + "]")
 _LETTER = re.compile(r"[^\W\d_]")
 _NOT_LETTER = re.compile(r"[\W\d_]+")
 _NOT_LETTER_OR_WILDCARD = re.compile(r"[^\w*]+|[\d_]+")

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from db import Appeal, AppealRepository, AppealState, AuditLog, BanRepository, GuildRepository
 from services.errors import AppealRefused, JobUnavailable, NotModerator
-from services.escalation import Penalty, penalty_for
+from services.escalation import Penalty
 from services.origin import Origin
-from services.strikes import BLOCKED, STRIKE, apply_penalty
+from services.strikes import BLOCKED, STRIKE, apply_penalty, record_strike
 
 APPEALS_PER_DAY = 5
 
@@ -104,22 +104,20 @@ class Appeals:
             guild, moderator_id, appeal.user_id, f"appeal_{outcome}", "", details
         )
         penalty: Penalty | None = None
-        strikes = await self.audit.count(guild, appeal.user_id, STRIKE)
         if outcome == AppealState.UPHELD:
-            await self.audit.record(
-                guild, moderator_id, appeal.user_id, STRIKE, "appeal upheld", details
-            )
-            strikes += 1
-            penalty = penalty_for(strikes, self.ladder)
-            await apply_penalty(
+            strikes, penalty = await record_strike(
+                self.audit,
                 self.bans,
+                self.ladder,
                 guild,
                 appeal.user_id,
-                penalty,
-                f"strike {strikes}: appeal upheld",
                 moderator_id,
+                "appeal upheld",
+                details,
             )
-        elif outcome == AppealState.BANNED:
+            return Decision(appeal, outcome, penalty, strikes)
+        strikes = await self.audit.count(guild, appeal.user_id, STRIKE)
+        if outcome == AppealState.BANNED:
             penalty = Penalty("ban")
             await apply_penalty(
                 self.bans,

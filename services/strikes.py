@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from db import AuditLog, BanRepository
 from db.models import utcnow
@@ -31,6 +32,26 @@ async def apply_penalty(
     if penalty.kind == "timeout" and penalty.duration is not None:
         until = utcnow() + penalty.duration
     await bans.ban(guild_id, user_id, reason, moderator_id, until)
+
+
+async def record_strike(
+    audit: AuditLog,
+    bans: BanRepository,
+    ladder: tuple[Penalty, ...],
+    guild_id: int | None,
+    user_id: int,
+    actor_id: int | None,
+    reason: str,
+    details: dict[str, Any],
+) -> tuple[int, Penalty]:
+    """Audit one more strike for the member here and apply what the ladder says it costs;
+    how many strikes they have now, and the penalty. `actor_id` None: the bot decided."""
+    strikes = await audit.count(guild_id, user_id, STRIKE) + 1
+    penalty = penalty_for(strikes, ladder)
+    await audit.record(guild_id, actor_id, user_id, STRIKE, reason, details)
+    cost = f"strike {strikes}: {reason}"
+    await apply_penalty(bans, guild_id, user_id, penalty, cost, actor_id or BY_THE_BOT)
+    return strikes, penalty
 
 
 @dataclass(frozen=True)
@@ -74,14 +95,16 @@ class BlockStrikes:
         blocks = await self.audit.count(guild_id, user_id, BLOCKED, utcnow() - self.window)
         if blocks == 0 or blocks % self.threshold:
             return None
-        strikes = await self.audit.count(guild_id, user_id, STRIKE) + 1
-        penalty = penalty_for(strikes, self.ladder)
-        reason = f"{blocks} blocked prompts within {_hours(self.window)}"
-        await self.audit.record(
-            guild_id, None, user_id, STRIKE, reason, {"automatic": True, "blocks": blocks}
+        strikes, penalty = await record_strike(
+            self.audit,
+            self.bans,
+            self.ladder,
+            guild_id,
+            user_id,
+            None,
+            f"{blocks} blocked prompts within {_hours(self.window)}",
+            {"automatic": True, "blocks": blocks},
         )
-        cost = f"strike {strikes}: {reason}"
-        await apply_penalty(self.bans, guild_id, user_id, penalty, cost, BY_THE_BOT)
         return BlockStrike(strikes, penalty, blocks, self.window)
 
 
