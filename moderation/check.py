@@ -68,6 +68,18 @@ _PERSON = frozenset(
     }
 )
 _AGE_WORDS = ("yo", "yr", "yrs", "year", "years")
+# Ages under 18 in words ("eight-year-old"; "twenty eight years" is an adult: see _TENS).
+_NUMBER_WORDS = {
+    word: n
+    for n, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen".split()
+    )
+    if n
+}
+_TENS = frozenset("twenty thirty forty fifty sixty seventy eighty ninety".split())
+_ORDINALS = frozenset({"st", "nd", "rd", "th"})
+_GRADE_WORDS = frozenset({"grade", "grader", "graders", "form", "year"})
 # A negation and what follows it up to punctuation (bounded, no backtracking blow-up).
 _NEGATION = re.compile(r"\b(?:no|without|not|non|never|zero|sans)\b[\s-]+([^,.;:!?\n]{1,80})")
 # An artist credit: "by", "style of", "after" and a name of up to three words, more names
@@ -257,6 +269,7 @@ def rules(policy: Policy) -> tuple[Rule, ...]:
 # Lists whose terms also match their inflections (see TermList.build).
 _INFLECTED = frozenset(
     {"sexual", "violence", "hate", "self_harm", "illegal", "child_abuse", "animal_cruelty"}
+    | {"minors", "suggestive"}
 )
 
 
@@ -293,17 +306,24 @@ def _negations(parts: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _minor_ages(raw: str) -> list[str]:
-    """Under-18 ages written out: "12 year old", "15yo", "16 yrs"."""
+    """Under-18 ages written out: "12 year old", "15yo", "16 yrs", "eight-year-old", and school
+    grades ("6th grade", "grade 6")."""
     words = normalize(raw).replace("-", " ").replace("/", "").split()
     found = []
     for i, word in enumerate(words):
+        before = words[i - 1] if i else ""
+        follows = words[i + 1] if i + 1 < len(words) else ""
+        if word in _NUMBER_WORDS and follows in _AGE_WORDS and before not in _TENS:
+            found.append(f"{_NUMBER_WORDS[word]} years old")
+            continue
         digits = "".join(c for c in word if c.isdigit())
         if not digits or len(digits) > 2 or int(digits) >= 18:
             continue
-        if i and words[i - 1].isdigit():  # "3 5 years old" is 35
+        if before.isdigit():  # "3 5 years old" is 35
             continue
         suffix = word[len(digits) :] if word.startswith(digits) else ""
-        follows = words[i + 1] if i + 1 < len(words) else ""
-        if suffix in _AGE_WORDS or follows in _AGE_WORDS:
+        if suffix in _AGE_WORDS or follows in _AGE_WORDS or before in ("age", "aged"):
             found.append(f"{digits} years old")
+        elif (suffix in _ORDINALS and follows in _GRADE_WORDS) or before in _GRADE_WORDS:
+            found.append(f"grade {digits}")
     return found
