@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from bot import image_cli
 from services.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,21 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     imagine.add_argument("prompt")
     imagine.add_argument("-o", "--output", default="out.png", help="grid file (.png) or a folder")
     imagine.add_argument("--model", help="preset name, overrides IMAGINEBOT_MODEL")
-    for name, what in OPERATIONS.items():
-        op = sub.add_parser(name, help=f"{what} an image file locally, without Discord")
-        op.add_argument("image", type=Path)
-        op.add_argument("--prompt", default="", help="prompt and flags (default: the file's)")
-        op.add_argument("-o", "--output", default="out", help="output folder")
-        op.add_argument("--model", help="preset name, overrides IMAGINEBOT_MODEL")
-        op.add_argument("--seed", type=int, help="default: random")
-        if name == "upscale":
-            op.add_argument("--creative", action="store_true", help="Upscale (Creative)")
-        if name == "vary":
-            op.add_argument("--subtle", action="store_true", help="Vary (Subtle)")
-        if name == "zoom":
-            op.add_argument("--factor", type=float, default=2.0, help="1.0 to 2.0")
-        if name == "pan":
-            op.add_argument("direction", choices=["left", "right", "up", "down"])
+    image_cli.add_commands(sub)
     provenance = sub.add_parser("provenance", help="print what an image file says made it")
     provenance.add_argument("image", type=Path)
     watermark = sub.add_parser(
@@ -91,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": _run,
         "worker": _worker,
         "imagine": _imagine,
-        **dict.fromkeys(OPERATIONS, _operate),
+        **dict.fromkeys(image_cli.COMMANDS, _image_command),
         "provenance": _provenance,
         "watermark": _watermark,
         "parse": _parse,
@@ -100,15 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         "version": _version,
     }[args.command]
     return handler(args)
-
-
-OPERATIONS = {
-    "upscale": "upscale (2x)",
-    "vary": "make 4 variations of",
-    "zoom": "zoom out of",
-    "pan": "pan",
-    "square": "make square",
-}
 
 
 def _fail(message: str) -> int:
@@ -173,7 +151,6 @@ def _worker(args: argparse.Namespace) -> int:
 
     from db import ImageStore, WorkerJobs, make_engine, make_sessionmaker
     from inference.engines import EnginePool
-    from inference.presets import load_presets
     from inference.watermark import check_available
     from inference.worker import Worker
     from moderation.images import load_output_filter
@@ -181,7 +158,7 @@ def _worker(args: argparse.Namespace) -> int:
     try:
         settings = _settings(database_url=args.database_url)
         engines = EnginePool(
-            load_presets(settings.presets_file),
+            settings.load_presets(),
             settings.served_models,
             settings.resolved_models_dir,
             settings.device,
@@ -238,7 +215,6 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _imagine(args: argparse.Namespace) -> int:
     from inference.capabilities import Unsupported, check, choose_model, fit
-    from inference.presets import load_presets
     from inference.prompt import PromptError, parse_jobs
     from inference.references import job_image_urls
     from inference.seeds import grid_seeds, repeat_seed
@@ -246,7 +222,7 @@ def _imagine(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(model=args.model)
-        presets = load_presets(settings.presets_file)
+        presets = settings.load_presets()
         if settings.model not in presets:
             raise ValueError(f"unknown model preset {settings.model!r}")
         plan = []  # (request, preset name, repeat), one per grid: permutations x --repeat
@@ -333,63 +309,14 @@ def _download_image_prompts(urls: tuple[str, ...], settings: Settings) -> list[I
     return [fetched[url] for url in urls]
 
 
-def _operate(args: argparse.Namespace) -> int:
-    """upscale | vary | zoom | pan | square on a file: the same engine calls as the buttons."""
-    from PIL import Image
-
-    from inference.images import compose_grid, encode_png
-    from inference.outpaint import OutpaintError, make_square, pan, zoom_out
-    from inference.presets import canvas_limit, get_preset, load_presets
-    from inference.prompt import PromptError, parse
-    from inference.provenance import read_provenance
-    from inference.seeds import grid_seeds, random_seed
-
+def _image_command(args: argparse.Namespace) -> int:
+    """upscale | vary | zoom | pan | square on a file (bot.image_cli)."""
     try:
-        data = args.image.read_bytes()
-        text = args.prompt or read_provenance(data).get("prompt", "")
-        if not text:
-            return _fail(f"{args.image} carries no prompt; give one with --prompt")
-        settings = _settings(model=args.model)
-        preset = get_preset(settings.model, load_presets(settings.presets_file))
-        request = parse(text)
-        with Image.open(args.image) as opened:
-            source = opened.convert("RGB")
-    except PromptError as exc:
-        return _fail(f"{exc.message} [{exc.code}]")
-    except (OSError, ValueError, ValidationError) as exc:
+        return image_cli.run(args, _settings(model=args.model))
+    except ValidationError as exc:
+        return _fail(f"invalid setting: {_first_error(exc)}")
+    except (OSError, ValueError) as exc:
         return _fail(str(exc))
-    from inference.engine import Engine  # torch: after the checks
-    from inference.operations import VARY_STRONG, VARY_SUBTLE
-
-    engine = Engine(preset, settings.resolved_models_dir, settings.device, settings.memory_options)
-    seed = args.seed if args.seed is not None else random_seed()
-    try:
-        if args.command == "upscale":
-            images = [engine.upscale(request, source, seed, args.creative)]
-        elif args.command == "vary":
-            strength = VARY_SUBTLE if args.subtle else VARY_STRONG
-            images = engine.vary(request, source, seed, strength)
-        else:
-            canvas = (
-                zoom_out(source, args.factor, preset.multiple, canvas_limit(preset), request.aspect)
-                if args.command == "zoom"
-                else pan(source, args.direction, preset.multiple, canvas_limit(preset))
-                if args.command == "pan"
-                else make_square(source, preset.multiple, canvas_limit(preset))
-            )
-            images = engine.outpaint(request, canvas, seed)
-    except OutpaintError as exc:
-        return _fail(str(exc))
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    seeds = grid_seeds(seed, len(images))
-    meta = {"prompt": text, "model": preset.name, "operation": args.command}
-    if len(images) > 1:
-        (out / "grid.png").write_bytes(encode_png(compose_grid(images), meta))
-    for i, (image, s) in enumerate(zip(images, seeds, strict=True), start=1):
-        (out / f"image_{i}_seed_{s}.png").write_bytes(encode_png(image, {**meta, "seed": str(s)}))
-    print(f"wrote {len(images)} image(s) of {images[0].width}x{images[0].height} to {out}")
-    return 0
 
 
 def _provenance(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,40 +23,38 @@ from inference.denoise import (
     finer_start,
     predicting,
     remainder,
-    stop_latents,
-    stop_point,
+)
+from inference.hooks import (
+    PreviewSink,
+    Progress,
+    circular_padding,
+    step_callback,
+    vae_tiling,
 )
 from inference.image_prompts import image_prompt_strength, start_image
 from inference.memory import MemoryOptions, apply_memory_options, check_dtype
 from inference.outpaint import Canvas, same_ratio
 from inference.presets import FLUX_FEATURES, Preset, get_preset, resolution
-from inference.preview import LatentPalette, latent_preview, palette_for
+from inference.preview import LatentPalette, palette_for
 from inference.prompt import GenerationRequest
 from inference.references import References
 from inference.seeds import grid_seeds
+from inference.tiles import plan, process_tiled
 from inference.tiny import build_tiny_flux_pipeline, build_tiny_pipeline, build_tiny_xl_pipeline
+from inference.upscaler import Upscaler
 
-UPSCALE_SUBTLE = 0.2  # img2img strength after the 2x resize: detail, same picture
-UPSCALE_CREATIVE = 0.45  # enough to add new detail and texture
+# Upscale (Creative): the img2img strength of the redraw after super-resolution (enough
+# for new detail and texture, the same picture), at least this many real steps a tile, and
+# the share of the progress bar the super-resolution pass takes.
+UPSCALE_CREATIVE = 0.4
+CREATIVE_STEPS = 4
+CREATIVE_SR_SHARE = 0.2
 GRID_SIZE = 4
-# The VAE decodes in tiles above this many pixels on a side (bounded memory for big images).
-VAE_TILING_ABOVE = 1024
-
-# A preview at most this often, and never on the first or last step: cheap, but not free.
-PREVIEW_INTERVAL_S = 1.0
-
-Progress = Callable[[float], None]
-# Receives a low-resolution preview of the render so far (from the render thread).
-PreviewSink = Callable[[Image.Image], None]
 BUILTIN = {
     "builtin:tiny": build_tiny_pipeline,
     "builtin:tiny-xl": build_tiny_xl_pipeline,
     "builtin:tiny-flux": build_tiny_flux_pipeline,
 }
-
-
-class Cancelled(Exception):
-    """The job was cancelled; raised from inside the denoising loop within one step."""
 
 
 def pick_device(requested: str | None = None, dtype: str | None = None) -> tuple[str, torch.dtype]:
@@ -92,6 +89,7 @@ class Engine:
         self._inpaint: Any = None
         self._palette: LatentPalette | None = None
         self._text: CompelText | FluxText | None = None
+        self._upscaler: Upscaler | None = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -145,7 +143,7 @@ class Engine:
         width, height = resolution(self.preset, request.aspect)
         steps = steps_for(self.preset, request.quality)
         with (
-            _tiling(self._pipe, request.tile),
+            circular_padding(self._pipe, request.tile),
             self._steps(steps, request.stop, progress, cancel, preview) as callback,
             adapter_inputs(
                 self._pipe, self.preset, self.cache_dir, request, references, self.device, GRID_SIZE
@@ -213,7 +211,7 @@ class Engine:
         steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
         actual = max(1, int(steps * strength))
         with (
-            _tiling(self._img2img, request.tile),
+            circular_padding(self._img2img, request.tile),
             finer_start(self._pipe.scheduler, remainder(steps, strength), seed),
             self._steps(actual, request.stop, progress, cancel, preview) as callback,
         ):
@@ -234,36 +232,71 @@ class Engine:
         request: GenerationRequest,
         source: Image.Image,
         seed: int,
-        creative: bool,
+        factor: int = 2,
+        creative: bool = False,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         preview: PreviewSink | None = None,
     ) -> Image.Image:
-        """The source at twice its size: resized, then redrawn lightly (subtle) or with more
-        freedom (creative) by img2img so the new pixels carry detail, not blur."""
+        """The source at `factor` times its size through the preset's super-resolution model
+        (Subtle, 4x); Creative then redraws it tile by tile with the job's prompt (img2img at
+        CREATIVE_STRENGTH, at least CREATIVE_STEPS real steps a tile), so new detail appears
+        while memory stays that of one native-size tile at any output size."""
+        sr_share = CREATIVE_SR_SHARE if creative else 1.0
+        enlarged = self.upscaler.upscale(source, factor, _share(progress, 0.0, sr_share))
+        if not creative:
+            return enlarged
         request = self._ready(request)
-        size = (_round8(source.width * 2), _round8(source.height * 2))
-        start = source.convert("RGB").resize(size, Image.Resampling.LANCZOS)
-        strength = UPSCALE_CREATIVE if creative else UPSCALE_SUBTLE
-        steps = max(steps_for(self.preset, request.quality), math.ceil(1 / strength))
-        actual = max(1, int(steps * strength))
-        with (
-            _tiling(self._img2img, request.tile),
-            _vae_tiling(self._pipe.vae, max(size)),
-            finer_start(self._pipe.scheduler, remainder(steps, strength), seed),
-            self._steps(actual, 100, progress, cancel, preview) as callback,
-        ):
-            result = self._img2img(
-                **self._conditioning(request, seed, batch=1),
-                **self._img2img_size(size),
-                image=start,
-                strength=strength,
-                num_inference_steps=steps,
-                guidance_scale=guidance_for(self.preset, request),
-                generator=self._generators(seed, 1),
-                callback_on_step_end=callback,
-            )
-        return result.images[0].resize(size)
+        return self._refine(request, enlarged, seed, _share(progress, sr_share, 1.0), cancel)
+
+    @property
+    def upscaler(self) -> Upscaler:
+        """The preset's super-resolution model (loaded on first use)."""
+        with self._lock:
+            if self._upscaler is None:
+                self._upscaler = Upscaler(self.preset.upscaler, self.cache_dir, self.device)
+            return self._upscaler
+
+    def _refine(
+        self,
+        request: GenerationRequest,
+        image: Image.Image,
+        seed: int,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> Image.Image:
+        """Creative's redraw: img2img over tiles of the preset's native size, overlapping by
+        an eighth of a tile and blended (inference.tiles); tile n is seeded with seed + n."""
+        side = self.preset.native_size
+        overlap = _round8(side / 8)
+        strength = UPSCALE_CREATIVE
+        actual = max(CREATIVE_STEPS, round(steps_for(self.preset, request.quality) * strength))
+        steps = math.ceil(actual / strength)
+        sized = image.resize((_round8(image.width), _round8(image.height)))
+        count = len(plan(sized.size, side, overlap))
+        done = [0]
+
+        def redraw(piece: Image.Image) -> Image.Image:
+            n = done[0]
+            tile_progress = _share(progress, n / count, (n + 1) / count)
+            with (
+                finer_start(self._pipe.scheduler, remainder(steps, strength), seed + n),
+                self._steps(actual, 100, tile_progress, cancel, None) as callback,
+            ):
+                result = self._img2img(
+                    **self._conditioning(request, seed, batch=1),
+                    **self._img2img_size(piece.size),
+                    image=piece,
+                    strength=strength,
+                    num_inference_steps=steps,
+                    guidance_scale=guidance_for(self.preset, request),
+                    generator=self._generators(seed + n, 1),
+                    callback_on_step_end=callback,
+                )
+            done[0] += 1
+            return result.images[0]
+
+        return process_tiled(sized, redraw, side, overlap).resize(image.size)
 
     def outpaint(
         self,
@@ -280,7 +313,7 @@ class Engine:
         steps = steps_for(self.preset, request.quality)
         width, height = canvas.image.size
         with (
-            _vae_tiling(self._pipe.vae, max(width, height)),
+            vae_tiling(self._pipe.vae, max(width, height)),
             self._steps(steps, request.stop, progress, cancel, preview) as callback,
         ):
             result = self._inpaint(
@@ -325,10 +358,10 @@ class Engine:
         recorded so the call ends on the finished-image prediction (inference.denoise)."""
         palette = self._palette if preview is not None else None
         if stop >= 100:
-            yield _step_callback(total_steps, stop, progress, cancel, preview, palette)
+            yield step_callback(total_steps, stop, progress, cancel, preview, palette)
             return
         with predicting(self._pipe.scheduler) as predictions:
-            yield _step_callback(total_steps, stop, progress, cancel, preview, palette, predictions)
+            yield step_callback(total_steps, stop, progress, cancel, preview, palette, predictions)
 
     def _generators(self, seed: int, count: int = GRID_SIZE) -> list[torch.Generator]:
         return [torch.Generator("cpu").manual_seed(s) for s in grid_seeds(seed, count)]
@@ -379,6 +412,14 @@ def _fuse_lora(pipe: Any, preset: Preset) -> None:
     pipe.unload_lora_weights()  # the merged weights stay; the adapter layers go
 
 
+def _share(progress: Progress | None, start: float, end: float) -> Progress | None:
+    """A progress callback reporting 0..1 as `start`..`end` of the job's progress."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda fraction: report(start + (end - start) * fraction)
+
+
 def _round8(side: float) -> int:
     return max(8, round(side / 8) * 8)
 
@@ -387,77 +428,3 @@ def _fit_aspect(source: Image.Image, preset: Preset, aspect: tuple[int, int]) ->
     if same_ratio(source.size, aspect, preset.multiple):
         return source
     return ImageOps.fit(source, resolution(preset, aspect), Image.Resampling.LANCZOS)
-
-
-def _step_callback(
-    total_steps: int,
-    stop: int,
-    progress: Progress | None,
-    cancel: threading.Event | None,
-    preview: PreviewSink | None = None,
-    palette: LatentPalette | None = None,
-    predictions: list[torch.Tensor] | None = None,
-) -> Callable[..., dict[str, Any]]:
-    """Progress, previews, cancellation and --stop: at `stop` % of the steps the loop is
-    interrupted, and diffusers decodes the latents this returns: the finished-image
-    prediction there (inference.denoise.stop_latents)."""
-    last_step, position = stop_point(total_steps, stop)
-    previewed: list[float] = []  # when the last preview went out (or the first step ended)
-
-    def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        if step + 1 >= last_step:
-            pipe._interrupt = True  # diffusers' own early exit: remaining steps are skipped
-            if predictions and "latents" in kwargs:
-                kwargs["latents"] = stop_latents(predictions, position)
-        elif preview is not None and palette is not None and "latents" in kwargs:
-            # The clock starts after the first step: a short render shows no preview at all.
-            now = time.monotonic()
-            if not previewed:
-                previewed.append(now)
-            elif now - previewed[0] >= PREVIEW_INTERVAL_S:
-                previewed[0] = now
-                preview(latent_preview(kwargs["latents"], palette))
-        if progress is not None:
-            progress(min(1.0, (step + 1) / last_step))
-        return kwargs
-
-    return on_step_end
-
-
-@contextlib.contextmanager
-def _tiling(pipe: Any, tile: bool) -> Iterator[None]:
-    """--tile: circular padding in every convolution makes the image wrap at its edges.
-    The pipeline is shared, so the padding mode is restored afterwards."""
-    if not tile:
-        yield
-        return
-    convs = [
-        m
-        for part in (pipe.unet, pipe.vae)
-        for m in part.modules()
-        if isinstance(m, torch.nn.Conv2d)
-    ]
-    before = [m.padding_mode for m in convs]
-    for m in convs:
-        m.padding_mode = "circular"
-    try:
-        yield
-    finally:
-        for m, mode in zip(convs, before, strict=True):
-            m.padding_mode = mode
-
-
-@contextlib.contextmanager
-def _vae_tiling(vae: Any, largest_side: int) -> Iterator[None]:
-    """Decode big images tile by tile (bounded memory); small ones in one pass, unless the
-    VAE tiles every decode already (IMAGINEBOT_VAE_TILING): then it is left as it is."""
-    if largest_side <= VAE_TILING_ABOVE or getattr(vae, "use_tiling", False):
-        yield
-        return
-    vae.enable_tiling()
-    try:
-        yield
-    finally:
-        vae.disable_tiling()

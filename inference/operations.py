@@ -31,6 +31,7 @@ class JobAction(enum.StrEnum):
     VARY_STRONG = "vary_strong"
     UPSCALE_SUBTLE = "upscale_subtle"
     UPSCALE_CREATIVE = "upscale_creative"
+    UPSCALE_4X = "upscale_4x"
     ZOOM_OUT = "zoom_out"
     PAN_LEFT = "pan_left"
     PAN_RIGHT = "pan_right"
@@ -56,6 +57,7 @@ class Kind:
     byline: str = ""  # before the member's mention: "Pan Left by @alice"
     strength: float | None = None  # vary: the img2img strength
     creative: bool = False  # upscale: Creative rather than Subtle
+    factor: int = 2  # upscale: how many times larger a side becomes
     canvas: Canvas | None = None  # outpaint: what is painted around the source
     direction: PanDirection | None = None  # pan: which way the image grows
 
@@ -81,6 +83,7 @@ KINDS: dict[JobAction, Kind] = {
         Kind(JobAction.VARY_SUBTLE, "vary", "Variations (Subtle) by ", strength=VARY_SUBTLE),
         Kind(JobAction.UPSCALE_SUBTLE, "upscale", "Upscaled (Subtle) by "),
         Kind(JobAction.UPSCALE_CREATIVE, "upscale", "Upscaled (Creative) by ", creative=True),
+        Kind(JobAction.UPSCALE_4X, "upscale", "Upscaled (4x) by ", factor=4),
         Kind(JobAction.ZOOM_OUT, "outpaint", "Zoom Out by ", canvas="zoom"),
         Kind(JobAction.PAN_LEFT, "outpaint", "Pan Left by ", canvas="pan", direction="left"),
         Kind(JobAction.PAN_RIGHT, "outpaint", "Pan Right by ", canvas="pan", direction="right"),
@@ -90,7 +93,7 @@ KINDS: dict[JobAction, Kind] = {
     )
 }
 
-# The 2x upscales (an image is upscaled once), and the kinds that paint around an image.
+# The upscales (an image is upscaled once), and the kinds that paint around an image.
 UPSCALE_ACTIONS = frozenset(k.action for k in KINDS.values() if k.engine == "upscale")
 OUTPAINT_ACTIONS = frozenset(k.action for k in KINDS.values() if k.engine == "outpaint")
 
@@ -134,6 +137,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "single", 0),
     Operation("uc", JobAction.UPSCALE_CREATIVE, "Upscale (Creative)", "Upscale (Creative)",
               None, "single", 0),
+    Operation("u4", JobAction.UPSCALE_4X, "Upscale 4x", "Upscale 4x", None, "single", 0),
     Operation("vs", JobAction.VARY_SUBTLE, "Vary (Subtle)", "Vary (Subtle)", "🪄", "single", 0,
               remix=True),
     Operation("vt", JobAction.VARY_STRONG, "Vary (Strong)", "Vary (Strong)", "🪄", "single", 0,
@@ -167,6 +171,7 @@ def markdown_table() -> str:
         detail = [
             *([f"strength {kind.strength}"] if kind.strength is not None else []),
             *(["creative"] if kind.creative else []),
+            *([f"{kind.factor}x"] if kind.engine == "upscale" else []),
             *([kind.canvas] if kind.canvas else []),
             *([kind.direction] if kind.direction else []),
             *([f"zoom {op.zoom:g}"] if op.zoom else []),

@@ -11,7 +11,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,13 @@ NEGATIVE_GUIDANCE = 2.0
 MAX_ASPECT = 4.0
 # Canvases (zoom, pan, make square) never grow past this many times the native side.
 MAX_SIDE_FACTOR = 3
+# The super-resolution model of the upscales (inference.upscaler): by default Real-ESRGAN x4
+# (BSD-3-Clause) from the hub; "builtin" is a tiny random one; "off" turns upscaling off.
+DEFAULT_UPSCALER = "ai-forever/Real-ESRGAN/RealESRGAN_x4.pth"
+BUILTIN_UPSCALER = "builtin"
+NO_UPSCALER = "off"
+# No upscale makes an image wider or taller than this (Midjourney's 4x of a 1024 px image).
+MAX_UPSCALE_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class Preset:
     max_aspect: float = MAX_ASPECT
     # What --sref and --cref run through; None: the preset refuses them.
     ip_adapter: IpAdapter | None = None
+    # The super-resolution model file of its upscales (see DEFAULT_UPSCALER).
+    upscaler: str = DEFAULT_UPSCALER
 
 
 PRESETS: dict[str, Preset] = {
@@ -131,9 +140,27 @@ PRESETS: dict[str, Preset] = {
             house_style=HouseStyle(HOUSE_STYLE.positive),
         ),
         # Locally built random miniatures (SD and SDXL): the real code, offline, in seconds.
-        Preset("tiny", "builtin:tiny", 64, 16, 2, 5.0, min_side=32, ip_adapter=TINY_IP_ADAPTER),
         Preset(
-            "tiny-xl", "builtin:tiny-xl", 64, 16, 2, 5.0, min_side=32, ip_adapter=TINY_IP_ADAPTER
+            "tiny",
+            "builtin:tiny",
+            64,
+            16,
+            2,
+            5.0,
+            min_side=32,
+            ip_adapter=TINY_IP_ADAPTER,
+            upscaler=BUILTIN_UPSCALER,
+        ),
+        Preset(
+            "tiny-xl",
+            "builtin:tiny-xl",
+            64,
+            16,
+            2,
+            5.0,
+            min_side=32,
+            ip_adapter=TINY_IP_ADAPTER,
+            upscaler=BUILTIN_UPSCALER,
         ),
         Preset(
             "tiny-flux",
@@ -145,6 +172,7 @@ PRESETS: dict[str, Preset] = {
             min_side=32,
             supports=FLUX_FEATURES,
             house_style=HouseStyle(HOUSE_STYLE.positive),
+            upscaler=BUILTIN_UPSCALER,
         ),
     )
 }
@@ -187,6 +215,7 @@ _FILE_KEYS = {
     "ip_adapter": "ip_adapter",
     "ip_adapter_subfolder": "ip_adapter",
     "ip_adapter_weight": "ip_adapter",
+    "upscaler": "upscaler",
 }
 # The keys `_options_from_table` reads (the others map straight to a field).
 _OPTION_KEYS = frozenset(
@@ -217,6 +246,8 @@ def load_presets(path: Path | None) -> dict[str, Preset]:
         ip_adapter = "h94/IP-Adapter"  # optional: for --sref/--cref (hub id or folder)
         ip_adapter_subfolder = "models"  # with ip_adapter: where the weights are
         ip_adapter_weight = "ip-adapter_sd15.safetensors"
+        upscaler = "models/4x.pth"   # optional: super-resolution model file (relative to
+                                     # here) or hub file owner/repo/file.pth; "off" for none
 
     Raises ValueError naming the file, the preset and the key that is wrong.
     """
@@ -252,6 +283,9 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
     if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 2:
         raise ValueError(f"{where}: `lora_scale` must be a number above 0 and at most 2")
     values["lora_scale"] = float(scale)
+    base = next((p for p in PRESETS.values() if p.model_id == table["model"]), None)
+    upscaler = table.get("upscaler", base.upscaler if base is not None else DEFAULT_UPSCALER)
+    values["upscaler"] = _upscaler_source(where, upscaler, Path(path).parent)
     for key in ("native_size", "multiple", "steps"):
         if not isinstance(values[key], int) or values[key] < 1:
             raise ValueError(f"{where}: `{key}` must be a positive whole number")
@@ -330,6 +364,45 @@ def _lora_source(where: str, value: Any, base: Path) -> str:
     if local or not _HUB_ID.fullmatch(value):
         raise ValueError(f"{where}: `lora` {value!r}: no such file or folder ({candidate})")
     return value
+
+
+def _upscaler_source(where: str, value: Any, base: Path) -> str:
+    """A local super-resolution model file (made absolute, and it must exist), a hub file
+    (owner/repo/file), "builtin" or "off"."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: `upscaler` must be a file, a hub file (owner/repo/file) or off")
+    if value in (BUILTIN_UPSCALER, NO_UPSCALER):
+        return value
+    candidate = (base / Path(value).expanduser()).resolve()
+    if candidate.is_file():
+        return str(candidate)
+    if value.startswith(("/", ".", "~")) or len(value.split("/")) < 3:
+        raise ValueError(f"{where}: `upscaler` {value!r}: no such file ({candidate})")
+    return value
+
+
+def with_upscaler(presets: Mapping[str, Preset], upscaler: str | None) -> dict[str, Preset]:
+    """The presets with IMAGINEBOT_UPSCALER applied: when set, every preset upscales with
+    that model (or not at all: "off")."""
+    if not upscaler:
+        return dict(presets)
+    return {name: replace(preset, upscaler=upscaler) for name, preset in presets.items()}
+
+
+def check_upscale(preset: Preset, size: tuple[int, int], factor: int) -> None:
+    """ValueError, saying what to do instead, for an upscale this preset can't make: with
+    upscaling off, or past MAX_UPSCALE_SIDE."""
+    if preset.upscaler == NO_UPSCALER:
+        raise ValueError(
+            "Upscaling is off on this bot: its owner can turn it on by setting "
+            "IMAGINEBOT_UPSCALER to a super-resolution model file."
+        )
+    if max(size) * factor > MAX_UPSCALE_SIDE:
+        raise ValueError(
+            f"An upscale {factor}x of this {size[0]}x{size[1]} image would pass "
+            f"{MAX_UPSCALE_SIDE} px a side, this bot's largest: "
+            + ("use Upscale (Subtle) (2x) instead." if factor > 2 else "vary or zoom it instead.")
+        )
 
 
 def canvas_limit(preset: Preset) -> CanvasLimit:

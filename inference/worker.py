@@ -23,13 +23,14 @@ from PIL import Image
 from db import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore, Job, StoredImage, WorkerJobs
 from db.models import utcnow
 from db.tickets import conninfo
-from inference.engine import Cancelled, Engine, PreviewSink
+from inference.engine import Engine
 from inference.engines import EnginePool
+from inference.hooks import Cancelled, PreviewSink
 from inference.images import compose_grid, encode_png
 from inference.operations import Kind, kind_of
 from inference.outcomes import OUTPUT_FILTERED
 from inference.outpaint import Canvas, make_square, pan, zoom_out
-from inference.presets import canvas_limit
+from inference.presets import canvas_limit, check_upscale
 from inference.preview import encode_preview
 from inference.prompt import GenerationRequest
 from inference.references import job_image_urls, split_images
@@ -376,7 +377,8 @@ class Worker:
         args = (progress, cancel, preview)
         if kind.engine == "upscale":
             assert start is not None
-            upscaled = engine.upscale(request, start, seed, kind.creative, *args)
+            check_upscale(engine.preset, start.size, kind.factor)
+            upscaled = engine.upscale(request, start, seed, kind.factor, kind.creative, *args)
             self._check_output([upscaled])
             return [self._store(upscaled, job, 1, seed)], [seed]
         if kind.engine == "vary":

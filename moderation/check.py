@@ -72,12 +72,30 @@ _AGE_WORDS = ("yo", "yr", "yrs", "year", "years")
 _NUMBER_WORDS = {
     word: n
     for n, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen".split()
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+        ]
     )
     if n
 }
-_TENS = frozenset("twenty thirty forty fifty sixty seventy eighty ninety".split())
+_TENS = frozenset(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])
 _ORDINALS = frozenset({"st", "nd", "rd", "th"})
 _GRADE_WORDS = frozenset({"grade", "grader", "graders", "form", "year"})
 # A negation and what follows it up to punctuation (bounded, no backtracking blow-up).

@@ -13,7 +13,7 @@ from inference.outpaint import (
     square_geometry,
     zoom_geometry,
 )
-from inference.presets import canvas_limit
+from inference.presets import canvas_limit, check_upscale
 from inference.prompt import GenerationRequest
 from inference.references import job_image_urls
 from inference.seeds import random_seed
@@ -126,11 +126,16 @@ class ChildJobs:
                 "This image is already upscaled.", hint="Vary, zoom or pan it instead."
             )
         kind = KINDS[action]
+        preset = self.intake.presets.get(source.model)
+        if action in UPSCALE_ACTIONS and preset is not None:
+            try:
+                check_upscale(preset, size, kind.factor)
+            except ValueError as exc:
+                raise JobUnavailable(str(exc)) from exc
         if kind.canvas == "zoom" and (zoom is None or not MIN_ZOOM <= zoom <= MAX_ZOOM):
             raise JobUnavailable(f"Zoom must be between {MIN_ZOOM} and {MAX_ZOOM}, got {zoom}.")
         if kind.canvas is None:
             return
-        preset = self.intake.presets.get(source.model)
         if preset is None:
             raise JobUnavailable(f"The model of this job ({source.model}) is no longer served.")
         limit = canvas_limit(preset)

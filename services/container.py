@@ -24,7 +24,7 @@ from db import (
     make_sessionmaker,
     upgrade_schema,
 )
-from inference.presets import Preset, load_presets, served_presets
+from inference.presets import Preset, served_presets
 from services.appeals import Appeals
 from services.children import ChildJobs
 from services.escalation import parse_duration, parse_ladder
@@ -89,7 +89,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Everything but Discord and the models. Raises ValueError for an unknown preset or a bad
     presets file, so a typo stops the start with the reason."""
-    presets = served_presets(load_presets(settings.presets_file), settings.served_models)
+    presets = served_presets(settings.load_presets(), settings.served_models)
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)
     jobs = MemberJobs(sessions)

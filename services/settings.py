@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inference.memory import MemoryOptions
+from inference.presets import Preset, load_presets, with_upscaler
 from services.escalation import DEFAULT_LADDER, parse_duration, parse_ladder
 
 
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     block_strike_count: int = Field(default=5, ge=0)
     block_strike_window: str = "1h"
     output_filter: str | None = None
+    # The super-resolution model of every preset's upscales (a file, a hub file
+    # owner/repo/file, or "off"); None: each preset's own (inference.presets).
+    upscaler: str | None = None
     image_classifier: str = "Falconsai/nsfw_image_detection"
     lexicon_file: Path | None = None
     delete_grace_hours: float = 24.0
@@ -166,6 +170,11 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.embedded_database}"
+
+    def load_presets(self) -> dict[str, Preset]:
+        """The built-in presets and the presets file's, with IMAGINEBOT_UPSCALER applied;
+        ValueError naming what is wrong in the file."""
+        return with_upscaler(load_presets(self.presets_file), self.upscaler)
 
     @property
     def served_models(self) -> list[str]:

@@ -84,6 +84,7 @@ async def test_imagine_posts_a_grid_and_u_v_reroll_make_children(world, runner):
     assert list(upscale.original.buttons()) == [
         "Upscale (Subtle)",
         "Upscale (Creative)",
+        "Upscale 4x",
         "Vary (Subtle)",
         "Vary (Strong)",
         "Zoom Out 2x",

@@ -117,6 +117,7 @@ async def test_every_other_button_of_a_single_image_posts_its_labelled_result(wo
     width, height = resolution(TINY, (3, 2))
     expected = {
         "Upscale (Creative)": ("Upscaled (Creative) by", (2 * width, 2 * height)),
+        "Upscale 4x": ("Upscaled (4x) by", (4 * width, 4 * height)),
         "Vary (Subtle)": ("Variations (Subtle) by", (2 * width, 2 * height)),
         "Vary (Strong)": ("Variations (Strong) by", (2 * width, 2 * height)),
         "Zoom Out 1.5x": ("Zoom Out by", (2 * width, 2 * height)),

@@ -119,6 +119,40 @@ def test_imagine_renders_locally_without_discord(tmp_path, tiny_models_dir):
     assert square.returncode == 2 and "carries no prompt" in square.stderr
 
 
+def test_upscale_runs_the_super_resolution_model_at_2x_and_4x(tmp_path, tiny_models_dir):
+    env = {"IMAGINEBOT_MODELS_DIR": str(tiny_models_dir)}
+    gradient(96, 64).save(tmp_path / "photo.png")  # no provenance: no prompt needed
+    sizes = {}
+    for factor in ("2", "4"):
+        out = tmp_path / f"x{factor}.png"
+        result = _run(
+            "upscale", str(tmp_path / "photo.png"), "-o", str(out), "--factor", factor,
+            "--model", "tiny", cwd=tmp_path, **env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        with Image.open(out) as image:
+            sizes[factor] = image.size
+            upscaled = np.asarray(image.convert("RGB"), np.float32)
+    assert sizes == {"2": (192, 128), "4": (384, 256)}
+    plain = gradient(96, 64).resize((384, 256), Image.Resampling.LANCZOS).convert("RGB")
+    assert np.abs(upscaled - np.asarray(plain, np.float32)).mean() > 2
+    creative = _run(
+        "upscale", str(tmp_path / "photo.png"), "--creative", "--model", "tiny", cwd=tmp_path,
+        **env,
+    )  # fmt: skip
+    assert creative.returncode == 2 and "carries no prompt" in creative.stderr
+    redrawn = _run(
+        "upscale", str(tmp_path / "photo.png"), "--creative", "--prompt", "a fox", "-o",
+        str(tmp_path / "c.png"), "--model", "tiny", cwd=tmp_path, **env,
+    )  # fmt: skip
+    assert redrawn.returncode == 0, redrawn.stderr
+    off = _run(
+        "upscale", str(tmp_path / "photo.png"), "--model", "tiny", cwd=tmp_path, **env,
+        IMAGINEBOT_UPSCALER="off",
+    )  # fmt: skip
+    assert off.returncode == 2 and "IMAGINEBOT_UPSCALER" in off.stderr
+
+
 def test_imagine_writes_one_grid_per_repeat_and_refuses_what_the_model_cannot_do(
     tmp_path, tiny_models_dir
 ):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from inference.capabilities import guidance_for, steps_for
-from inference.engine import Cancelled, Engine
+from inference.engine import CREATIVE_STEPS, Engine
+from inference.hooks import Cancelled
 from inference.images import compose_grid, crop_from_grid
 from inference.operations import VARY_STRONG
 from inference.presets import PRESETS, canvas_limit, get_preset, resolution
@@ -174,17 +175,40 @@ def test_chaos_moves_each_image_its_own_way_and_stays_reproducible(engine):
     assert all(np.array_equal(a, b) for a, b in zip(_arrays(wild), _arrays(again), strict=True))
 
 
-def test_upscale_doubles_the_size_and_creative_departs_further(engine):
+def test_upscales_run_the_super_resolution_model_and_creative_redraws_it(engine):
     source = engine.grid(parse("a fox --ar 3:2"), seed=4)[0]
-    subtle = engine.upscale(parse("a fox --ar 3:2"), source, seed=4, creative=False)
-    creative = engine.upscale(parse("a fox --ar 3:2"), source, seed=4, creative=True)
-    assert subtle.size == creative.size == (2 * source.width, 2 * source.height)
-    assert subtle.mode == "RGB"
+    request = parse("a fox --ar 3:2")
+    subtle = engine.upscale(request, source, seed=4)
+    assert subtle.size == (2 * source.width, 2 * source.height) and subtle.mode == "RGB"
+    assert engine.upscaler.scale == 4  # the tiny Real-ESRGAN compact twin, through spandrel
     plain = np.asarray(source.resize(subtle.size), dtype=np.float32)
-    assert (
-        np.abs(np.asarray(creative, np.float32) - plain).mean()
-        > np.abs(np.asarray(subtle, np.float32) - plain).mean()
-    )
+    assert np.abs(np.asarray(subtle, np.float32) - plain).mean() > 2  # not a plain resize
+    assert np.array_equal(np.asarray(subtle), np.asarray(engine.upscale(request, source, 4)))
+    four = engine.upscale(request, source, seed=4, factor=4)
+    assert four.size == (4 * source.width, 4 * source.height)
+    creative = engine.upscale(request, source, seed=4, creative=True)
+    again = engine.upscale(request, source, seed=4, creative=True)
+    assert creative.size == subtle.size and np.array_equal(np.asarray(creative), np.asarray(again))
+    redrawn = np.abs(np.asarray(creative, np.float32) - np.asarray(subtle, np.float32)).mean()
+    assert redrawn > 2  # the img2img pass over the tiles changed the picture
+
+
+def test_creative_upscale_redraws_tile_by_tile_with_real_steps(engine, monkeypatch):
+    calls = []
+    img2img = engine._img2img
+
+    def recording(**kwargs):
+        calls.append((kwargs["image"].size, kwargs["num_inference_steps"], kwargs["strength"]))
+        return img2img(**kwargs)
+
+    monkeypatch.setattr(engine, "_img2img", recording)
+    source = engine.grid(parse("a fox"), seed=2)[0]  # 64 px: 128 px after 2x, 3 x 3 tiles
+    progress = []
+    engine.upscale(parse("a fox"), source, seed=2, creative=True, progress=progress.append)
+    side = engine.preset.native_size
+    assert [size for size, _, _ in calls] == [(side, side)] * 9
+    assert all(int(steps * strength) >= CREATIVE_STEPS for _, steps, strength in calls)
+    assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
 
 
 def test_outpainting_keeps_the_source_and_paints_the_rest(engine):

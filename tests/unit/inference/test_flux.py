@@ -10,6 +10,7 @@ from inference.engine import Engine
 from inference.outpaint import zoom_out
 from inference.presets import PRESETS, canvas_limit, resolution
 from inference.prompt import parse
+from inference.tiles import plan
 
 TINY_FLUX = PRESETS["tiny-flux"]
 
@@ -70,9 +71,10 @@ def test_flux_img2img_renders_at_the_source_size_not_its_default(flux, monkeypat
     monkeypatch.setattr(flux, "_img2img", recording)
     [wide, *_] = flux.grid(parse("a fox --ar 2:1 --seed 1"), seed=1)
     flux.vary(parse("a fox --ar 2:1"), wide, seed=2, strength=0.7)
-    flux.upscale(parse("a fox"), wide, seed=3, creative=False)
+    flux.upscale(parse("a fox"), wide, seed=3, creative=True)  # redrawn in native tiles
     assert wide.width == 2 * wide.height
-    assert rendered == [wide.size] * 4 + [(2 * wide.width, 2 * wide.height)]
+    tiles = plan((2 * wide.width, 2 * wide.height), TINY_FLUX.native_size, 8)
+    assert rendered == [wide.size] * 4 + [(TINY_FLUX.native_size,) * 2] * len(tiles)
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ def test_vae_tiling_stays_on_through_big_decodes_and_keeps_sizes(tiny_models_dir
     assert engine._pipe.vae.use_tiling
     images = engine.grid(parse("a fox --ar 2:1 --seed 1"), seed=1)
     assert [i.size for i in images] == [resolution(TINY, (2, 1))] * 4
-    upscaled = engine.upscale(parse("a fox"), images[0], seed=1, creative=False)
+    upscaled = engine.upscale(parse("a fox"), images[0], seed=1, creative=True)
     assert upscaled.size == (2 * images[0].width, 2 * images[0].height)
     assert engine._pipe.vae.use_tiling  # the big-image context left the setting alone
 

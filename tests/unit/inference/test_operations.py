@@ -24,7 +24,9 @@ def test_every_job_kind_has_one_way_to_render():
         assert (kind.engine == "vary") == (kind.strength is not None), kind
         assert (kind.engine == "outpaint") == (kind.canvas is not None), kind
         assert (kind.canvas == "pan") == (kind.direction is not None), kind
-    assert {JobAction.UPSCALE_SUBTLE, JobAction.UPSCALE_CREATIVE} == UPSCALE_ACTIONS
+    assert {JobAction.UPSCALE_SUBTLE, JobAction.UPSCALE_CREATIVE, JobAction.UPSCALE_4X} == (
+        UPSCALE_ACTIONS
+    )
     assert JobAction.PAN_DOWN in OUTPAINT_ACTIONS and JobAction.VARIATION not in OUTPAINT_ACTIONS
 
 

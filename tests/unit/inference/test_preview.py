@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from inference import engine as engine_module
+from inference import hooks
 from inference.engine import Engine
 from inference.preview import (
     PREVIEW_SIDE,
@@ -89,7 +89,7 @@ def test_each_family_gets_its_palette(tiny_models_dir):
 
 
 def test_a_render_sends_previews_between_its_first_and_last_step(tiny_models_dir, monkeypatch):
-    monkeypatch.setattr(engine_module, "PREVIEW_INTERVAL_S", 0.0)
+    monkeypatch.setattr(hooks, "PREVIEW_INTERVAL_S", 0.0)
     engine = Engine("tiny", tiny_models_dir)
     previews, progress = [], []
     request = parse("a fox --seed 3 --q 2")  # 4 steps

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from db import ImageStore, JobState
-from inference.operations import JobAction
+from inference.operations import JobAction, kind_of
 from inference.outcomes import OUTPUT_FILTERED
 from inference.seeds import grid_seeds
 from inference.worker import Worker
@@ -71,18 +71,32 @@ def _size(worker, image):
         return img.size
 
 
-async def test_upscale_subtle_and_creative_store_one_image_at_twice_the_size(worker, repo):
+async def test_upscales_store_one_image_at_their_factor(worker, repo):
     parent = await run_one(worker, repo, new_job("a fox --ar 3:2 --seed 7"))
     source = parent.images[2]
-    for action in (JobAction.UPSCALE_SUBTLE, JobAction.UPSCALE_CREATIVE):
+    for action in (JobAction.UPSCALE_SUBTLE, JobAction.UPSCALE_CREATIVE, JobAction.UPSCALE_4X):
         child = await run_one(
             worker, repo, new_job("a fox --ar 3:2", action, parent_id=parent.id, parent_index=2)
         )
         assert child.state == JobState.DONE, child.error
         [image] = child.images
         assert image.index == 1 and image.seed == child.seeds[0]
-        assert (image.width, image.height) == (2 * source.width, 2 * source.height)
+        factor = kind_of(action).factor
+        assert (image.width, image.height) == (factor * source.width, factor * source.height)
         assert _size(worker, image) == (image.width, image.height)
+
+
+async def test_an_upscale_with_upscaling_off_fails_saying_which_setting(
+    repo, tmp_path, tiny_models_dir
+):
+    worker = Worker(
+        repo.worker, ImageStore(tmp_path), tiny_pool(tiny_models_dir, upscaler="off"), "off"
+    )
+    parent = await run_one(worker, repo, new_job("a fox --seed 7"))
+    child = await run_one(
+        worker, repo, new_job("a fox", JobAction.UPSCALE_4X, parent_id=parent.id, parent_index=1)
+    )
+    assert child.state == JobState.FAILED and "IMAGINEBOT_UPSCALER" in child.error
 
 
 @pytest.mark.parametrize(
@@ -200,9 +214,9 @@ async def test_a_flagged_result_is_withheld_and_reported(repo, tmp_path, tiny_mo
 async def test_a_longer_render_records_a_preview_with_its_progress_while_running(
     repo, tmp_path, tiny_models_dir, monkeypatch
 ):
-    from inference import engine as engine_module
+    from inference import hooks
 
-    monkeypatch.setattr(engine_module, "PREVIEW_INTERVAL_S", 0.0)
+    monkeypatch.setattr(hooks, "PREVIEW_INTERVAL_S", 0.0)
     store = ImageStore(tmp_path / "images")
     seen = []  # (state, progress, preview on the row, decoded size, written) per preview
     record = repo.worker.set_progress

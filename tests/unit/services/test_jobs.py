@@ -281,6 +281,16 @@ async def test_an_upscaled_image_is_not_upscaled_again(service):
         await service.children.child("us", 1, twice.id, _origin())
 
 
+async def test_upscales_past_the_largest_side_or_with_upscaling_off_are_refused(service):
+    huge, single = await _upscaled(service, 1536, 1024), await _upscaled(service)
+    with pytest.raises(JobUnavailable, match=r"pass 4096 px a side.*Upscale \(Subtle\)"):
+        await service.children.child("u4", 1, huge.id, _origin())
+    assert (await service.children.child("us", 1, huge.id, _origin())).action == "upscale_subtle"
+    service.intake.presets["tiny"] = replace(service.intake.presets["tiny"], upscaler="off")
+    with pytest.raises(JobUnavailable, match=r"Upscaling is off.*IMAGINEBOT_UPSCALER"):
+        await service.children.child("us", 1, single.id, _origin())
+
+
 async def test_reroll_of_a_pan_grid_pans_the_same_image_again(service):
     single = await _upscaled(service, 64, 64)
     panned = await service.children.child("pr", 1, single.id, _origin())

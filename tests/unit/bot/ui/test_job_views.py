@@ -33,7 +33,13 @@ def _rows(view) -> dict[int, list[str]]:
 
 def test_an_upscaled_image_offers_upscales_variations_zooms_and_pans_in_four_rows():
     assert _rows(job_view(_job(JobAction.UPSCALE))) == {
-        0: ["Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)"],
+        0: [
+            "Upscale (Subtle)",
+            "Upscale (Creative)",
+            "Upscale 4x",
+            "Vary (Subtle)",
+            "Vary (Strong)",
+        ],
         1: ["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "Make Square"],
         2: ["⬅️", "➡️", "⬆️", "⬇️"],
         3: ["❤️", "🗑️", "✉️"],
