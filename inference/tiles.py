@@ -43,15 +43,27 @@ def spans(length: int, tile: int, overlap: int) -> list[int]:
     return [round(i * (length - tile) / (count - 1)) for i in range(count)]
 
 
-def plan(size: tuple[int, int], tile: int, overlap: int) -> list[Tile]:
+def fitted(length: int, tile: int, overlap: int) -> int:
+    """The smallest tile side, at most `tile`, that covers `length` with as few tiles as
+    `tile` needs: 512 px in tiles of up to 256 overlapping by 16 takes 3 tiles of 182 px, not
+    3 of 256 (which would process 50% more pixels)."""
+    if tile >= length:
+        return length
+    count = math.ceil((length - overlap) / (tile - overlap))
+    return math.ceil((length + (count - 1) * overlap) / count)
+
+
+def plan(size: tuple[int, int], tile: int, overlap: int, fit: bool = False) -> list[Tile]:
     """The tiles of an image of `size` in raster order (a side shorter than `tile` is one
-    tile of that side)."""
+    tile of that side). With `fit`, tiles shrink to cover the image with no more pixels than
+    needed (for models that take any size); without, every tile is `tile` a side."""
     width, height = size
-    tile_w, tile_h = min(tile, width), min(tile, height)
+    tile_w = fitted(width, tile, overlap) if fit else min(tile, width)
+    tile_h = fitted(height, tile, overlap) if fit else min(tile, height)
     return [
         Tile((x, y, x + tile_w, y + tile_h), x > 0, y > 0)
-        for y in spans(height, tile, overlap)
-        for x in spans(width, tile, overlap)
+        for y in spans(height, tile_h, overlap)
+        for x in spans(width, tile_w, overlap)
     ]
 
 
@@ -79,13 +91,15 @@ def process_tiled(
     overlap: int,
     factor: float = 1.0,
     progress: Callable[[float], None] | None = None,
+    fit: bool = False,
 ) -> Image.Image:
     """`image` processed tile by tile by `work` (which returns its tile `factor` times as
     large), the results stitched with feathered overlaps into an image `factor` times the
-    size. At most one input and one output tile are held besides the result."""
+    size. At most one input and one output tile are held besides the result; `fit` as in
+    `plan`."""
     size = (round(image.width * factor), round(image.height * factor))
     result = Image.new("RGB", size)
-    tiles = plan(image.size, tile, overlap)
+    tiles = plan(image.size, tile, overlap, fit)
     edge = round(overlap * factor)
     for done, piece in enumerate(tiles):
         out = piece.scaled(factor)

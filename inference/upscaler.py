@@ -26,7 +26,7 @@ from PIL import Image
 from inference.presets import BUILTIN_UPSCALER, NO_UPSCALER
 from inference.tiles import process_tiled
 
-# Input pixels per tile side, and their overlap: a 4x model makes 1024 px tiles of 256 px.
+# Input pixels per tile side at most (tiles shrink to fit the image), and their overlap.
 TILE = 256
 TILE_OVERLAP = 16
 _TINY_SEED = 4321
@@ -93,7 +93,7 @@ class Upscaler:
                 if progress is not None:
                     progress((done + fraction) / passes)
 
-            result = process_tiled(result, self._run, TILE, TILE_OVERLAP, step, report)
+            result = process_tiled(result, self._run, TILE, TILE_OVERLAP, step, report, fit=True)
         return result
 
     def _run(self, tile: Image.Image) -> Image.Image:

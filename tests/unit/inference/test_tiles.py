@@ -57,3 +57,14 @@ def test_scaled_tiles_land_at_scaled_places():
 
     stitched = process_tiled(image, nearest_2x, tile=32, overlap=8, factor=2)
     assert np.array_equal(np.asarray(stitched), np.asarray(nearest_2x(image)))
+
+
+@given(st.integers(1, 3000), st.integers(32, 512), st.integers(0, 15))
+def test_fitted_tiles_cover_with_no_more_tiles_and_at_most_the_size(length, tile, overlap):
+    tiles = plan((length, 8), tile, overlap, fit=True)
+    fixed = plan((length, 8), tile, overlap)
+    assert len(tiles) == len(fixed)
+    side = tiles[0].box[2] - tiles[0].box[0]
+    assert side <= min(tile, length) and tiles[-1].box[2] == length
+    for a, b in itertools.pairwise(tiles):
+        assert a.box[2] - b.box[0] >= overlap or len(tiles) == 1
