@@ -56,12 +56,10 @@ def _peak_kib() -> int:
 def _measure(path: str, side: int, factor: int, tiled: bool, out: multiprocessing.Queue) -> None:
     """In a fresh process: load, warm up, then one timed upscale; (seconds, peak MiB)."""
     import numpy as np
-    import torch
     from PIL import Image
 
     from inference.upscaler import Upscaler
 
-    torch.set_num_threads(torch.get_num_threads())
     upscaler = Upscaler(path, Path(path).parent)
     upscaler.load()
     rng = np.random.default_rng(0)

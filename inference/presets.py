@@ -100,6 +100,19 @@ class Preset:
     upscaler: str = DEFAULT_UPSCALER
 
 
+# Locally built random miniatures (SD, SDXL and Flux): the real code, offline, in seconds.
+TINY = Preset(
+    "tiny",
+    "builtin:tiny",
+    64,
+    16,
+    2,
+    5.0,
+    min_side=32,
+    ip_adapter=TINY_IP_ADAPTER,
+    upscaler=BUILTIN_UPSCALER,
+)
+
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
@@ -139,29 +152,8 @@ PRESETS: dict[str, Preset] = {
             aliases=("7",),
             house_style=HouseStyle(HOUSE_STYLE.positive),
         ),
-        # Locally built random miniatures (SD and SDXL): the real code, offline, in seconds.
-        Preset(
-            "tiny",
-            "builtin:tiny",
-            64,
-            16,
-            2,
-            5.0,
-            min_side=32,
-            ip_adapter=TINY_IP_ADAPTER,
-            upscaler=BUILTIN_UPSCALER,
-        ),
-        Preset(
-            "tiny-xl",
-            "builtin:tiny-xl",
-            64,
-            16,
-            2,
-            5.0,
-            min_side=32,
-            ip_adapter=TINY_IP_ADAPTER,
-            upscaler=BUILTIN_UPSCALER,
-        ),
+        TINY,
+        replace(TINY, name="tiny-xl", model_id="builtin:tiny-xl"),
         Preset(
             "tiny-flux",
             "builtin:tiny-flux",
@@ -283,6 +275,7 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
     if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 2:
         raise ValueError(f"{where}: `lora_scale` must be a number above 0 and at most 2")
     values["lora_scale"] = float(scale)
+    # A preset of a built-in preset's model starts from what that one declares.
     base = next((p for p in PRESETS.values() if p.model_id == table["model"]), None)
     upscaler = table.get("upscaler", base.upscaler if base is not None else DEFAULT_UPSCALER)
     values["upscaler"] = _upscaler_source(where, upscaler, Path(path).parent)
@@ -292,16 +285,15 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
     if not isinstance(values["guidance"], int | float) or values["guidance"] < 0:
         raise ValueError(f"{where}: `guidance` must be a number >= 0")
     fields = {_FILE_KEYS[key]: value for key, value in values.items() if key not in _OPTION_KEYS}
-    fields.update(_options_from_table(where, table))
+    fields.update(_options_from_table(where, table, base))
     return Preset(name, min_side=min(64, values["native_size"]), **fields)
 
 
-def _options_from_table(where: str, table: dict[str, Any]) -> dict[str, Any]:
+def _options_from_table(where: str, table: dict[str, Any], base: Preset | None) -> dict[str, Any]:
     """The optional keys that shape what a preset honours (see `load_presets`). A preset of
     a built-in preset's model (say `builtin:tiny` with another guidance) starts from what
     that one declares: its pipeline can do the same."""
     out: dict[str, Any] = {}
-    base = next((p for p in PRESETS.values() if p.model_id == table.get("model")), None)
     default_style = base.house_style if base is not None else HOUSE_STYLE
     guidance = table.get("negative_guidance", NEGATIVE_GUIDANCE)
     if isinstance(guidance, bool) or not isinstance(guidance, int | float) or guidance <= 1:
@@ -376,9 +368,18 @@ def _upscaler_source(where: str, value: Any, base: Path) -> str:
     candidate = (base / Path(value).expanduser()).resolve()
     if candidate.is_file():
         return str(candidate)
-    if value.startswith(("/", ".", "~")) or len(value.split("/")) < 3:
+    if hub_file(value) is None:
         raise ValueError(f"{where}: `upscaler` {value!r}: no such file ({candidate})")
     return value
+
+
+def hub_file(source: str) -> tuple[str, str] | None:
+    """("owner/repo", "path/in/repo.pth") for a hub file written owner/repo/path, else None
+    (a path that starts with /, . or ~ is local)."""
+    parts = source.split("/")
+    if len(parts) < 3 or not all(parts) or source.startswith(("/", ".", "~")):
+        return None
+    return "/".join(parts[:2]), "/".join(parts[2:])
 
 
 def with_upscaler(presets: Mapping[str, Preset], upscaler: str | None) -> dict[str, Preset]:

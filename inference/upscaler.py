@@ -23,7 +23,7 @@ from typing import Any
 
 from PIL import Image
 
-from inference.presets import BUILTIN_UPSCALER, NO_UPSCALER
+from inference.presets import BUILTIN_UPSCALER, NO_UPSCALER, hub_file
 from inference.tiles import process_tiled
 
 # Input pixels per tile side at most (tiles shrink to fit the image), and their overlap.
@@ -112,8 +112,8 @@ class Upscaler:
         local = Path(self.source).expanduser()
         if local.is_file():
             return local
-        owner_repo, _, filename = _hub_parts(self.source)
-        if not filename:
+        on_hub = hub_file(self.source)
+        if on_hub is None:
             raise UpscalerError(
                 f"the upscaler {self.source!r}: no such file, and not a hub file "
                 "(owner/repo/file.pth)"
@@ -121,19 +121,11 @@ class Upscaler:
         from huggingface_hub import hf_hub_download
 
         try:
-            return Path(hf_hub_download(owner_repo, filename, cache_dir=self.cache_dir))
+            return Path(hf_hub_download(*on_hub, cache_dir=self.cache_dir))
         except Exception as exc:
             raise UpscalerError(
                 f"the upscaler {self.source!r} could not be downloaded ({exc})"
             ) from exc
-
-
-def _hub_parts(source: str) -> tuple[str, str, str]:
-    """("owner/repo", "/", "path/in/repo.pth") for a hub file, else ("", "", "")."""
-    parts = source.split("/")
-    if len(parts) < 3 or not all(parts) or source.startswith((".", "~")):
-        return "", "", ""
-    return "/".join(parts[:2]), "/", "/".join(parts[2:])
 
 
 def build_tiny_upscaler(path: Path, scale: int = 4) -> Path:

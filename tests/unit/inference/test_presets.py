@@ -97,3 +97,24 @@ def test_a_lora_is_a_file_beside_the_presets_file_or_a_hub_id(tmp_path):
     ink, hub = presets["ink"], presets["hub"]
     assert (ink.lora, ink.lora_scale) == (str(tmp_path / "loras" / "ink.safetensors"), 0.8)
     assert (hub.lora, hub.lora_scale) == ("someone/pixel-lora", 1.0)
+
+
+def test_an_upscaler_is_a_file_beside_the_presets_file_a_hub_file_or_off(tmp_path):
+    (tmp_path / "sr.pth").write_bytes(b"")
+    presets = load_presets(
+        _file(
+            tmp_path,
+            '[presets.local]\nmodel = "m"\nupscaler = "sr.pth"\n'
+            '[presets.hub]\nmodel = "m"\nupscaler = "owner/repo/x4.pth"\n'
+            '[presets.none]\nmodel = "m"\nupscaler = "off"\n'
+            '[presets.plain]\nmodel = "m"\n'
+            '[presets.twin]\nmodel = "builtin:tiny"\n',
+        )
+    )
+    assert presets["local"].upscaler == str(tmp_path / "sr.pth")
+    assert presets["hub"].upscaler == "owner/repo/x4.pth"
+    assert presets["none"].upscaler == "off"
+    assert presets["plain"].upscaler == PRESETS["sd15"].upscaler  # the default model
+    assert presets["twin"].upscaler == PRESETS["tiny"].upscaler == "builtin"
+    with pytest.raises(ValueError, match=r"\[presets.bad\]: `upscaler` 'models/x4.pth': no such"):
+        load_presets(_file(tmp_path, '[presets.bad]\nmodel = "m"\nupscaler = "models/x4.pth"\n'))
