@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from bot import image_cli
+from bot import image_cli, tools_cli
 from services.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     imagine.add_argument("-o", "--output", default="out.png", help="grid file (.png) or a folder")
     imagine.add_argument("--model", help="preset name, overrides IMAGINEBOT_MODEL")
     image_cli.add_commands(sub)
+    tools_cli.add_commands(sub)
     provenance = sub.add_parser("provenance", help="print what an image file says made it")
     provenance.add_argument("image", type=Path)
     watermark = sub.add_parser(
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": _run,
         "worker": _worker,
         "imagine": _imagine,
-        **dict.fromkeys(image_cli.COMMANDS, _image_command),
+        **dict.fromkeys([*image_cli.COMMANDS, *tools_cli.COMMANDS], _image_command),
         "provenance": _provenance,
         "watermark": _watermark,
         "parse": _parse,
@@ -310,9 +311,11 @@ def _download_image_prompts(urls: tuple[str, ...], settings: Settings) -> list[I
 
 
 def _image_command(args: argparse.Namespace) -> int:
-    """upscale | vary | zoom | pan | square on a file (bot.image_cli)."""
+    """upscale | vary | zoom | pan | square on a file (bot.image_cli); describe | blend |
+    shorten (bot.tools_cli)."""
+    command = tools_cli if args.command in tools_cli.COMMANDS else image_cli
     try:
-        return image_cli.run(args, _settings(model=args.model))
+        return command.run(args, _settings(model=args.model))
     except ValidationError as exc:
         return _fail(f"invalid setting: {_first_error(exc)}")
     except (OSError, ValueError) as exc:

@@ -67,7 +67,9 @@ class ImagineBot(commands.AutoShardedBot):
         self.router = Router(self.reply_error)
         self.acks = Acknowledger(settings.ack_budget_s)
         self.posting = Posting(self, services.delivery_jobs, services.events)
-        self.delivery = Delivery(self, services.delivery_jobs, services.store, invalid)
+        self.delivery = Delivery(
+            self, services.delivery_jobs, services.store, services.answers.shown_prompts, invalid
+        )
         services.events.subscribe(self.delivery.notify)
         # The in-process worker, when this bot renders (bot/app.py sets it).
         self.worker: Any = None

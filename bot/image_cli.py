@@ -93,11 +93,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except (OutpaintError, UpscalerError) as exc:
         raise ValueError(str(exc)) from None
     meta = {"prompt": text, "model": preset.name, "operation": args.command}
-    _write(Path(args.output), images, seed, meta)
+    write_images(Path(args.output), images, seed, meta)
     return 0
 
 
-def _write(out: Path, images: list[Any], seed: int, meta: dict[str, str]) -> None:
+def write_images(out: Path, images: list[Any], seed: int, meta: dict[str, str]) -> None:
     """One image to a .png path, or the images (and their grid) into a folder."""
     from inference.images import compose_grid, encode_png
     from inference.seeds import grid_seeds

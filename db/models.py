@@ -110,6 +110,9 @@ class Job(Base):
     prompt_images: Mapped[list[str]] = mapped_column(
         JSON, default=list, server_default=text("'[]'")
     )
+    # What a job that answers in text found (/describe, /shorten): {"prompts": [...], and
+    # /shorten's "important": [...]}; None for the jobs that make images.
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
     lane: Mapped[str | None] = mapped_column(String(8))
     # -1 until a worker starts it, so a queued job needs no message edit.

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
-from inference.adapters import adapter_inputs
+from inference.adapters import adapter_inputs, blend_inputs
 from inference.capabilities import check, fit, guidance_for, steps_for
 from inference.conditioning import CompelText, FluxText, drift, text_of
 from inference.denoise import (
@@ -24,6 +24,7 @@ from inference.denoise import (
     predicting,
     remainder,
 )
+from inference.describe import Captioner
 from inference.hooks import (
     PreviewSink,
     Progress,
@@ -39,6 +40,7 @@ from inference.preview import LatentPalette, palette_for
 from inference.prompt import GenerationRequest
 from inference.references import References
 from inference.seeds import grid_seeds
+from inference.shorten import Shortened, shorten, split_prompt, word_weights
 from inference.tiles import plan, process_tiled
 from inference.tiny import build_tiny_flux_pipeline, build_tiny_pipeline, build_tiny_xl_pipeline
 from inference.upscaler import Upscaler
@@ -90,6 +92,7 @@ class Engine:
         self._palette: LatentPalette | None = None
         self._text: CompelText | FluxText | None = None
         self._upscaler: Upscaler | None = None
+        self._captioner: Captioner | None = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -140,18 +143,47 @@ class Engine:
         """Four images from one batched call; image i is seeded with seed + i. With
         `references` (--sref, --cref), through the preset's IP-Adapter."""
         request = self._ready(request)
+        adapters = adapter_inputs(
+            self._pipe, self.preset, self.cache_dir, request, references, self.device, GRID_SIZE
+        )
+        return self._text_grid(request, seed, adapters, progress, cancel, preview)
+
+    def blend(
+        self,
+        request: GenerationRequest,
+        images: list[Image.Image],
+        seed: int,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        preview: PreviewSink | None = None,
+    ) -> list[Image.Image]:
+        """/blend: four images from the images' embeddings through the preset's IP-Adapter,
+        mixed with the request's blend weights (inference.adapters.blend_inputs)."""
+        request = self._ready(request)
+        adapters = blend_inputs(
+            self._pipe, self.preset, self.cache_dir, request, images, self.device, GRID_SIZE
+        )
+        return self._text_grid(request, seed, adapters, progress, cancel, preview)
+
+    def _text_grid(
+        self,
+        request: GenerationRequest,
+        seed: int,
+        adapters: contextlib.AbstractContextManager[dict[str, Any]],
+        progress: Progress | None,
+        cancel: threading.Event | None,
+        preview: PreviewSink | None,
+    ) -> list[Image.Image]:
         width, height = resolution(self.preset, request.aspect)
         steps = steps_for(self.preset, request.quality)
         with (
             circular_padding(self._pipe, request.tile),
             self._steps(steps, request.stop, progress, cancel, preview) as callback,
-            adapter_inputs(
-                self._pipe, self.preset, self.cache_dir, request, references, self.device, GRID_SIZE
-            ) as adapters,
+            adapters as extra,
         ):
             result = self._pipe(
                 **self._conditioning(request, seed),
-                **adapters,
+                **extra,
                 width=width,
                 height=height,
                 num_inference_steps=steps,
@@ -160,6 +192,21 @@ class Engine:
                 callback_on_step_end=callback,
             )
         return list(result.images)
+
+    def describe(self, image: Image.Image, seed: int) -> list[str]:
+        """/describe: four prompts for the image, from the preset's captioning model."""
+        with self._lock:
+            if self._captioner is None:
+                self._captioner = Captioner(self.preset.captioner, self.cache_dir, self.device)
+        return self._captioner.describe(image, seed)
+
+    def shorten(self, prompt: str) -> Shortened:
+        """/shorten: the prompt's important words and shorter prompts, weighed with the
+        model's own first text encoder (no denoising)."""
+        self.load()
+        words, _ = split_prompt(prompt)
+        weights = word_weights(self._pipe.text_encoder, self._pipe.tokenizer, words)
+        return shorten(prompt, weights)
 
     def vary(
         self,

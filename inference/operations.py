@@ -38,11 +38,15 @@ class JobAction(enum.StrEnum):
     PAN_UP = "pan_up"
     PAN_DOWN = "pan_down"
     MAKE_SQUARE = "make_square"
+    BLEND = "blend"
+    DESCRIBE = "describe"
+    SHORTEN = "shorten"
 
 
 # The engine calls a job can need (inference.engine.Engine; "pick" renders nothing: the
-# job shows one image of its parent's grid at full size).
-EngineCall = Literal["grid", "pick", "vary", "upscale", "outpaint"]
+# job shows one image of its parent's grid at full size; "describe" and "shorten" answer
+# with prompts, not images).
+EngineCall = Literal["grid", "pick", "vary", "upscale", "outpaint", "describe", "shorten"]
 PanDirection = Literal["left", "right", "up", "down"]
 # What a job draws on, for the outpainting kinds.
 Canvas = Literal["zoom", "pan", "square"]
@@ -63,8 +67,14 @@ class Kind:
 
     @property
     def from_image(self) -> bool:
-        """Whether the job starts from an image of its parent (all but imagine and reroll)."""
-        return self.engine != "grid"
+        """Whether the job starts from an image of its parent (not the grids of imagine,
+        reroll and blend, nor the answers of describe and shorten)."""
+        return self.engine not in ("grid", "describe", "shorten")
+
+    @property
+    def answers(self) -> bool:
+        """Whether the result is prompts to run (/describe, /shorten), not images."""
+        return self.engine in ("describe", "shorten")
 
     @property
     def single(self) -> bool:
@@ -90,6 +100,9 @@ KINDS: dict[JobAction, Kind] = {
         Kind(JobAction.PAN_UP, "outpaint", "Pan Up by ", canvas="pan", direction="up"),
         Kind(JobAction.PAN_DOWN, "outpaint", "Pan Down by ", canvas="pan", direction="down"),
         Kind(JobAction.MAKE_SQUARE, "outpaint", "Make Square by ", canvas="square"),
+        Kind(JobAction.BLEND, "grid", "Blend by "),
+        Kind(JobAction.DESCRIBE, "describe", "Described for "),
+        Kind(JobAction.SHORTEN, "shorten", "Shortened for "),
     )
 }
 

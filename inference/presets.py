@@ -34,6 +34,11 @@ MAX_SIDE_FACTOR = 3
 DEFAULT_UPSCALER = "ai-forever/Real-ESRGAN/RealESRGAN_x4.pth"
 BUILTIN_UPSCALER = "builtin"
 NO_UPSCALER = "off"
+# The image-captioning model of /describe (inference.describe): by default Salesforce's BLIP
+# large (BSD-3-Clause) from the hub; "builtin" is a tiny random one; "off" turns it off.
+DEFAULT_CAPTIONER = "Salesforce/blip-image-captioning-large"
+BUILTIN_CAPTIONER = "builtin"
+NO_CAPTIONER = "off"
 # No upscale makes an image wider or taller than this (Midjourney's 4x of a 1024 px image).
 MAX_UPSCALE_SIDE = 4096
 
@@ -98,6 +103,8 @@ class Preset:
     ip_adapter: IpAdapter | None = None
     # The super-resolution model file of its upscales (see DEFAULT_UPSCALER).
     upscaler: str = DEFAULT_UPSCALER
+    # The captioning model of /describe (see DEFAULT_CAPTIONER).
+    captioner: str = DEFAULT_CAPTIONER
 
 
 # Locally built random miniatures (SD, SDXL and Flux): the real code, offline, in seconds.
@@ -111,6 +118,7 @@ TINY = Preset(
     min_side=32,
     ip_adapter=TINY_IP_ADAPTER,
     upscaler=BUILTIN_UPSCALER,
+    captioner=BUILTIN_CAPTIONER,
 )
 
 PRESETS: dict[str, Preset] = {
@@ -165,6 +173,7 @@ PRESETS: dict[str, Preset] = {
             supports=FLUX_FEATURES,
             house_style=HouseStyle(HOUSE_STYLE.positive),
             upscaler=BUILTIN_UPSCALER,
+            captioner=BUILTIN_CAPTIONER,
         ),
     )
 }
@@ -208,6 +217,7 @@ _FILE_KEYS = {
     "ip_adapter_subfolder": "ip_adapter",
     "ip_adapter_weight": "ip_adapter",
     "upscaler": "upscaler",
+    "captioner": "captioner",
 }
 # The keys `_options_from_table` reads (the others map straight to a field).
 _OPTION_KEYS = frozenset(
@@ -279,6 +289,10 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
     base = next((p for p in PRESETS.values() if p.model_id == table["model"]), None)
     upscaler = table.get("upscaler", base.upscaler if base is not None else DEFAULT_UPSCALER)
     values["upscaler"] = _upscaler_source(where, upscaler, Path(path).parent)
+    if base is not None and "captioner" not in table:  # as the built-in preset does
+        values["captioner"] = base.captioner
+    if not isinstance(values.get("captioner", ""), str):
+        raise ValueError(f"{where}: `captioner` must be a hub id, a folder, builtin or off")
     for key in ("native_size", "multiple", "steps"):
         if not isinstance(values[key], int) or values[key] < 1:
             raise ValueError(f"{where}: `{key}` must be a positive whole number")
@@ -382,12 +396,19 @@ def hub_file(source: str) -> tuple[str, str] | None:
     return "/".join(parts[:2]), "/".join(parts[2:])
 
 
-def with_upscaler(presets: Mapping[str, Preset], upscaler: str | None) -> dict[str, Preset]:
-    """The presets with IMAGINEBOT_UPSCALER applied: when set, every preset upscales with
-    that model (or not at all: "off")."""
-    if not upscaler:
-        return dict(presets)
-    return {name: replace(preset, upscaler=upscaler) for name, preset in presets.items()}
+def with_auxiliary(
+    presets: Mapping[str, Preset], upscaler: str | None, captioner: str | None
+) -> dict[str, Preset]:
+    """The presets with IMAGINEBOT_UPSCALER and IMAGINEBOT_CAPTIONER applied: each, when
+    set, is every preset's (or "off")."""
+    chosen = {name: preset for name, preset in presets.items()}
+    for name, preset in chosen.items():
+        if upscaler:
+            preset = replace(preset, upscaler=upscaler)
+        if captioner:
+            preset = replace(preset, captioner=captioner)
+        chosen[name] = preset
+    return chosen
 
 
 def check_upscale(preset: Preset, size: tuple[int, int], factor: int) -> None:

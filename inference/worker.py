@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
-from db import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore, Job, StoredImage, WorkerJobs
+from db import PROMPT_IMAGE_FORMAT, ImageStore, Job, StoredImage, WorkerJobs
 from db.models import utcnow
 from db.tickets import conninfo
 from inference.engine import Engine
@@ -31,7 +31,7 @@ from inference.operations import Kind, kind_of
 from inference.outcomes import OUTPUT_FILTERED
 from inference.outpaint import Canvas, make_square, pan, zoom_out
 from inference.presets import canvas_limit, check_upscale
-from inference.preview import encode_preview
+from inference.previews import Previews
 from inference.prompt import GenerationRequest
 from inference.references import job_image_urls, split_images
 from inference.seeds import grid_seeds, random_seed
@@ -61,43 +61,13 @@ class RenderTimeout(Exception):
     """The render went past the worker's time limit and was stopped."""
 
 
-class Previews:
-    """The latent previews of one render: the newest goes out with the next progress report;
-    all are deleted from the store when the render ends (the result replaces them)."""
+class Rendered(NamedTuple):
+    """What a render made: its stored images and their seeds, or (/describe, /shorten) the
+    prompts it answers with."""
 
-    def __init__(self, store: ImageStore) -> None:
-        self.store = store
-        self._written: set[str] = set()
-        self._pending: str | None = None
-        self._lock = threading.Lock()
-
-    def add(self, image: Image.Image) -> None:
-        """Encode and store a preview (render thread); a failure costs the preview, not the job."""
-        try:
-            digest = self.store.put(encode_preview(image), PREVIEW_FORMAT)
-        except Exception:
-            log.exception("could not store a preview")
-            return
-        with self._lock:
-            self._written.add(digest)
-            self._pending = digest
-
-    def take(self) -> str | None:
-        """The newest preview not reported yet, if any."""
-        with self._lock:
-            digest, self._pending = self._pending, None
-            return digest
-
-    @property
-    def waiting(self) -> bool:
-        return self._pending is not None
-
-    def delete_all(self) -> None:
-        """Blocking file I/O: from a worker thread."""
-        with self._lock:
-            written, self._written = self._written, set()
-        for digest in written:
-            self.store.delete(digest, PREVIEW_FORMAT)
+    images: list[StoredImage]
+    seeds: list[int]
+    answer: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -270,7 +240,7 @@ class Worker:
         try:
             source = await self._source(job)
             report = self._progress_reporter(job.id, cancel, previews)
-            images, seeds = await self._within_time_limit(
+            result = await self._within_time_limit(
                 asyncio.to_thread(self._render, job, source, report, cancel, previews.add), cancel
             )
         except asyncio.CancelledError:
@@ -285,8 +255,9 @@ class Worker:
             log.exception("job %s failed", job.id)
             await self.jobs.fail(job.id, f"{type(exc).__name__}: {exc}", self.worker_id)
         else:
+            elapsed = time.monotonic() - started
             await self.jobs.finish(
-                job.id, images, seeds, time.monotonic() - started, self.worker_id
+                job.id, result.images, result.seeds, elapsed, self.worker_id, result.answer
             )
         finally:
             await asyncio.to_thread(previews.delete_all)
@@ -356,7 +327,7 @@ class Worker:
         progress: Callable[[float], None],
         cancel: threading.Event,
         preview: PreviewSink | None = None,
-    ) -> tuple[list[StoredImage], list[int]]:
+    ) -> Rendered:
         """Blocking: model call, encoding and file writes. Runs in a worker thread."""
         request = GenerationRequest.from_json(job.request)
         engine = self.engines.get(job.model)
@@ -366,13 +337,18 @@ class Worker:
             # Without its model the job fails with the reason instead of waiting forever.
             raise ModelUnavailable(f"the model {job.model!r} could not be loaded ({exc})") from exc
         kind = kind_of(job.action)
+        seed = job.seed if job.seed is not None else random_seed()
+        if kind.engine == "shorten":
+            return Rendered([], [], engine.shorten(job.prompt).answer())
+        if kind.engine == "describe":
+            (image,) = self._prompt_images(job, request)
+            return Rendered([], [seed], {"prompts": engine.describe(image, seed)})
         if kind.engine == "pick":
             assert source is not None
             with Image.open(self.store.path(source.sha256, source.format)) as img:
                 width, height = img.size
-            seed = [source.seed] if source.seed is not None else []
-            return [StoredImage(1, source.sha256, width, height, source.seed, source.format)], seed
-        seed = job.seed if job.seed is not None else random_seed()
+            picked = StoredImage(1, source.sha256, width, height, source.seed, source.format)
+            return Rendered([picked], [source.seed] if source.seed is not None else [])
         start = self._open(source) if source is not None else None
         args = (progress, cancel, preview)
         if kind.engine == "upscale":
@@ -380,7 +356,7 @@ class Worker:
             check_upscale(engine.preset, start.size, kind.factor)
             upscaled = engine.upscale(request, start, seed, kind.factor, kind.creative, *args)
             self._check_output([upscaled])
-            return [self._store(upscaled, job, 1, seed)], [seed]
+            return Rendered([self._store(upscaled, job, 1, seed)], [seed])
         if kind.engine == "vary":
             assert start is not None and kind.strength is not None
             images = engine.vary(request, start, seed, kind.strength, *args)
@@ -390,7 +366,9 @@ class Worker:
             images = engine.outpaint(request, canvas, seed, *args)
         else:
             prompt_images, references = split_images(request, self._prompt_images(job, request))
-            if prompt_images:
+            if request.blend:
+                images = engine.blend(request, prompt_images, seed, *args)
+            elif prompt_images:
                 images = engine.from_images(request, prompt_images, seed, *args)
             else:
                 images = engine.grid(request, seed, *args, references=references)
@@ -403,7 +381,7 @@ class Worker:
             self._store(img, job, i + 1, s)
             for i, (img, s) in enumerate(zip(images, seeds, strict=True))
         ]
-        return stored, seeds
+        return Rendered(stored, seeds)
 
     def _open(self, source: Source) -> Image.Image:
         with Image.open(self.store.path(source.sha256, source.format)) as img:

@@ -25,7 +25,9 @@ from db import (
     upgrade_schema,
 )
 from inference.presets import Preset, served_presets
+from services.answers import Answers
 from services.appeals import Appeals
+from services.blend import BlendService
 from services.children import ChildJobs
 from services.escalation import parse_duration, parse_ladder
 from services.events import JobEvents
@@ -60,6 +62,8 @@ class Services:
     prefs: PrefsRepository
     imagine: ImagineService
     children: ChildJobs
+    answers: Answers
+    blend: BlendService
     controls: JobControls
     history: History
     preferences: Preferences
@@ -122,6 +126,7 @@ def build_services(settings: Settings) -> Services:
         strikes=strikes,
     )
     controls = JobControls(jobs, audit, presets)
+    imagine, children = ImagineService(intake, jobs), ChildJobs(intake, jobs)
     return Services(
         settings=settings,
         db_engine=engine,
@@ -135,8 +140,10 @@ def build_services(settings: Settings) -> Services:
         audit=audit,
         guilds=guilds,
         prefs=prefs,
-        imagine=ImagineService(intake, jobs),
-        children=ChildJobs(intake, jobs),
+        imagine=imagine,
+        children=children,
+        answers=Answers(intake, jobs, imagine, children),
+        blend=BlendService(intake),
         controls=controls,
         history=History(jobs, prefs, standing, settings.fast_allowance_s),
         preferences=Preferences(prefs, guilds, presets),

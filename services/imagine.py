@@ -18,8 +18,11 @@ class ImagineService:
         self.intake = intake
         self.jobs = jobs
 
-    async def imagine(self, prompt: str, origin: Origin, *, approved: bool = False) -> list[Job]:
-        """Parse and moderate a prompt, then record its jobs.
+    async def imagine(
+        self, prompt: str, origin: Origin, *, approved: bool = False, numbered_from: int = 0
+    ) -> list[Job]:
+        """Parse and moderate a prompt, then record its jobs (numbered from `numbered_from`
+        within the interaction, when one interaction runs several prompts).
 
         Raises a UserFacingError if refused. More than CONFIRM_ABOVE jobs are held until the
         member confirms them (see `confirm`); an `approved` appeal runs at once: a moderator
@@ -56,7 +59,7 @@ class ImagineService:
         batch = [
             record(
                 origin,
-                n,
+                numbered_from + n,
                 text,
                 request,
                 JobAction.IMAGINE,

@@ -206,6 +206,31 @@ class Intake:
         except QueueLimitReached as full:
             raise QueueFull(full.waiting, full.running, full.limit) from None
 
+    async def single(
+        self,
+        origin: Origin,
+        prompt: str,
+        request: GenerationRequest,
+        action: JobAction,
+        model: str,
+        prompt_images: Sequence[str] | None = None,
+    ) -> Job:
+        """Record one job of a command other than /imagine (/describe, /blend, /shorten),
+        after the checks every job passes (standing and queue limit here; the caller has
+        moderated its text): `request.image_prompts` are downloaded unless the stored
+        `prompt_images` are given."""
+        await self.check_standing(origin)
+        rules = await self.guilds.rules(origin.guild_id)
+        limit = await self.admit(origin, rules)
+        if prompt_images is None:
+            stored = await self.download(request.image_prompts, prompt)
+            prompt_images = [stored[url] for url in request.image_prompts]
+        prefs = await self.prefs.get(origin.user_id)
+        placement = Placement(model, prefs.stealth and rules.allow_stealth)
+        new = record(origin, 0, prompt, request, action, None, placement, prompt_images)
+        [(job, _)] = await self.insert([new], JobState.QUEUED, limit)
+        return job
+
     async def download(self, urls: Sequence[str], prompt: str) -> dict[str, str]:
         """The stored file of each distinct image prompt link, each downloaded once; a link
         that cannot be used is an InvalidParameter naming it."""

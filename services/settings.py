@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inference.memory import MemoryOptions
-from inference.presets import Preset, load_presets, with_upscaler
+from inference.presets import Preset, load_presets, with_auxiliary
 from services.escalation import DEFAULT_LADDER, parse_duration, parse_ladder
 
 
@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # The super-resolution model of every preset's upscales (a file, a hub file
     # owner/repo/file, or "off"); None: each preset's own (inference.presets).
     upscaler: str | None = None
+    # The captioning model of /describe (a hub id or folder, or "off"); None: each
+    # preset's own (inference.presets.DEFAULT_CAPTIONER, the tiny presets a tiny one).
+    captioner: str | None = None
     image_classifier: str = "Falconsai/nsfw_image_detection"
     lexicon_file: Path | None = None
     delete_grace_hours: float = 24.0
@@ -172,9 +175,10 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite+aiosqlite:///{self.embedded_database}"
 
     def load_presets(self) -> dict[str, Preset]:
-        """The built-in presets and the presets file's, with IMAGINEBOT_UPSCALER applied;
+        """The built-in presets and the presets file's, with IMAGINEBOT_UPSCALER and
+        IMAGINEBOT_CAPTIONER applied;
         ValueError naming what is wrong in the file."""
-        return with_upscaler(load_presets(self.presets_file), self.upscaler)
+        return with_auxiliary(load_presets(self.presets_file), self.upscaler, self.captioner)
 
     @property
     def served_models(self) -> list[str]:

@@ -4,6 +4,7 @@ buttons and forms (added to the router as it loads)."""
 EXTENSIONS = (
     "bot.cogs.imagine",
     "bot.cogs.results",
+    "bot.cogs.prompt_tools",
     "bot.cogs.history",
     "bot.cogs.preferences",
     "bot.cogs.privacy",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -11,9 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import ImagineBot
-from bot.delivery.posting import result_upload
+from bot.delivery.posting import finished_message
 from bot.ui.history import PAGE, SHOW, history_message
-from bot.ui.job_views import job_view
 from bot.ui.messages import job_content, mentions_for
 from db import JobState
 from services.errors import NotYourJob
@@ -84,13 +82,14 @@ class History(commands.Cog):
         if job.state != JobState.DONE:
             await interaction.response.send_message(job_content(job), ephemeral=True)
             return
-        upload = await asyncio.to_thread(result_upload, self.bot.services.store, job)
-        await interaction.response.send_message(
-            job_content(job),
-            file=upload.file(),
-            view=job_view(job),
-            allowed_mentions=mentions_for(job),
-        )
+        services = self.bot.services
+        done = await finished_message(services.store, job, services.answers.shown_prompts)
+        shown: dict[str, Any] = {"view": done.view, "allowed_mentions": mentions_for(job)}
+        if done.upload is not None:
+            shown["file"] = done.upload.file()
+        if done.embed is not None:
+            shown["embed"] = done.embed
+        await interaction.response.send_message(job_content(job), **shown)
 
     @app_commands.command(name="info", description="Your queue and usage (only you see it)")
     async def info(self, interaction: Interaction) -> None:

@@ -4,20 +4,25 @@ can edit it; a result's image as an upload Discord takes."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import discord
+from discord.ui import View
 
 from bot.delivery.replies import tell_privately, thinking
 from bot.delivery.tokens import token_expiry
-from bot.ui.job_views import confirm_view, waiting_view
+from bot.ui.answers import answer_embed, answer_view
+from bot.ui.job_views import confirm_view, job_view, waiting_view
 from bot.ui.messages import job_content, mentions_for
-from db import DeliveryJobs, ImageStore, Job, JobState
+from db import PROMPT_IMAGE_FORMAT, DeliveryJobs, ImageStore, Job, JobState
 from db.models import utcnow
 from inference.images import fit_upload
+from inference.operations import JobAction, kind_of
 from services.events import JobEvents
 
 log = logging.getLogger(__name__)
@@ -47,6 +52,34 @@ def result_upload(store: ImageStore, job: Job) -> Upload:
     shown = next(i for i in job.images if i.index == (0 if len(job.images) > 1 else 1))
     data, ext = upload_bytes(store, shown.sha256, shown.format)
     return Upload(data, f"imaginebot_{job.id}.{ext}")
+
+
+# The prompts of an answer its server's policy lets it show (services.answers.shown_prompts).
+ShownPrompts = Callable[[Job], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A finished job's message: its image (or, for /describe, the image described), its
+    buttons and, for an answer, the embed listing its prompts."""
+
+    upload: Upload | None
+    view: View
+    embed: discord.Embed | None = None
+
+
+async def finished_message(store: ImageStore, job: Job, shown_prompts: ShownPrompts) -> Finished:
+    if not kind_of(job.action).answers:
+        upload = await asyncio.to_thread(result_upload, store, job)
+        return Finished(upload, job_view(job))
+    prompts = await shown_prompts(job)
+    described: Upload | None = None
+    if job.action == JobAction.DESCRIBE and job.prompt_images:
+        data, ext = await asyncio.to_thread(
+            upload_bytes, store, job.prompt_images[0], PROMPT_IMAGE_FORMAT
+        )
+        described = Upload(data, f"described_{job.id}.{ext}")
+    return Finished(described, answer_view(job, prompts), answer_embed(job, prompts))
 
 
 class Posting:

@@ -20,10 +20,10 @@ import discord
 
 from bot.delivery.alerts import dm_member
 from bot.delivery.invalid import InvalidRequests
-from bot.delivery.posting import Upload, result_upload
+from bot.delivery.posting import ShownPrompts, Upload, finished_message
 from bot.delivery.throttle import PER_MESSAGE_INTERVAL_S, EditBudget
 from bot.ui.errors import ERROR_COLOUR
-from bot.ui.job_views import job_view, waiting_view
+from bot.ui.job_views import waiting_view
 from bot.ui.messages import failure_embed, job_content, mentions_for
 from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, Job, JobState
 from db.models import utcnow
@@ -78,11 +78,13 @@ class Delivery:
         client: discord.Client,
         jobs: DeliveryJobs,
         store: ImageStore,
+        shown_prompts: ShownPrompts,
         invalid: InvalidRequests | None = None,
     ) -> None:
         self.client = client
         self.jobs = jobs
         self.store = store
+        self.shown_prompts = shown_prompts
         self.invalid = invalid or InvalidRequests()
         # Channels Discord said are deleted or closed to the bot (this process's memory: after
         # a restart one attempt per channel finds out again).
@@ -235,8 +237,11 @@ class Delivery:
         # The result's image replaces a preview; a failed or cancelled job takes it off.
         no_preview: dict[str, Any] = {"attachments": []} if job.preview_sha256 else {}
         if job.state == JobState.DONE:
-            upload = await asyncio.to_thread(result_upload, self.store, job)
-            message_id = await self._edit(job, upload=upload, view=job_view(job), embed=None)
+            done = await finished_message(self.store, job, self.shown_prompts)
+            shown = no_preview if done.upload is None else {}
+            message_id = await self._edit(
+                job, upload=done.upload, view=done.view, embed=done.embed, **shown
+            )
         elif job.state == JobState.CANCELLED:
             message_id = await self._edit(job, view=None, **no_preview)
         else:

@@ -168,8 +168,10 @@ class WorkerJobs:
         seeds: list[int],
         gpu_seconds: float,
         worker_id: str | None = None,
+        answer: dict[str, Any] | None = None,
     ) -> None:
-        """Record the result; ignored if the job is no longer running (or, given `worker_id`,
+        """Record the result (its images, or the `answer` of a job that answers in text);
+        ignored if the job is no longer running (or, given `worker_id`,
         no longer that worker's: its lease lapsed and another worker took it). A running job
         has no images yet: they are only ever added here, as it leaves the running state.
         On PostgreSQL one statement also writes after_end's tickets (_FINISH_AT_ONCE); on
@@ -179,6 +181,7 @@ class WorkerJobs:
             "worker": worker_id,
             "seeds": seeds,
             "gpu_seconds": gpu_seconds,
+            "answer": answer,
             "now": utcnow(),
         }
         async with self.sessions() as session, session.begin():
@@ -253,6 +256,7 @@ _FINISH = {
         state=JobState.DONE,
         progress=100,
         seeds=bindparam("seeds", type_=_jobs.c.seeds.type),
+        answer=bindparam("answer", type_=_jobs.c.answer.type),
         gpu_seconds=_jobs.c.gpu_seconds + bindparam("gpu_seconds", type_=Float),
         finished_at=bindparam("now"),
     )

@@ -40,6 +40,9 @@ class GenerationRequest:
     cref: tuple[str, ...] = ()
     character_weight: int | None = None
     lane: str | None = None
+    # /blend: the weight of each image prompt, blended through the IP-Adapter (empty: the
+    # image prompts start an img2img render, as in /imagine).
+    blend: tuple[float, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     # The fields the prompt's own flags set (not /settings or /prefer): a model that cannot
     # honour one of these refuses the job; the others it may skip (inference.capabilities).
@@ -64,6 +67,7 @@ class GenerationRequest:
         out["image_prompts"] = list(self.image_prompts)
         out["sref"] = list(self.sref)
         out["cref"] = list(self.cref)
+        out["blend"] = list(self.blend)
         out["extras"] = dict(self.extras)
         out["typed"] = sorted(self.typed)
         return out
@@ -79,6 +83,7 @@ class GenerationRequest:
         values["aspect"] = (int(w), int(h))
         for name in ("negative", "image_prompts", "sref", "cref"):
             values[name] = tuple(data.get(name, ()))
+        values["blend"] = tuple(float(w) for w in data.get("blend", ()))
         values["extras"] = dict(data.get("extras", {}))
         values["typed"] = frozenset(data.get("typed", ()))
         return cls(**values)

@@ -329,7 +329,11 @@ class Interaction:
 def option_payload(
     guild: Guild | None, name: str, value: Any, resolved: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """A slash command option as Discord sends it; users and channels go into `resolved`."""
+    """A slash command option as Discord sends it; users, channels and attached files go
+    into `resolved`."""
+    if isinstance(value, Attachment):
+        resolved.setdefault("attachments", {})[str(value.id)] = value.payload()
+        return {"name": name, "type": 11, "value": str(value.id)}
     if isinstance(value, User):
         resolved.setdefault("users", {})[str(value.id)] = value.payload()
         if guild is not None and value.id in guild.members:

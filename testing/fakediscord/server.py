@@ -70,6 +70,8 @@ class FakeDiscord(Gateway):
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
         self.all_messages: dict[int, Message] = {}
+        # Files members attached to slash command options (served like message attachments).
+        self.uploads: dict[int, Attachment] = {}
         self.interactions: dict[int, Interaction] = {}
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
@@ -174,6 +176,17 @@ class FakeDiscord(Gateway):
         return channel
 
     # ------------------------------------------------------------------ playing users
+    def upload(self, filename: str, data: bytes, content_type: str = "image/png") -> Attachment:
+        """A file a member attaches to a slash command option: pass it as the option's value."""
+        attachment = self._attachment_of(filename, data, content_type)
+        self.uploads[attachment.id] = attachment
+        return attachment
+
+    def _attachment_of(self, filename: str, data: bytes, content_type: str) -> Attachment:
+        attachment_id = self.snowflakes.next()
+        url = f"{self.base_url}/attachments/{attachment_id}/{filename}"
+        return Attachment(attachment_id, filename, data, content_type, url)
+
     async def slash(
         self, user: User, channel: Channel, name: str, /, *subcommands: str, **options: Any
     ) -> Interaction:
@@ -399,12 +412,12 @@ class FakeDiscord(Gateway):
                 )
 
     async def _attachment(self, request: web.Request) -> web.StreamResponse:
-        attachment_id = int(request.match_info["id"])
-        for message in self.all_messages.values():
-            for attachment in message.attachments:
-                if attachment.id == attachment_id:
-                    return web.Response(body=attachment.data, content_type=attachment.content_type)
-        raise web.HTTPNotFound()
+        wanted = int(request.match_info["id"])
+        posted = (a for m in self.all_messages.values() for a in m.attachments if a.id == wanted)
+        found = self.uploads.get(wanted) or next(posted, None)
+        if found is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=found.data, content_type=found.content_type)
 
     # ------------------------------------------------------------------ REST
     async def _rest(self, request: web.Request) -> web.StreamResponse:
@@ -482,9 +495,4 @@ class FakeDiscord(Gateway):
         if listed is not None:
             existing = {a.id: a for a in message.attachments}
             kept = [existing[int(a["id"])] for a in listed if int(a["id"]) in existing]
-        made = []
-        for filename, data, content_type in files:
-            attachment_id = self.snowflakes.next()
-            url = f"{self.base_url}/attachments/{attachment_id}/{filename}"
-            made.append(Attachment(attachment_id, filename, data, content_type, url))
-        return kept + made
+        return kept + [self._attachment_of(*file) for file in files]

@@ -296,3 +296,49 @@ async def test_db_upgrade_brings_our_tables_and_procrastinate_s_to_postgresql(tm
         finally:
             await conn.close()
         assert {"jobs", "procrastinate_jobs", "procrastinate_workers"} <= tables
+
+
+def test_describe_prints_four_prompts_as_json(tmp_path, tiny_models_dir):
+    gradient(120, 80).save(tmp_path / "photo.png")
+    env = {"IMAGINEBOT_MODELS_DIR": str(tiny_models_dir)}
+    result = _run("describe", str(tmp_path / "photo.png"), "--model", "tiny", "--seed", "4",
+                  cwd=tmp_path, **env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    prompts = json.loads(result.stdout)
+    assert len(prompts) == len(set(prompts)) == 4
+    assert all(isinstance(p, str) and p.endswith("--ar 3:2") for p in prompts)
+
+
+def test_blend_writes_a_grid_and_four_images_that_depend_on_the_inputs(tmp_path, tiny_models_dir):
+    env = {"IMAGINEBOT_MODELS_DIR": str(tiny_models_dir)}
+    for colour in ("red", "blue", "green"):
+        Image.new("RGB", (80, 80), colour).save(tmp_path / f"{colour}.png")
+    grids = []
+    for second in ("blue", "green"):
+        out = tmp_path / f"with-{second}"
+        result = _run(
+            "blend", str(tmp_path / "red.png"), str(tmp_path / f"{second}.png"), "-o", str(out),
+            "--model", "tiny", "--seed", "9", "--dimensions", "landscape", cwd=tmp_path, **env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert len(list(out.glob("image_*_seed_*.png"))) == 4
+        with Image.open(out / "grid.png") as grid:
+            grids.append(np.asarray(grid.convert("RGB"), np.float32))
+    assert grids[0].shape[1] > grids[0].shape[0]  # landscape
+    assert np.abs(grids[0] - grids[1]).mean() > 1
+    alone = _run("blend", str(tmp_path / "red.png"), "--model", "tiny", cwd=tmp_path, **env)
+    assert alone.returncode == 2 and "2 to 5 images" in alone.stderr
+
+
+def test_shorten_prints_the_important_words_and_shorter_prompts(tmp_path, tiny_models_dir):
+    env = {"IMAGINEBOT_MODELS_DIR": str(tiny_models_dir)}
+    prompt = "a red fox sitting in a misty forest at dawn, oil painting --ar 3:2"
+    result = _run("shorten", prompt, "--model", "tiny", cwd=tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert set(found) == {"important", "options"} and found["important"]
+    assert set(found["important"]) <= set(prompt.replace(",", "").split())
+    assert 1 <= len(found["options"]) <= 5
+    assert all(o.endswith("--ar 3:2") and len(o) < len(prompt) for o in found["options"])
+    empty = _run("shorten", "--ar 3:2", "--model", "tiny", cwd=tmp_path, **env)
+    assert empty.returncode == 2 and "empty" in empty.stderr

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from inference.capabilities import guidance_for, steps_for
 from inference.engine import CREATIVE_STEPS, Engine
@@ -14,7 +15,7 @@ from inference.hooks import Cancelled
 from inference.images import compose_grid, crop_from_grid
 from inference.operations import VARY_STRONG
 from inference.presets import PRESETS, canvas_limit, get_preset, resolution
-from inference.prompt import parse
+from inference.prompt import WeightedPrompt, parse
 
 
 @pytest.fixture(scope="module")
@@ -271,3 +272,30 @@ def test_the_sdxl_family_takes_a_style_reference_through_its_adapter(xl_engine):
     styled = xl_engine.grid(parse("a fox --sref https://x.io/a.png"), seed=2, references=red)
     gap = np.abs(np.asarray(plain[0], np.float32) - np.asarray(styled[0], np.float32)).mean()
     assert gap > 1
+
+
+def _blend_request(weights):
+    return replace(parse("x"), prompts=(WeightedPrompt(""),), blend=weights)
+
+
+def test_a_blend_mixes_its_images_and_follows_their_weights(engine):
+    red, blue = Image.new("RGB", (64, 64), "red"), Image.new("RGB", (64, 64), "blue")
+    green = Image.new("RGB", (64, 64), "green")
+    even = _blend_request((1.0, 1.0))
+    base = _arrays(engine.blend(even, [red, blue], 5))
+    assert base[0].shape == (64, 64, 3)
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(base, _arrays(engine.blend(even, [red, blue], 5)), strict=True)
+    )
+    other_image = _arrays(engine.blend(even, [red, green], 5))
+    leaning = _arrays(engine.blend(_blend_request((4.0, 1.0)), [red, blue], 5))
+    plain = _arrays(engine.grid(even, 5))
+    for changed in (other_image, leaning, plain):
+        assert np.abs(base[0].astype(float) - changed[0]).mean() > 1.0
+
+
+def test_a_blend_needs_two_images_with_a_weight_each(engine):
+    red = Image.new("RGB", (64, 64), "red")
+    with pytest.raises(ValueError, match="2 or more images"):
+        engine.blend(_blend_request((1.0,)), [red], 5)
