@@ -250,6 +250,7 @@ def load_presets(path: Path | None) -> dict[str, Preset]:
         ip_adapter_weight = "ip-adapter_sd15.safetensors"
         upscaler = "models/4x.pth"   # optional: super-resolution model file (relative to
                                      # here) or hub file owner/repo/file.pth; "off" for none
+        captioner = "Salesforce/blip-image-captioning-base"  # optional: /describe's model
 
     Raises ValueError naming the file, the preset and the key that is wrong.
     """

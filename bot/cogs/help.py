@@ -25,6 +25,12 @@ GUIDE = [
         "it runs. Only you (or a moderator) can press your job's buttons.",
     ),
     (
+        "Images and prompts",
+        "`/describe image` four prompts for an image, with buttons that run them · "
+        "`/blend image1 image2 [..image5] dimensions` one grid mixing 2-5 images · "
+        "`/shorten prompt` which words matter, and shorter prompts to run.",
+    ),
+    (
         "Your things",
         "`/history` your jobs · `/show job_id` bring one back · `/info` queue and usage · "
         "`/settings` model, stylize, quality, speed, remix, stealth · `/prefer option set` "

@@ -8,6 +8,7 @@ from discord.ui import View
 from bot.ui.components import button
 from bot.ui.custom_ids import flag, number, register, snowflake
 from db import Job
+from inference.operations import JobAction
 from services.history import HistoryPage
 
 # `user` may press it; `owner`, when not the user, is whose public jobs are shown.
@@ -15,6 +16,8 @@ PAGE = register(
     "hp", number("page"), flag("fav"), snowflake("user"), snowflake("owner"), optional=1
 )
 SHOW = register("sh", snowflake("job"))
+# The jobs of commands other than /imagine, named in their line.
+COMMANDS = frozenset({JobAction.DESCRIBE, JobAction.BLEND, JobAction.SHORTEN})
 
 
 def entry(job: Job, own: bool) -> str:
@@ -24,7 +27,8 @@ def entry(job: Job, own: bool) -> str:
     where = ""
     if not own and job.guild_id is not None and job.result_message_id is not None:
         where = f" · https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.result_message_id}"
-    return f"**#{job.id}** `{prompt}` {when} · {job.model} · {job.state}{heart}{where}"
+    command = f"/{job.action} " if job.action in COMMANDS else ""
+    return f"**#{job.id}** {command}`{prompt}` {when} · {job.model} · {job.state}{heart}{where}"
 
 
 def history_message(page: HistoryPage) -> tuple[str, View]:

@@ -86,7 +86,9 @@ async def test_help_is_a_private_guide_within_embed_limits(world, runner):
     guide = await _run(world, world.alice, "help")
     assert guide.ephemeral
     names = [f["name"] for f in guide.original.embeds[0]["fields"]]
-    assert names == ["Prompts", "Buttons", "Your things", "Rules"]
+    assert names == ["Prompts", "Buttons", "Images and prompts", "Your things", "Rules"]
+    text = " ".join(f["value"] for f in guide.original.embeds[0]["fields"])
+    assert all(f"`/{name}" in text for name in ("imagine", "describe", "blend", "shorten"))
 
 
 async def test_stealth_jobs_are_never_shown_to_another_member(world, runner):

@@ -69,6 +69,14 @@ async def test_describe_answers_four_prompts_whose_buttons_start_jobs(world, run
     assert len(jobs) == 2 and jobs[0].prompt_images == jobs[1].prompt_images
     assert rerolled.embeds[0]["description"] != embed["description"]
 
+    history = await fake.slash(alice, world.channel, "history")
+    await history.wait_for_response()
+    assert f"**#{job.id}** /describe" in history.original.content
+    shown = await fake.slash(alice, world.channel, "show", job_id=job.id)
+    await shown.wait_for_response()
+    assert shown.original.embeds[0]["description"] == embed["description"]
+    assert set(shown.original.buttons()) == set(message.buttons())
+
 
 async def test_imagine_all_starts_one_job_per_prompt_and_others_may_not_press(world, runner):
     fake, alice, bob = world.fake, world.alice, world.bob

@@ -113,17 +113,18 @@ async def test_slow_work_is_deferred_inside_three_seconds_then_answered(world, r
 
 
 async def test_a_result_that_cannot_be_posted_never_holds_up_the_others(world, runner, monkeypatch):
+    import bot.delivery.posting as posting
     import bot.delivery.updates as updates
 
     fake = world.fake
-    real_upload = updates.result_upload
+    real_upload = posting.result_upload
 
     def upload(store, job):
         if "broken" in job.prompt:
             raise OSError("cannot identify image file")  # as Pillow raises on a bad file
         return real_upload(store, job)
 
-    monkeypatch.setattr(updates, "result_upload", upload)
+    monkeypatch.setattr(posting, "result_upload", upload)
     monkeypatch.setattr(updates, "RETRY_BASE_S", 0.05)
     await runner.start()
     broken = await _imagine(world, "a broken fox --seed 1")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from inference.presets import PRESETS, load_presets, resolution
+from inference.presets import (
+    DEFAULT_CAPTIONER,
+    PRESETS,
+    load_presets,
+    resolution,
+    with_auxiliary,
+)
 
 
 def _file(tmp_path, text):
@@ -118,3 +124,23 @@ def test_an_upscaler_is_a_file_beside_the_presets_file_a_hub_file_or_off(tmp_pat
     assert presets["twin"].upscaler == PRESETS["tiny"].upscaler == "builtin"
     with pytest.raises(ValueError, match=r"\[presets.bad\]: `upscaler` 'models/x4.pth': no such"):
         load_presets(_file(tmp_path, '[presets.bad]\nmodel = "m"\nupscaler = "models/x4.pth"\n'))
+
+
+def test_a_captioner_comes_from_the_presets_file_its_built_in_twin_or_the_setting(tmp_path):
+    presets = load_presets(
+        _file(
+            tmp_path,
+            '[presets.own]\nmodel = "m"\ncaptioner = "Salesforce/blip-image-captioning-base"\n'
+            '[presets.plain]\nmodel = "m"\n'
+            '[presets.twin]\nmodel = "builtin:tiny"\n',
+        )
+    )
+    assert presets["own"].captioner == "Salesforce/blip-image-captioning-base"
+    assert presets["plain"].captioner == DEFAULT_CAPTIONER
+    assert presets["twin"].captioner == PRESETS["tiny"].captioner == "builtin"
+    with pytest.raises(ValueError, match=r"`captioner` must be"):
+        load_presets(_file(tmp_path, '[presets.bad]\nmodel = "m"\ncaptioner = 3\n'))
+    chosen = with_auxiliary(presets, None, "off")
+    assert {p.captioner for p in chosen.values()} == {"off"}
+    assert chosen["own"].upscaler == presets["own"].upscaler  # untouched when not set
+    assert with_auxiliary(presets, "x.pth", None)["twin"].captioner == "builtin"
