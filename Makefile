@@ -9,6 +9,8 @@ TORCH_SPEC ?= torch==2.13.0
 .PHONY: install run test quick lint
 
 $(BIN)/.installed: pyproject.toml
+	# The web companion's browser tests run Debian's chromium (playwright drives it).
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"

@@ -33,6 +33,11 @@ def create_bot(
     services = build_services(settings)
     bot = ImagineBot(services, EXTENSIONS)
     bot.add_background("purge", services.maintenance.run)
+    if services.gallery is not None and settings.web_port:
+        from web.server import serve
+
+        gallery, host, port = services.gallery, settings.web_host, settings.web_port
+        bot.add_background("web", lambda: serve(gallery, host, port))
     renders = settings.renders_in_process if run_worker is None else run_worker
     if renders:
         _add_worker(bot, services, output_filter)

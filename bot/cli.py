@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     worker = sub.add_parser("worker", help="render jobs from a shared database (distributed)")
     worker.add_argument("--database-url", help="overrides IMAGINEBOT_DATABASE_URL")
+    web = sub.add_parser("web", help="serve the web companion alone (distributed mode)")
+    web.add_argument("--database-url", help="overrides IMAGINEBOT_DATABASE_URL")
     imagine = sub.add_parser("imagine", help="render a prompt locally, without Discord")
     imagine.add_argument("prompt")
     imagine.add_argument("-o", "--output", default="out.png", help="grid file (.png) or a folder")
@@ -78,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "run": _run,
         "worker": _worker,
+        "web": _web,
         "imagine": _imagine,
         **dict.fromkeys([*image_cli.COMMANDS, *tools_cli.COMMANDS], _image_command),
         "provenance": _provenance,
@@ -383,6 +386,39 @@ def _db(args: argparse.Namespace) -> int:
 
     asyncio.run(upgrade())
     print("database schema is up to date")
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    """The web companion beside a bot that runs elsewhere (the same database and images)."""
+    from services.container import build_services
+    from web.server import serve
+
+    try:
+        settings = _settings(database_url=args.database_url)
+        if not settings.web_port:
+            raise ValueError("IMAGINEBOT_WEB_PORT is not set: give the port to serve on")
+        services = build_services(settings)
+    except ValidationError as exc:
+        return _fail(f"invalid setting: {_first_error(exc)}")
+    except ValueError as exc:
+        return _fail(f"invalid setting: {exc}")
+    gallery = services.gallery
+    assert gallery is not None  # a port without a secret was refused above
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    async def run() -> None:
+        await services.start()
+        try:
+            await serve(gallery, settings.web_host, settings.web_port)
+        finally:
+            await services.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
     return 0
 
 

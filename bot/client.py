@@ -68,7 +68,12 @@ class ImagineBot(commands.AutoShardedBot):
         self.acks = Acknowledger(settings.ack_budget_s)
         self.posting = Posting(self, services.delivery_jobs, services.events)
         self.delivery = Delivery(
-            self, services.delivery_jobs, services.store, services.answers.shown_prompts, invalid
+            self,
+            services.delivery_jobs,
+            services.store,
+            services.answers.shown_prompts,
+            invalid,
+            services.links,
         )
         services.events.subscribe(self.delivery.notify)
         # The in-process worker, when this bot renders (bot/app.py sets it).

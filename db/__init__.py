@@ -8,6 +8,8 @@ from db.imagestore import PREVIEW_FORMAT, PROMPT_IMAGE_FORMAT, ImageStore
 from db.jobs import (
     PAUSED,
     DeliveryJobs,
+    GalleryFilter,
+    GalleryJobs,
     MemberJobs,
     NewJob,
     QueueLimitReached,
@@ -36,6 +38,8 @@ __all__ = [
     "AuditLog",
     "BanRepository",
     "DeliveryJobs",
+    "GalleryFilter",
+    "GalleryJobs",
     "GuildRepository",
     "GuildRules",
     "ImageStore",

@@ -26,14 +26,18 @@ class ImageStore:
 
     def put(self, data: bytes, ext: str) -> str:
         digest = hashlib.sha256(data).hexdigest()
-        path = self.path(digest, ext)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+        if not self.path(digest, ext).exists():
+            self.write(digest, ext, data)
         return digest
+
+    def write(self, digest: str, ext: str, data: bytes) -> None:
+        """Keep `data` under another file's digest (a thumbnail of it: ext "thumb.webp")."""
+        path = self.path(digest, ext)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
 
     def get(self, digest: str, ext: str) -> bytes:
         return self.path(digest, ext).read_bytes()

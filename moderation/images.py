@@ -86,7 +86,7 @@ class TransformersImageClassifier:
         from transformers import AutoImageProcessor, AutoModelForImageClassification
 
         self._torch = torch
-        self._processor = AutoImageProcessor.from_pretrained(str(model))  # type: ignore[no-untyped-call]
+        self._processor = AutoImageProcessor.from_pretrained(str(model))
         self._model = AutoModelForImageClassification.from_pretrained(str(model)).eval()
         self.threshold = threshold
         labels = self._model.config.id2label

@@ -15,6 +15,7 @@ from db import (
     AuditLog,
     BanRepository,
     DeliveryJobs,
+    GalleryJobs,
     GuildRepository,
     ImageStore,
     MemberJobs,
@@ -31,11 +32,13 @@ from services.blend import BlendService
 from services.children import ChildJobs
 from services.escalation import parse_duration, parse_ladder
 from services.events import JobEvents
+from services.gallery import Gallery
 from services.history import History
 from services.image_fetch import FetchLimits, ImageFetcher
 from services.imagine import ImagineService
 from services.intake import Intake
 from services.job_controls import JobControls
+from services.links import Links
 from services.maintenance import Maintenance
 from services.moderators import Moderators
 from services.policy import deployment_policy, semantic_layer
@@ -71,6 +74,10 @@ class Services:
     appeals: Appeals
     moderators: Moderators
     maintenance: Maintenance
+    # The web companion's links and pages; None when it is off (IMAGINEBOT_WEB_PORT 0 and
+    # no IMAGINEBOT_WEB_SECRET).
+    links: Links | None = None
+    gallery: Gallery | None = None
 
     @property
     def models(self) -> list[str]:
@@ -127,6 +134,10 @@ def build_services(settings: Settings) -> Services:
     )
     controls = JobControls(jobs, audit, presets)
     imagine, children = ImagineService(intake, jobs), ChildJobs(intake, jobs)
+    links = web_links(settings)
+    gallery = None
+    if links is not None:
+        gallery = Gallery(links, jobs, GalleryJobs(sessions), bans, store, presets)
     return Services(
         settings=settings,
         db_engine=engine,
@@ -161,4 +172,20 @@ def build_services(settings: Settings) -> Services:
             settings.max_queued_jobs,
         ),
         maintenance=Maintenance(jobs, delivery_jobs, store, settings.delete_grace_hours),
+        links=links,
+        gallery=gallery,
     )
+
+
+def web_links(settings: Settings) -> Links | None:
+    """The links of the web companion, when it is on; ValueError when its port is set
+    without a secret to sign them."""
+    secret = settings.web_secret.get_secret_value() if settings.web_secret else ""
+    if not secret:
+        if settings.web_port:
+            raise ValueError(
+                "IMAGINEBOT_WEB_PORT is set but IMAGINEBOT_WEB_SECRET is not: set it to a "
+                "random string of 16 or more characters (it signs the web links)"
+            )
+        return None
+    return Links(secret, settings.web_base_url, settings.web_link_hours * 3600)

@@ -77,15 +77,7 @@ class JobControls:
             raise NotYourJob()
         if job.state != JobState.DONE:
             raise JobUnavailable("That job has not finished, so it has no details yet.")
-        request = GenerationRequest.from_json(job.request)
-        preset = self.presets.get(job.model)
-        seeds = [(i.index, i.seed) for i in job.images if i.index > 0 and i.seed is not None]
-        return JobDetails(
-            job,
-            render_prompt(request),
-            rendering(preset, request) if preset is not None else None,
-            seeds,
-        )
+        return job_details(job, self.presets)
 
     async def _own(self, job_id: int, origin: Origin, moderators_too: bool = False) -> Job:
         job = await self.jobs.get(job_id)
@@ -96,3 +88,17 @@ class JobControls:
         ):
             raise NotYourJob()
         return job
+
+
+def job_details(job: Job, presets: Mapping[str, Preset]) -> JobDetails:
+    """What a job was made with: its prompt as typed again, steps and guidance (when its
+    model is still served) and each image's seed."""
+    request = GenerationRequest.from_json(job.request)
+    preset = presets.get(job.model)
+    seeds = [(i.index, i.seed) for i in job.images if i.index > 0 and i.seed is not None]
+    return JobDetails(
+        job,
+        render_prompt(request),
+        rendering(preset, request) if preset is not None else None,
+        seeds,
+    )

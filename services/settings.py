@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     # (Discord restricts the IP at 10,000).
     invalid_request_budget: int = Field(default=1000, gt=0)
     allow_dms: bool = False
+    # The web companion (web/): its port (0: off), the public base URL its links start with
+    # (default http://localhost:<port>), the secret that signs them (16+ characters; needed
+    # when the port is set) and how long a link lasts.
+    web_port: int = Field(default=0, ge=0, le=65535)
+    web_host: str = "127.0.0.1"  # behind a reverse proxy; 0.0.0.0 to serve the network
+    web_url: str | None = None
+    web_secret: SecretStr | None = None
+    web_link_hours: float = Field(default=24.0, gt=0)
     # Gateway shards: a number, or "auto" for Discord's recommendation (large bots).
     shards: int | Literal["auto"] = 1
     # After connecting, discord.py reports ready this long after the last guild arrived
@@ -169,6 +177,10 @@ class Settings(BaseSettings):
     def embedded_database(self) -> Path:
         """The SQLite file used when no database URL is set."""
         return self.data_dir / "imaginebot.db"
+
+    @property
+    def web_base_url(self) -> str:
+        return self.web_url or f"http://localhost:{self.web_port}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -9,5 +9,6 @@ EXTENSIONS = (
     "bot.cogs.preferences",
     "bot.cogs.privacy",
     "bot.cogs.moderation",
+    "bot.cogs.web",
     "bot.cogs.help",
 )

@@ -83,7 +83,9 @@ class History(commands.Cog):
             await interaction.response.send_message(job_content(job), ephemeral=True)
             return
         services = self.bot.services
-        done = await finished_message(services.store, job, services.answers.shown_prompts)
+        done = await finished_message(
+            services.store, job, services.answers.shown_prompts, services.links
+        )
         shown: dict[str, Any] = {"view": done.view, "allowed_mentions": mentions_for(job)}
         if done.upload is not None:
             shown["file"] = done.upload.file()

@@ -24,6 +24,7 @@ from db.models import utcnow
 from inference.images import fit_upload
 from inference.operations import JobAction, kind_of
 from services.events import JobEvents
+from services.links import Links
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,13 @@ class Finished:
     embed: discord.Embed | None = None
 
 
-async def finished_message(store: ImageStore, job: Job, shown_prompts: ShownPrompts) -> Finished:
+async def finished_message(
+    store: ImageStore, job: Job, shown_prompts: ShownPrompts, links: Links | None = None
+) -> Finished:
+    url = web_link(links, job)
     if not kind_of(job.action).answers:
         upload = await asyncio.to_thread(result_upload, store, job)
-        return Finished(upload, job_view(job))
+        return Finished(upload, job_view(job, url))
     prompts = await shown_prompts(job)
     described: Upload | None = None
     if job.action == JobAction.DESCRIBE and job.prompt_images:
@@ -79,7 +83,15 @@ async def finished_message(store: ImageStore, job: Job, shown_prompts: ShownProm
             upload_bytes, store, job.prompt_images[0], PROMPT_IMAGE_FORMAT
         )
         described = Upload(data, f"described_{job.id}.{ext}")
-    return Finished(described, answer_view(job, prompts), answer_embed(job, prompts))
+    return Finished(described, answer_view(job, prompts, url), answer_embed(job, prompts))
+
+
+def web_link(links: Links | None, job: Job) -> str | None:
+    """The link a public result's message carries to its page: for whoever sees the message
+    (member 0), that page only; a stealth job's message has none (its owner has /web)."""
+    if links is None or job.stealth or job.guild_id is None:
+        return None
+    return links.job_url(job.id, links.grant(0, job.guild_id, job.id))
 
 
 class Posting:

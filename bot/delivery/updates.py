@@ -28,6 +28,7 @@ from bot.ui.messages import failure_embed, job_content, mentions_for
 from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, Job, JobState
 from db.models import utcnow
 from inference.outcomes import OUTPUT_FILTERED
+from services.links import Links
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,9 @@ class Delivery:
         store: ImageStore,
         shown_prompts: ShownPrompts,
         invalid: InvalidRequests | None = None,
+        links: Links | None = None,
     ) -> None:
+        self.links = links
         self.client = client
         self.jobs = jobs
         self.store = store
@@ -237,7 +240,7 @@ class Delivery:
         # The result's image replaces a preview; a failed or cancelled job takes it off.
         no_preview: dict[str, Any] = {"attachments": []} if job.preview_sha256 else {}
         if job.state == JobState.DONE:
-            done = await finished_message(self.store, job, self.shown_prompts)
+            done = await finished_message(self.store, job, self.shown_prompts, self.links)
             shown = no_preview if done.upload is None else {}
             message_id = await self._edit(
                 job, upload=done.upload, view=done.view, embed=done.embed, **shown

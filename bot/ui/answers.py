@@ -9,7 +9,7 @@ from discord.ui import View
 
 from bot.ui.components import button
 from bot.ui.custom_ids import digit, register, snowflake
-from bot.ui.job_views import DELETE, DETAILS, FAVOURITE
+from bot.ui.job_views import DELETE, DETAILS, FAVOURITE, add_web_link
 from db import Job
 from inference.operations import JobAction
 from inference.shorten import MAX_OPTIONS
@@ -39,8 +39,9 @@ def answer_embed(job: Job, prompts: list[str]) -> discord.Embed:
     return embed
 
 
-def answer_view(job: Job, prompts: list[str]) -> View:
-    """A button per prompt; /describe's also "Imagine all" and 🔄; then ❤️, 🗑️ and ✉️."""
+def answer_view(job: Job, prompts: list[str], web_url: str | None = None) -> View:
+    """A button per prompt; /describe's also "Imagine all" and 🔄; then ❤️, 🗑️, ✉️ and the
+    web link."""
     view = View(timeout=None)
     for n in range(len(prompts)):
         view.add_item(button(RUN_PROMPT.make(n + 1, job.id), label=str(n + 1), row=0))
@@ -51,6 +52,7 @@ def answer_view(job: Job, prompts: list[str]) -> View:
     view.add_item(button(FAVOURITE.make(0, job.id), emoji="❤️", row=2))
     view.add_item(button(DELETE.make(0, job.id), emoji="🗑️", row=2))
     view.add_item(button(DETAILS.make(0, job.id), emoji="✉️", row=2))
+    add_web_link(view, web_url, 2)
     return view
 
 

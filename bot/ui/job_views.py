@@ -40,9 +40,10 @@ def operation_button(
     )
 
 
-def job_view(job: Job) -> View:
+def job_view(job: Job, web_url: str | None = None) -> View:
     """Buttons for a finished job: the grid's or the single image's operations (rows of at
-    most five), then ❤️ and 🗑️ on the row after them."""
+    most five), then ❤️, 🗑️, ✉️ and (with the web companion on) a link to its page on the
+    row after them."""
     view = View(timeout=None)
     single = kind_of(job.action).single
     offered = [op for op in OPERATIONS if op.offered == ("single" if single else "grid")]
@@ -62,7 +63,14 @@ def job_view(job: Job) -> View:
     view.add_item(button(FAVOURITE.make(0, job.id), emoji="❤️", row=last_row))
     view.add_item(button(DELETE.make(0, job.id), emoji="🗑️", row=last_row))
     view.add_item(button(DETAILS.make(0, job.id), emoji="✉️", row=last_row))
+    add_web_link(view, web_url, last_row)
     return view
+
+
+def add_web_link(view: View, url: str | None, row: int) -> None:
+    """The link button to a job's page on the web companion, when there is one."""
+    if url is not None:
+        view.add_item(discord.ui.Button(label="Web", emoji="🌐", url=url, row=row))
 
 
 def waiting_view(job: Job) -> View:

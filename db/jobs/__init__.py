@@ -3,6 +3,7 @@
 
 from db.jobs.common import ACTIVE_STATES, ENDED_STATES, NewJob, QueueLimitReached, StoredImage
 from db.jobs.delivery import DeliveryJobs
+from db.jobs.gallery import GalleryFilter, GalleryJobs
 from db.jobs.members import MemberJobs
 from db.jobs.rendering import WorkerJobs
 from db.jobs.scheduling import FAIRSHARE_WINDOW, PAUSED
@@ -13,6 +14,8 @@ __all__ = [
     "FAIRSHARE_WINDOW",
     "PAUSED",
     "DeliveryJobs",
+    "GalleryFilter",
+    "GalleryJobs",
     "MemberJobs",
     "NewJob",
     "QueueLimitReached",

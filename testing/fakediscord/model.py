@@ -262,6 +262,15 @@ class Message:
                 out[key] = button.get("custom_id", "")
         return out
 
+    def links(self) -> dict[str, str]:
+        """Link button label -> url."""
+        return {
+            button.get("label", ""): button["url"]
+            for row in self.components
+            for button in row.get("components", [])
+            if button.get("type") == 2 and button.get("style") == 5
+        }
+
     def button(self, label: str) -> str:
         buttons = self.buttons()
         if label not in buttons:

@@ -1,0 +1,28 @@
+"""Serving the web companion: inside the bot's process (IMAGINEBOT_WEB_PORT), or alone as
+`imaginebot web` beside a bot in distributed mode (the same database and image store)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from services.gallery import Gallery
+from web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+async def serve(gallery: Gallery, host: str, port: int) -> None:
+    """Serve until cancelled."""
+    runner = web.AppRunner(create_app(gallery), access_log=None)  # links carry their key
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        log.info(
+            "web companion on http://%s:%d (links start %s)", host, port, gallery.links.base_url
+        )
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
