@@ -100,7 +100,7 @@ async def _bench(url: str, label: str, jobs: int, runs: int) -> None:
         async def bare(request: web.Request) -> web.Response:
             return web.Response(text="x" * page_size["bytes"], content_type="text/html")
 
-        app = create_app(gallery, rate_per_minute=10**9)  # the limit is not what is timed
+        app = create_app(gallery, None, rate_per_minute=10**9)  # the limit is not what is timed
         app.router.add_get("/bare", bare)
         async with TestClient(TestServer(app)) as client:
             first = await _timed(client, f"/gallery?t={token}", runs)

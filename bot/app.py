@@ -36,8 +36,9 @@ def create_bot(
     if services.gallery is not None and settings.web_port:
         from web.server import serve
 
-        gallery, host, port = services.gallery, settings.web_host, settings.web_port
-        bot.add_background("web", lambda: serve(gallery, host, port))
+        gallery, regions = services.gallery, services.regions
+        host, port = settings.web_host, settings.web_port
+        bot.add_background("web", lambda: serve(gallery, regions, host, port))
     renders = settings.renders_in_process if run_worker is None else run_worker
     if renders:
         _add_worker(bot, services, output_filter)

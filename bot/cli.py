@@ -413,7 +413,7 @@ def _web(args: argparse.Namespace) -> int:
     async def run() -> None:
         await services.start()
         try:
-            await serve(gallery, settings.web_host, settings.web_port)
+            await serve(gallery, services.regions, settings.web_host, settings.web_port)
         finally:
             await services.close()
 

@@ -38,6 +38,7 @@ class JobAction(enum.StrEnum):
     PAN_UP = "pan_up"
     PAN_DOWN = "pan_down"
     MAKE_SQUARE = "make_square"
+    VARY_REGION = "vary_region"
     BLEND = "blend"
     DESCRIBE = "describe"
     SHORTEN = "shorten"
@@ -46,7 +47,9 @@ class JobAction(enum.StrEnum):
 # The engine calls a job can need (inference.engine.Engine; "pick" renders nothing: the
 # job shows one image of its parent's grid at full size; "describe" and "shorten" answer
 # with prompts, not images).
-EngineCall = Literal["grid", "pick", "vary", "upscale", "outpaint", "describe", "shorten"]
+EngineCall = Literal[
+    "grid", "pick", "vary", "upscale", "outpaint", "inpaint", "describe", "shorten"
+]
 PanDirection = Literal["left", "right", "up", "down"]
 # What a job draws on, for the outpainting kinds.
 Canvas = Literal["zoom", "pan", "square"]
@@ -100,6 +103,7 @@ KINDS: dict[JobAction, Kind] = {
         Kind(JobAction.PAN_UP, "outpaint", "Pan Up by ", canvas="pan", direction="up"),
         Kind(JobAction.PAN_DOWN, "outpaint", "Pan Down by ", canvas="pan", direction="down"),
         Kind(JobAction.MAKE_SQUARE, "outpaint", "Make Square by ", canvas="square"),
+        Kind(JobAction.VARY_REGION, "inpaint", "Vary (Region) by "),
         Kind(JobAction.BLEND, "grid", "Blend by "),
         Kind(JobAction.DESCRIBE, "describe", "Described for "),
         Kind(JobAction.SHORTEN, "shorten", "Shortened for "),

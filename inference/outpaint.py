@@ -134,3 +134,22 @@ def _canvas(source: Image.Image, size: Size, at: Size) -> Canvas:
     mask = Image.new("L", size, 255)
     mask.paste(0, (at[0], at[1], at[0] + source.width, at[1] + source.height))
     return Canvas(image, mask)
+
+
+def region(source: Image.Image, mask: Image.Image, multiple: int, limit: CanvasLimit) -> Canvas:
+    """Vary (Region): the source and the member's painted mask (white: redraw), at the
+    source's size, or shrunk to fit the model's canvas limit, both sides a multiple of
+    `multiple`. The mask is made hard (painted or not) and must paint something."""
+    width, height = source.size
+    shrink = min(
+        1.0, limit.max_side / max(width, height), math.sqrt(limit.max_pixels / (width * height))
+    )
+    size = (_snap(width * shrink, multiple), _snap(height * shrink, multiple))
+    hard = (
+        mask.convert("L")
+        .resize(size, Image.Resampling.NEAREST)
+        .point(lambda v: 255 if v > 127 else 0)
+    )
+    if hard.getbbox() is None:
+        raise OutpaintError("The mask paints nothing: paint the region to redo, then submit.")
+    return Canvas(source.convert("RGB").resize(size, Image.Resampling.LANCZOS), hard)

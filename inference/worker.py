@@ -29,7 +29,7 @@ from inference.hooks import Cancelled, PreviewSink
 from inference.images import compose_grid, encode_png
 from inference.operations import Kind, kind_of
 from inference.outcomes import OUTPUT_FILTERED
-from inference.outpaint import Canvas, make_square, pan, zoom_out
+from inference.outpaint import Canvas, make_square, pan, region, zoom_out
 from inference.presets import canvas_limit, check_upscale
 from inference.previews import Previews
 from inference.prompt import GenerationRequest
@@ -363,6 +363,11 @@ class Worker:
         elif kind.engine == "outpaint":
             assert start is not None
             canvas = _canvas(job, kind, request, start, engine)
+            images = engine.outpaint(request, canvas, seed, *args)
+        elif kind.engine == "inpaint":
+            assert start is not None
+            mask = self._open(Source(job.prompt_images[0], PROMPT_IMAGE_FORMAT, None))
+            canvas = region(start, mask, engine.preset.multiple, canvas_limit(engine.preset))
             images = engine.outpaint(request, canvas, seed, *args)
         else:
             prompt_images, references = split_images(request, self._prompt_images(job, request))

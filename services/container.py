@@ -44,6 +44,7 @@ from services.moderators import Moderators
 from services.policy import deployment_policy, semantic_layer
 from services.preferences import Preferences
 from services.privacy import Privacy
+from services.regions import RegionJobs
 from services.settings import Settings
 from services.standing import StandingCheck
 from services.strikes import BlockStrikes
@@ -78,6 +79,7 @@ class Services:
     # no IMAGINEBOT_WEB_SECRET).
     links: Links | None = None
     gallery: Gallery | None = None
+    regions: RegionJobs | None = None
 
     @property
     def models(self) -> list[str]:
@@ -135,9 +137,10 @@ def build_services(settings: Settings) -> Services:
     controls = JobControls(jobs, audit, presets)
     imagine, children = ImagineService(intake, jobs), ChildJobs(intake, jobs)
     links = web_links(settings)
-    gallery = None
+    gallery, regions = None, None
     if links is not None:
         gallery = Gallery(links, jobs, GalleryJobs(sessions), bans, store, presets)
+        regions = RegionJobs(intake, jobs, store)
     return Services(
         settings=settings,
         db_engine=engine,
@@ -174,6 +177,7 @@ def build_services(settings: Settings) -> Services:
         maintenance=Maintenance(jobs, delivery_jobs, store, settings.delete_grace_hours),
         links=links,
         gallery=gallery,
+        regions=regions,
     )
 
 

@@ -89,6 +89,15 @@ class Links:
     def job_url(self, job_id: int, grant: Grant) -> str:
         return f"{self.base_url}/jobs/{job_id}?t={quote(self.token(grant))}"
 
+    def region_url(self, job_id: int, grant: Grant) -> str:
+        """The Vary (Region) editor of a job's image."""
+        return f"{self.base_url}/jobs/{job_id}/region?t={quote(self.token(grant))}"
+
+    def csrf(self, token: str) -> str:
+        """The value a page's form must send back with `token` (a POST forged elsewhere
+        cannot know it)."""
+        return _b64(hmac.new(self._key, b"csrf:" + token.encode(), hashlib.sha256).digest())
+
     def gallery_url(self, grant: Grant) -> str:
         return f"{self.base_url}/gallery?t={quote(self.token(grant))}"
 

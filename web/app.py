@@ -19,7 +19,8 @@ from aiohttp import web
 
 from services.gallery import Gallery, NotVisible
 from services.links import LinkRefused
-from web import pages
+from services.regions import RegionJobs
+from web import editor, pages
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
@@ -39,6 +40,7 @@ TOO_MANY = "Too many requests from this link: wait a minute."
 NOT_FOUND = "Nothing here: it was deleted, or it is not yours to see."
 
 GALLERY: web.AppKey[Gallery] = web.AppKey("gallery", Gallery)
+REGIONS: web.AppKey[RegionJobs] = web.AppKey("regions", RegionJobs)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -62,7 +64,9 @@ class RateLimit:
         return True
 
 
-def create_app(gallery: Gallery, rate_per_minute: int = RATE_PER_MINUTE) -> web.Application:
+def create_app(
+    gallery: Gallery, regions: RegionJobs | None = None, rate_per_minute: int = RATE_PER_MINUTE
+) -> web.Application:
     limits = RateLimit(rate_per_minute)
 
     @web.middleware
@@ -90,6 +94,8 @@ def create_app(gallery: Gallery, rate_per_minute: int = RATE_PER_MINUTE) -> web.
 
     app = web.Application(middlewares=[guard])
     app[GALLERY] = gallery
+    if regions is not None:
+        app[REGIONS] = regions
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -98,6 +104,10 @@ def create_app(gallery: Gallery, rate_per_minute: int = RATE_PER_MINUTE) -> web.
     app.router.add_get("/jobs/{job:[0-9]{1,19}}", pages.job_page)
     app.router.add_get("/jobs/{job:[0-9]{1,19}}/images/{index:[0-4]}", pages.job_image)
     app.router.add_get("/jobs/{job:[0-9]{1,19}}/thumbs/{index:[0-4]}", pages.job_thumb)
+    app.router.add_get("/jobs/{job:[0-9]{1,19}}/status", editor.status)
+    if regions is not None:
+        app.router.add_get("/jobs/{job:[0-9]{1,19}}/region", editor.editor_page)
+        app.router.add_post("/jobs/{job:[0-9]{1,19}}/region", editor.submit)
     app.router.add_get("/gallery", pages.member_gallery)
     app.router.add_get("/server", pages.server_gallery)
     app.router.add_static("/static", HERE / "static", follow_symlinks=False)

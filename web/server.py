@@ -9,14 +9,15 @@ import logging
 from aiohttp import web
 
 from services.gallery import Gallery
+from services.regions import RegionJobs
 from web.app import create_app
 
 log = logging.getLogger(__name__)
 
 
-async def serve(gallery: Gallery, host: str, port: int) -> None:
+async def serve(gallery: Gallery, regions: RegionJobs | None, host: str, port: int) -> None:
     """Serve until cancelled."""
-    runner = web.AppRunner(create_app(gallery), access_log=None)  # links carry their key
+    runner = web.AppRunner(create_app(gallery, regions), access_log=None)  # links carry keys
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

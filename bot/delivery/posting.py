@@ -75,7 +75,7 @@ async def finished_message(
     url = web_link(links, job)
     if not kind_of(job.action).answers:
         upload = await asyncio.to_thread(result_upload, store, job)
-        return Finished(upload, job_view(job, url))
+        return Finished(upload, job_view(job, url, region=links is not None))
     prompts = await shown_prompts(job)
     described: Upload | None = None
     if job.action == JobAction.DESCRIBE and job.prompt_images:

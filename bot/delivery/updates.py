@@ -124,6 +124,7 @@ class Delivery:
         MAX_DELIVERY_ATTEMPTS with a message; the sweep always goes on to the others."""
         if self._hold(time.monotonic()):
             return
+        await self._post_unposted()
         for job in await self.jobs.needing_delivery():
             if job.message_id is None or not self.retries.due(job.id, time.monotonic()):
                 continue  # not recorded yet by the command handler, or backing off
@@ -143,6 +144,25 @@ class Delivery:
             else:
                 self.retries.forget(job.id)
         await self._show_places()
+
+    async def _post_unposted(self) -> None:
+        """A job made off Discord (on the web companion) gets its message in its channel,
+        with the bot token, which edits it from then on."""
+        for job in await self.jobs.unposted():
+            if job.channel_id in self._closed:
+                continue
+            channel = self.client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+            try:
+                message = await channel.send(
+                    job_content(job), allowed_mentions=mentions_for(job), view=waiting_view(job)
+                )
+            except discord.HTTPException as error:
+                log.exception("could not post the message of job %s", job.id)
+                if error.status in CLOSED:
+                    self._close(job.channel_id, error)
+                    await self._undeliverable(job, self._closed[job.channel_id])
+                continue
+            await self.jobs.attach_message(job.id, message.id, "", utcnow())
 
     def _hold(self, now: float) -> bool:
         """Whether deliveries wait for the invalid-request budget (logged when it starts)."""

@@ -25,6 +25,8 @@ DELETE = register("del", INDEX, JOB)
 DETAILS = register("dt", INDEX, JOB)  # the parameters and seeds, privately (Midjourney's ✉️)
 CONFIRM = register("ok", INDEX, JOB)  # a held batch: the job is any job of it
 DECLINE = register("no", INDEX, JOB)
+# Vary (Region): answers privately with a link to the web companion's editor.
+VARY_REGION = register("vrg", JOB)
 
 
 def operation_button(
@@ -40,10 +42,10 @@ def operation_button(
     )
 
 
-def job_view(job: Job, web_url: str | None = None) -> View:
+def job_view(job: Job, web_url: str | None = None, region: bool = False) -> View:
     """Buttons for a finished job: the grid's or the single image's operations (rows of at
-    most five), then ❤️, 🗑️, ✉️ and (with the web companion on) a link to its page on the
-    row after them."""
+    most five; on a single image with the web companion on (`region`), Vary (Region) after
+    the zooms), then ❤️, 🗑️, ✉️ and a link to its page (`web_url`) on the row after them."""
     view = View(timeout=None)
     single = kind_of(job.action).single
     offered = [op for op in OPERATIONS if op.offered == ("single" if single else "grid")]
@@ -55,6 +57,8 @@ def job_view(job: Job, web_url: str | None = None) -> View:
         for op in offered:
             disabled = square and op.action == JobAction.MAKE_SQUARE
             view.add_item(operation_button(op, 1, job, disabled=disabled))
+        if region:
+            view.add_item(button(VARY_REGION.make(job.id), label="Vary (Region)", emoji="🖌️", row=1))
     else:
         for op in offered:
             for n in range(1, 5) if op.needs_index else (0,):

@@ -53,6 +53,24 @@ class DeliveryJobs:
                 )
             ).all()
 
+    async def unposted(self) -> Sequence[Job]:
+        """Jobs made off Discord (the web companion's Vary (Region)) that have no message
+        yet: the bot posts them in their channel."""
+        async with self.sessions() as session:
+            return (
+                await session.scalars(
+                    select(Job)
+                    .where(
+                        Job.interaction_id.is_(None),
+                        Job.message_id.is_(None),
+                        Job.delivered_at.is_(None),
+                        Job.deleted_at.is_(None),
+                    )
+                    .order_by(Job.id)
+                    .limit(50)
+                )
+            ).all()
+
     async def attach_message(
         self, job_id: int, message_id: int, token: str, token_expires_at: datetime
     ) -> None:

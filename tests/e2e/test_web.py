@@ -213,3 +213,131 @@ async def test_deleting_a_job_or_a_ban_closes_its_pages(world, runner, browser):
     await bot.services.bans.ban(world.guild.id, world.alice.id, "spam", world.mod.id)
     response = await page.goto(link)
     assert response.status == 403 and "banned" in await page.text_content("main")
+
+
+async def _upscaled(world, user, prompt):
+    """A finished upscale (U1) of a fresh grid: the image Vary (Region) works on."""
+    grid = await _result(world, user, prompt)
+    pressed = await world.fake.click(user, grid, grid.button("U1"))
+    await pressed.wait_for_response()
+    single = pressed.followups[0] if pressed.followups else pressed.original
+    await world.fake.wait_for(lambda: "Vary (Region)" in single.buttons(), timeout=60)
+    return single
+
+
+async def _editor_link(world, user, single) -> str:
+    pressed = await world.fake.click(user, single, single.button("Vary (Region)"))
+    await pressed.wait_for_response()
+    assert pressed.ephemeral
+    return pressed.original.links()["Open the editor"]
+
+
+async def _region_result(world, bot, user):
+    """Wait for the Vary (Region) job's grid in the channel; the job and the message."""
+
+    def posted():
+        return next(
+            (
+                m for m in world.fake.messages(world.channel)
+                if "Vary (Region) by" in m.content and m.attachments and "U1" in m.buttons()
+            ),
+            None,
+        )  # fmt: skip
+
+    message = await world.fake.wait_for(posted, timeout=90)
+    jobs = await bot.services.jobs.for_user(user.id)
+    return next(j for j in jobs if j.action == "vary_region"), message
+
+
+def _stored(bot, digest: str, fmt: str = "png") -> Image.Image:
+    return Image.open(bot.services.store.path(digest, fmt)).convert("RGB")
+
+
+async def test_vary_region_paints_a_mask_and_posts_the_new_grid_in_discord(world, runner, browser):
+    import numpy as np
+
+    bot = await _start(runner)
+    single = await _upscaled(world, world.alice, "a lighthouse at dusk --seed 8")
+    page = await browser.new_page()
+    assert (await page.goto(await _editor_link(world, world.alice, single))).status == 200
+    await page.wait_for_load_state("networkidle")
+    box = await page.locator("#mask").bounding_box()
+    await page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5, steps=8)
+    await page.mouse.up()
+    await page.fill("#prompt", "a lighthouse with a red door --seed 8")
+    await _shot(page, "vary-region-editor")
+    await page.click("#submit")
+    job, message = await _region_result(world, bot, world.alice)
+    await page.wait_for_selector("#result img", timeout=30_000)
+    await page.wait_for_load_state("networkidle")
+    assert await page.locator("#result img").count() == 4 and await _all_images_loaded(page)
+    assert job.prompt == "a lighthouse with a red door --seed 8"
+    [upscale] = [
+        j for j in await bot.services.jobs.for_user(world.alice.id) if j.action == "upscale"
+    ]
+    assert job.parent_id == upscale.id and len(job.prompt_images) == 1
+    mask = np.asarray(_stored(bot, job.prompt_images[0]).convert("L")) > 127
+    assert 0.02 < mask.mean() < 0.6  # the stroke, not the whole image
+    source = np.asarray(_stored(bot, next(i for i in upscale.images if i.index == 1).sha256))
+    for image in (i for i in job.images if i.index > 0):
+        drawn = np.asarray(_stored(bot, image.sha256))
+        assert drawn.shape == source.shape
+        assert np.array_equal(drawn[~mask], source[~mask])  # outside the region: untouched
+        assert np.abs(drawn[mask].astype(int) - source[mask]).mean() > 1  # inside: redrawn
+    assert message.channel_id == world.channel.id
+
+
+async def test_the_editor_works_with_the_keyboard_alone(world, runner, browser):
+    bot = await _start(runner)
+    single = await _upscaled(world, world.alice, "a quiet harbour --seed 4")
+    page = await browser.new_page()
+    await page.goto(await _editor_link(world, world.alice, single))
+    await page.wait_for_load_state("networkidle")
+    for _ in range(12):  # Tab through the toolbar to the image
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.id") == "mask":
+            break
+    assert await page.evaluate("document.activeElement.id") == "mask"
+    await page.keyboard.down(" ")
+    for key in ("ArrowRight", "ArrowRight", "ArrowDown", "ArrowDown"):
+        await page.keyboard.press(key)
+    await page.keyboard.up(" ")
+    await page.keyboard.press("r")  # the rectangle tool: Enter at two corners
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Shift+ArrowLeft")
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")  # the prompt
+    assert await page.evaluate("document.activeElement.id") == "prompt"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "submit"
+    await page.keyboard.press("Enter")
+    job, _ = await _region_result(world, bot, world.alice)
+    assert job.prompt == "a quiet harbour --seed 4"  # the prompt as it was, unedited
+    await page.wait_for_selector("#result img", timeout=30_000)
+
+
+async def test_only_the_owner_reaches_the_editor_and_an_empty_mask_is_refused(
+    world, runner, browser
+):
+    bot = await _start(runner)
+    single = await _upscaled(world, world.alice, "a tin robot --seed 6")
+    pressed = await world.fake.click(world.bob, single, single.button("Vary (Region)"))
+    await pressed.wait_for_response()
+    assert pressed.ephemeral and "Open the editor" not in pressed.original.links()
+    page = await browser.new_page()
+    bob_token = parse_qs(urlsplit(await _gallery_link(world, world.bob)).query)["t"][0]
+    [upscale] = [
+        j for j in await bot.services.jobs.for_user(world.alice.id) if j.action == "upscale"
+    ]
+    base = runner.settings.web_url
+    assert (await page.goto(f"{base}/jobs/{upscale.id}/region?t={bob_token}")).status == 404
+    await page.goto(await _editor_link(world, world.alice, single))
+    await page.wait_for_load_state("networkidle")
+    await page.click("#submit")  # nothing painted
+    await page.wait_for_function("document.getElementById('message').textContent.length > 12")
+    assert "Nothing is painted" in await page.text_content("#message")
+    assert not [
+        j for j in await bot.services.jobs.for_user(world.alice.id) if j.action == "vary_region"
+    ]

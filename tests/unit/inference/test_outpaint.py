@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from inference.outpaint import CanvasLimit, OutpaintError, make_square, pan, zoom_out
+from inference.outpaint import CanvasLimit, OutpaintError, make_square, pan, region, zoom_out
 
 ROOMY = CanvasLimit(10_000, 10**8)
 
@@ -113,3 +113,21 @@ def test_no_chain_of_pans_and_squares_grows_past_the_preset_limit():
             continue
         grown.append(size)
     assert grown and all(max(s) <= 1536 and s[0] * s[1] <= 1536 * 1536 for s in grown)
+
+
+def test_a_region_mask_is_made_hard_and_must_paint_something():
+    source = _source(96, 64)
+    soft = Image.new("L", (96, 64), 0)
+    soft.paste(200, (10, 10, 40, 30))
+    soft.paste(60, (50, 10, 90, 30))  # faint: not painted
+    canvas = region(source, soft, 16, ROOMY)
+    assert canvas.image.size == canvas.mask.size == (96, 64)
+    assert set(canvas.mask.getdata()) == {0, 255}
+    assert canvas.mask.getbbox() == (10, 10, 40, 30)
+    with pytest.raises(OutpaintError, match="paints nothing"):
+        region(source, Image.new("L", (96, 64), 0), 16, ROOMY)
+
+
+def test_a_region_of_a_large_image_shrinks_to_the_models_limit():
+    canvas = region(_source(400, 200), Image.new("L", (400, 200), 255), 16, CanvasLimit(256, 10**8))
+    assert canvas.image.size == canvas.mask.size == (256, 128)
