@@ -28,6 +28,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from db import (
+    AuditLog,
     BanRepository,
     GalleryJobs,
     ImageStore,
@@ -92,7 +93,7 @@ async def _bench(url: str, label: str, jobs: int, runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         gallery = Gallery(
             links, MemberJobs(sessions), GalleryJobs(sessions), BanRepository(sessions),
-            ImageStore(Path(tmp)), {},
+            AuditLog(sessions), ImageStore(Path(tmp)), {},
         )  # fmt: skip
         token = links.token(links.grant(MEMBER, GUILD))
         page_size = {"bytes": 0}

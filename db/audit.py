@@ -75,6 +75,15 @@ class AuditLog:
             )
             return [r for r in reversed(list(rows)) if (r.details or {}).get("job") == job_id]
 
+    async def latest(self, action: str, target_user_id: int) -> datetime | None:
+        """When `action` was last recorded about a member, in any server (None: never)."""
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(func.max(AuditRecord.created_at)).where(
+                    AuditRecord.action == action, AuditRecord.target_user_id == target_user_id
+                )
+            )
+
     async def anonymise(self, user_id: int) -> int:
         """Drop the ANONYMISED details of every record about `user_id`; how many changed."""
         changed = 0

@@ -139,7 +139,7 @@ def build_services(settings: Settings) -> Services:
     links = web_links(settings)
     gallery, regions = None, None
     if links is not None:
-        gallery = Gallery(links, jobs, GalleryJobs(sessions), bans, store, presets)
+        gallery = Gallery(links, jobs, GalleryJobs(sessions), bans, audit, store, presets)
         regions = RegionJobs(intake, jobs, store)
     return Services(
         settings=settings,

@@ -2,7 +2,8 @@
 server's public gallery, and their images.
 
 Checked on every request: the link's signature and expiry (services.links), the member's
-standing (a ban where the link was handed out, or everywhere, shuts it), and the job's
+standing (a ban where the link was handed out, or everywhere, shuts it; so does erasing
+their data with /privacy delete after the link was made), and the job's
 visibility: a deleted job is never shown; a stealth job only to its owner; another member's
 job only when it was made in the server the link was handed out in; a job page link opens
 that job only. What may not be seen is "not found" (404), so a link never confirms that a
@@ -16,10 +17,20 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from db import BanRepository, GalleryFilter, GalleryJobs, ImageStore, Job, JobState, MemberJobs
+from db import (
+    AuditLog,
+    BanRepository,
+    GalleryFilter,
+    GalleryJobs,
+    ImageStore,
+    Job,
+    JobState,
+    MemberJobs,
+)
 from inference.presets import Preset
 from services.job_controls import JobDetails, job_details
 from services.links import Grant, LinkRefused, Links
+from services.privacy import ERASED
 
 PAGE_SIZE = 24
 THUMB_SIDE = 384
@@ -51,9 +62,11 @@ class Gallery:
         jobs: MemberJobs,
         listings: GalleryJobs,
         bans: BanRepository,
+        audit: AuditLog,
         store: ImageStore,
         presets: Mapping[str, Preset],
     ) -> None:
+        self.audit = audit
         self.presets = presets
         self.links = links
         self.jobs = jobs
@@ -64,8 +77,13 @@ class Gallery:
     async def grant(self, token: str) -> Grant:
         """The link's grant, if it still holds; LinkRefused otherwise."""
         grant = self.links.check(token)
-        if grant.member and await self.bans.active_ban(grant.guild, grant.member):
+        if not grant.member:
+            return grant
+        if await self.bans.active_ban(grant.guild, grant.member):
             raise LinkRefused("This link no longer works: its member is banned here.")
+        erased = await self.audit.latest(ERASED, grant.member)
+        if erased is not None and erased.timestamp() >= grant.issued:
+            raise LinkRefused("This link was revoked: its member deleted their data.")
         return grant
 
     async def job_page(self, grant: Grant, job_id: int) -> JobPage:

@@ -29,6 +29,8 @@ from db import (
 
 EXPORT_LIMIT = 10 * 1024 * 1024 - 64 * 1024  # what one Discord upload carries
 EXPORT_MAX_JOBS = 10_000
+# The audit action of an erasure; it also revokes the member's web links made before it.
+ERASED = "privacy_delete"
 
 
 def build_export(jobs: list[Job], store: ImageStore, limit: int = EXPORT_LIMIT) -> bytes:
@@ -104,6 +106,6 @@ class Privacy:
         await self.prefs.forget(user_id)
         withdrawn = await self.appeals.erase(user_id)
         await self.audit.anonymise(user_id)
-        await self.audit.record(guild_id, user_id, user_id, "privacy_delete", "", {"jobs": erased})
+        await self.audit.record(guild_id, user_id, user_id, ERASED, "", {"jobs": erased})
         cards = [(a, await self.guilds.review_channel(a.guild_id)) for a in withdrawn]
         return Erasure(erased, cards)

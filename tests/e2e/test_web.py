@@ -341,3 +341,20 @@ async def test_only_the_owner_reaches_the_editor_and_an_empty_mask_is_refused(
     assert not [
         j for j in await bot.services.jobs.for_user(world.alice.id) if j.action == "vary_region"
     ]
+
+
+async def test_erasing_ones_data_revokes_the_links_made_before(world, runner, browser):
+    fake = world.fake
+    bot = await _start(runner)
+    await _result(world, world.alice, "a fox to forget --seed 1")
+    link = await _gallery_link(world, world.alice)
+    page = await browser.new_page()
+    assert (await page.goto(link)).status == 200
+    ask = await fake.slash(world.alice, world.channel, "privacy", "delete")
+    await ask.wait_for_response()
+    erase = await fake.click(world.alice, ask.original, ask.original.button("Erase everything"))
+    await erase.wait_for_response()
+    response = await page.goto(link)
+    assert response.status == 403 and "revoked" in await page.text_content("main")
+    await asyncio.sleep(1.1)  # links carry whole seconds: a new one is issued after the erasure
+    assert (await page.goto(await _gallery_link(world, world.alice))).status == 200
