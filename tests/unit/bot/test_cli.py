@@ -342,3 +342,46 @@ def test_shorten_prints_the_important_words_and_shorter_prompts(tmp_path, tiny_m
     assert all(o.endswith("--ar 3:2") and len(o) < len(prompt) for o in found["options"])
     empty = _run("shorten", "--ar 3:2", "--model", "tiny", cwd=tmp_path, **env)
     assert empty.returncode == 2 and "empty" in empty.stderr
+
+
+def test_web_needs_a_port_and_a_secret(tmp_path):
+    no_port = _run("web", cwd=tmp_path, IMAGINEBOT_DATA_DIR=str(tmp_path))
+    assert no_port.returncode == 2 and "IMAGINEBOT_WEB_PORT" in no_port.stderr
+    no_secret = _run(
+        "web", cwd=tmp_path, IMAGINEBOT_DATA_DIR=str(tmp_path), IMAGINEBOT_WEB_PORT="8"
+    )
+    assert no_secret.returncode == 2 and "IMAGINEBOT_WEB_SECRET" in no_secret.stderr
+
+
+async def test_web_serves_the_companion_alone_and_refuses_a_bad_link(tmp_path):
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _env(
+        IMAGINEBOT_DATA_DIR=str(tmp_path),
+        IMAGINEBOT_WEB_PORT=str(port),
+        IMAGINEBOT_WEB_SECRET="a secret of sixteen characters",
+    )
+    process = await asyncio.create_subprocess_exec(
+        IMAGINEBOT, "web", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/gallery?t=x.y") as response:
+                        assert response.status == 403
+                        assert "nosniff" in response.headers["X-Content-Type-Options"]
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("imaginebot web never answered")
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 30)
