@@ -33,12 +33,23 @@ def create_bot(
     services = build_services(settings)
     bot = ImagineBot(services, EXTENSIONS)
     bot.add_background("purge", services.maintenance.run)
+    services.health.discord_connected = lambda: bot.is_ready() and not bot.is_closed()
+    if settings.metrics_port:
+        from web.health import serve_health
+
+        health, metrics_host, metrics_port = (
+            services.health,
+            settings.metrics_host,
+            settings.metrics_port,
+        )
+        bot.add_background("metrics", lambda: serve_health(health, metrics_host, metrics_port))
     if services.gallery is not None and settings.web_port:
         from web.server import serve
 
         gallery, regions = services.gallery, services.regions
         host, port = settings.web_host, settings.web_port
-        bot.add_background("web", lambda: serve(gallery, regions, host, port))
+        health = services.health
+        bot.add_background("web", lambda: serve(gallery, regions, health, host, port))
     renders = settings.renders_in_process if run_worker is None else run_worker
     if renders:
         _add_worker(bot, services, output_filter)

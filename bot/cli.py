@@ -205,11 +205,16 @@ def _worker(args: argparse.Namespace) -> int:
         assert stopping is not None
         for signum in (signal.SIGTERM, signal.SIGINT):  # a service manager's stop, Ctrl-C
             asyncio.get_running_loop().add_signal_handler(signum, stopping.cancel)
+        health = None
+        if settings.metrics_port:  # the worker's own /metrics, /healthz, /readyz
+            health = asyncio.create_task(_worker_health(settings, engine, engines.names))
         try:
             await worker.run()  # gives back the job it renders when cancelled
         except asyncio.CancelledError:
             pass  # asked to stop
         finally:
+            if health is not None:
+                health.cancel()
             await engine.dispose()
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before serving began
@@ -389,6 +394,16 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _worker_health(settings: Settings, engine: Any, models: list[str]) -> None:
+    from db import JobStats, WorkerRegistry, make_sessionmaker
+    from services.health import Health
+    from web.health import serve_health
+
+    sessions = make_sessionmaker(engine)
+    health = Health(JobStats(sessions), WorkerRegistry(sessions), models, settings.lease_seconds)
+    await serve_health(health, settings.metrics_host, settings.metrics_port)
+
+
 def _web(args: argparse.Namespace) -> int:
     """The web companion beside a bot that runs elsewhere (the same database and images)."""
     from services.container import build_services
@@ -413,7 +428,9 @@ def _web(args: argparse.Namespace) -> int:
     async def run() -> None:
         await services.start()
         try:
-            await serve(gallery, services.regions, settings.web_host, settings.web_port)
+            await serve(
+                gallery, services.regions, services.health, settings.web_host, settings.web_port
+            )
         finally:
             await services.close()
 

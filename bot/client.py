@@ -74,6 +74,8 @@ class ImagineBot(commands.AutoShardedBot):
             services.answers.shown_prompts,
             invalid,
             services.links,
+            services.health.workers,
+            self.settings.lease_seconds,
         )
         services.events.subscribe(self.delivery.notify)
         # The in-process worker, when this bot renders (bot/app.py sets it).

@@ -10,6 +10,7 @@ from db.jobs import (
     DeliveryJobs,
     GalleryFilter,
     GalleryJobs,
+    JobStats,
     MemberJobs,
     NewJob,
     QueueLimitReached,
@@ -27,6 +28,7 @@ from db.prefs import Prefs, PrefsRepository, TooManyOptions
 from db.schema import upgrade as upgrade_schema
 from db.session import make_engine, make_sessionmaker
 from db.terms import TermRepository, TooManyTerms
+from db.workers import WorkerRegistry
 
 __all__ = [
     "PAUSED",
@@ -46,6 +48,7 @@ __all__ = [
     "Job",
     "JobImage",
     "JobState",
+    "JobStats",
     "MemberJobs",
     "NewJob",
     "Prefs",
@@ -56,6 +59,7 @@ __all__ = [
     "TooManyOptions",
     "TooManyTerms",
     "WorkerJobs",
+    "WorkerRegistry",
     "make_engine",
     "make_sessionmaker",
     "upgrade_schema",

@@ -23,10 +23,12 @@ from PIL import Image
 from db import PROMPT_IMAGE_FORMAT, ImageStore, Job, StoredImage, WorkerJobs
 from db.models import utcnow
 from db.tickets import conninfo
+from db.workers import WorkerRegistry
 from inference.engine import Engine
 from inference.engines import EnginePool
 from inference.hooks import Cancelled, PreviewSink
 from inference.images import compose_grid, encode_png
+from inference.metrics import JOBS_ENDED, QUEUE_WAIT_SECONDS, observe_render
 from inference.operations import Kind, kind_of
 from inference.outcomes import OUTPUT_FILTERED
 from inference.outpaint import Canvas, make_square, pan, region, zoom_out
@@ -123,6 +125,7 @@ class Worker:
                 conninfo(jobs.url), self.start_next, worker_id, poll_interval
             )
         self.on_change: Callable[[], None] = lambda: None
+        self.registry = WorkerRegistry(jobs.sessions)
 
     def wake(self) -> None:
         """A job was queued: look now instead of at the next poll."""
@@ -131,6 +134,7 @@ class Worker:
     async def run(self) -> None:
         if self.sole_worker:
             await self._recover(None)
+        await self._beat()
         leases = asyncio.create_task(self._keep_leases(), name="leases")
         try:
             try:  # the default model loads up front; others on their first job
@@ -155,6 +159,8 @@ class Worker:
             leases.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await leases
+            with contextlib.suppress(Exception):  # else its heartbeat lapses
+                await self.registry.leave(self.worker_id)
             gc.unfreeze()
 
     async def _poll(self) -> None:
@@ -188,6 +194,7 @@ class Worker:
         while True:
             await asyncio.sleep(beat)
             try:
+                await self._beat()
                 if self._current is not None:
                     await self.jobs.renew_lease(self._current, self.worker_id)
                 since_recovery += beat
@@ -197,6 +204,13 @@ class Worker:
                     await self._tidy_tickets()
             except Exception:  # the database may be restarting: try again next beat
                 log.exception("lease upkeep failed")
+
+    async def _beat(self) -> None:
+        """Tell the registry this worker is alive and what it serves (health, metrics)."""
+        try:
+            await self.registry.beat(self.worker_id, self.engines.names)
+        except Exception:  # the database may be restarting: the next beat tells
+            log.exception("could not record this worker's heartbeat")
 
     async def _tidy_tickets(self) -> None:
         """Distributed mode: drop the tickets of dead workers, then make up for every ticket
@@ -235,6 +249,10 @@ class Worker:
     async def _process(self, job: Job) -> None:
         self.on_change()
         started = time.monotonic()
+        if job.started_at is not None:
+            waited = (job.started_at - job.created_at).total_seconds()
+            QUEUE_WAIT_SECONDS.labels(job.model).observe(max(0.0, waited))
+        outcome = "failed"
         cancel = threading.Event()
         previews = Previews(self.store)
         try:
@@ -248,7 +266,9 @@ class Worker:
             raise
         except Cancelled:
             log.info("job %s was cancelled while rendering", job.id)
+            outcome = "cancelled"
         except OutputFiltered as filtered:
+            outcome = "filtered"
             log.warning("job %s withheld by the output filter: %s", job.id, filtered)
             await self.jobs.fail(job.id, f"{OUTPUT_FILTERED} ({filtered})", self.worker_id)
         except Exception as exc:
@@ -259,8 +279,11 @@ class Worker:
             await self.jobs.finish(
                 job.id, result.images, result.seeds, elapsed, self.worker_id, result.answer
             )
+            outcome = "done"
+            observe_render(job, elapsed, self.engines.presets.get(job.model))
         finally:
             await asyncio.to_thread(previews.delete_all)
+            JOBS_ENDED.labels(job.action, outcome).inc()
         self.on_change()
 
     async def _within_time_limit(self, render: Any, cancel: threading.Event) -> Any:

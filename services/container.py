@@ -18,9 +18,11 @@ from db import (
     GalleryJobs,
     GuildRepository,
     ImageStore,
+    JobStats,
     MemberJobs,
     PrefsRepository,
     TermRepository,
+    WorkerRegistry,
     make_engine,
     make_sessionmaker,
     upgrade_schema,
@@ -33,6 +35,7 @@ from services.children import ChildJobs
 from services.escalation import parse_duration, parse_ladder
 from services.events import JobEvents
 from services.gallery import Gallery
+from services.health import Health
 from services.history import History
 from services.image_fetch import FetchLimits, ImageFetcher
 from services.imagine import ImagineService
@@ -75,6 +78,7 @@ class Services:
     appeals: Appeals
     moderators: Moderators
     maintenance: Maintenance
+    health: Health
     # The web companion's links and pages; None when it is off (IMAGINEBOT_WEB_PORT 0 and
     # no IMAGINEBOT_WEB_SECRET).
     links: Links | None = None
@@ -175,6 +179,9 @@ def build_services(settings: Settings) -> Services:
             settings.max_queued_jobs,
         ),
         maintenance=Maintenance(jobs, delivery_jobs, store, settings.delete_grace_hours),
+        health=Health(
+            JobStats(sessions), WorkerRegistry(sessions), list(presets), settings.lease_seconds
+        ),
         links=links,
         gallery=gallery,
         regions=regions,

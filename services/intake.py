@@ -34,6 +34,7 @@ from inference.presets import Preset
 from inference.prompt import GenerationRequest, PromptDefaults, PromptError, parse, parse_jobs
 from moderation.semantic import SemanticCheck
 from services.errors import BannedPrompt, InvalidParameter, QueueFull
+from services.health import count_decision
 from services.image_fetch import ImageFetcher, ImageFetchError
 from services.origin import Origin
 from services.policy import guild_policy, moderate_prompt, verdict_for
@@ -157,6 +158,7 @@ class Intake:
                 positive = [p.text for p in request.prompts if p.weight > 0]
                 paraphrase = await asyncio.to_thread(self.semantic.check, positive)
                 verdict = paraphrase or verdict
+            count_decision(verdict.allowed, verdict.layer, verdict.category)
             if verdict.allowed:
                 continue
             details = {

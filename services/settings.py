@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # The web companion (web/): its port (0: off), the public base URL its links start with
     # (default http://localhost:<port>), the secret that signs them (16+ characters; needed
     # when the port is set) and how long a link lasts.
+    # Prometheus /metrics, /healthz and /readyz of this process (bot or worker; 0: off).
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     web_port: int = Field(default=0, ge=0, le=65535)
     web_host: str = "127.0.0.1"  # behind a reverse proxy; 0.0.0.0 to serve the network
     web_url: str | None = None

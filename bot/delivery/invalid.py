@@ -16,6 +16,8 @@ from typing import Any
 
 import aiohttp
 
+from services.health import count_discord_answer
+
 WINDOW_S = 600.0
 BUDGET = 1000  # a tenth of what Discord tolerates
 COUNTED = frozenset({401, 403, 429})
@@ -48,12 +50,14 @@ class InvalidRequests:
 def counting_trace(
     invalid: InvalidRequests, clock: Callable[[], float] = time.monotonic
 ) -> aiohttp.TraceConfig:
-    """An aiohttp trace that records every answer Discord counts as invalid."""
+    """An aiohttp trace that records every answer Discord counts as invalid (and counts
+    every error answer in the metrics)."""
 
     async def on_request_end(
         _session: aiohttp.ClientSession, _context: SimpleNamespace, params: Any
     ) -> None:
         response = params.response
+        count_discord_answer(response.status)
         shared = response.headers.get("X-RateLimit-Scope") == "shared"
         if response.status in COUNTED and not (response.status == 429 and shared):
             invalid.record(clock())

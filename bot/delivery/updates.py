@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -25,9 +26,10 @@ from bot.delivery.throttle import PER_MESSAGE_INTERVAL_S, EditBudget
 from bot.ui.errors import ERROR_COLOUR
 from bot.ui.job_views import waiting_view
 from bot.ui.messages import failure_embed, job_content, mentions_for
-from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, Job, JobState
+from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, Job, JobState, WorkerRegistry
 from db.models import utcnow
 from inference.outcomes import OUTPUT_FILTERED
+from services.estimates import wait_seconds
 from services.links import Links
 
 log = logging.getLogger(__name__)
@@ -82,8 +84,12 @@ class Delivery:
         shown_prompts: ShownPrompts,
         invalid: InvalidRequests | None = None,
         links: Links | None = None,
+        workers: WorkerRegistry | None = None,
+        lease_s: float = 30.0,
     ) -> None:
         self.links = links
+        self.workers = workers  # for the wait estimates of queued jobs
+        self.lease_s = lease_s
         self.client = client
         self.jobs = jobs
         self.store = store
@@ -214,17 +220,34 @@ class Delivery:
     async def _show_places(self) -> None:
         """Waiting messages say their place in the queue, updated as it moves, within the
         same edit budget as progress (which goes first: this runs after it)."""
-        for job, place in await self.jobs.queue():
+        queue = await self.jobs.queue()
+        if not any(job.shown_place != place for job, place in queue):
+            return
+        render_s = await self.jobs.recent_render_seconds()
+        serving = await self._serving()
+        for job, place in queue:
             if job.shown_place == place or job.message_id is None or job.channel_id in self._closed:
                 continue
             if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
                 continue  # a later sweep shows the place as it is then
+            wait_s = wait_seconds(place, render_s.get(job.model), serving.get(job.model, 0))
             try:
-                await self._edit(job, place=place, view=waiting_view(job))
+                await self._edit(job, place=place, wait_s=wait_s, view=waiting_view(job))
             except discord.HTTPException:
                 log.exception("could not show the queue place of job %s", job.id)
                 continue
             await self.jobs.mark_place_shown(job.id, place)
+
+    async def _serving(self) -> dict[str, int]:
+        """Live workers per model (none known without a registry: no estimate is shown)."""
+        if self.workers is None:
+            return {}
+        live = await self.workers.live(utcnow() - timedelta(seconds=self.lease_s))
+        serving: dict[str, int] = {}
+        for worker in live:
+            for model in worker.models:
+                serving[model] = serving.get(model, 0) + 1
+        return serving
 
     async def _show_progress(self, job: Job) -> None:
         assert job.message_id is not None
@@ -273,7 +296,12 @@ class Delivery:
             self.client.dispatch("result_withheld", job)
 
     async def _edit(
-        self, job: Job, upload: Upload | None = None, place: int | None = None, **fields: Any
+        self,
+        job: Job,
+        upload: Upload | None = None,
+        place: int | None = None,
+        wait_s: float | None = None,
+        **fields: Any,
     ) -> int:
         """Edit the job's message by the best route still open; return the message id.
 
@@ -287,7 +315,7 @@ class Delivery:
             if active:
                 return job.message_id  # its result finds out
             raise Undeliverable(self._closed[job.channel_id])
-        fields.update(content=job_content(job, place), allowed_mentions=mentions_for(job))
+        fields.update(content=job_content(job, place, wait_s), allowed_mentions=mentions_for(job))
         if job.interaction_token and job.token_expires_at and utcnow() < job.token_expires_at:
             webhook = discord.Webhook.partial(
                 job.application_id or self.client.application_id or 0,
@@ -312,7 +340,7 @@ class Delivery:
                 raise
             if error.code == UNKNOWN_CHANNEL:
                 self._close(job.channel_id, error)
-                return await self._edit(job, upload, place, **fields)
+                return await self._edit(job, upload, place, wait_s, **fields)
             if active:
                 return job.message_id  # a lost progress edit is harmless; the result is not
         files = [upload.file()] if upload else []

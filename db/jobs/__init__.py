@@ -7,6 +7,7 @@ from db.jobs.gallery import GalleryFilter, GalleryJobs
 from db.jobs.members import MemberJobs
 from db.jobs.rendering import WorkerJobs
 from db.jobs.scheduling import FAIRSHARE_WINDOW, PAUSED
+from db.jobs.stats import JobStats
 
 __all__ = [
     "ACTIVE_STATES",
@@ -16,6 +17,7 @@ __all__ = [
     "DeliveryJobs",
     "GalleryFilter",
     "GalleryJobs",
+    "JobStats",
     "MemberJobs",
     "NewJob",
     "QueueLimitReached",

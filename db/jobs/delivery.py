@@ -3,14 +3,11 @@ results posted exactly once."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import (
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.fairshare import queue_order
@@ -138,6 +135,28 @@ class DeliveryJobs:
             for job in jobs
             if job.guild_id in paused or job.id in places
         ]
+
+    async def recent_render_seconds(self, last: int = 20) -> dict[str, float]:
+        """Per model, the median render time of its last `last` finished jobs."""
+        async with self.sessions() as session:
+            ranked = (
+                select(
+                    Job.model,
+                    Job.gpu_seconds,
+                    func.row_number()
+                    .over(partition_by=Job.model, order_by=Job.finished_at.desc())
+                    .label("n"),
+                )
+                .where(Job.state == JobState.DONE, Job.finished_at.is_not(None))
+                .subquery()
+            )
+            rows = await session.execute(
+                select(ranked.c.model, ranked.c.gpu_seconds).where(ranked.c.n <= last)
+            )
+            seconds: dict[str, list[float]] = {}
+            for model, spent in rows:
+                seconds.setdefault(model, []).append(spent)
+        return {model: statistics.median(times) for model, times in seconds.items()}
 
     async def running_previews(self) -> set[str]:
         """The latent previews running jobs' messages show now."""

@@ -432,3 +432,25 @@ async def test_the_discord_connection_pool_is_bounded(world, runner):
     runner.settings = runner.settings.model_copy(update={"http_connections": 7})
     bot = await runner.start(run_worker=False)
     assert bot.http.connector.limit_per_host == 7
+
+
+async def test_waiting_messages_estimate_the_wait_from_recent_renders(world, runner):
+    from db import StoredImage, WorkerJobs
+
+    fake, alice = world.fake, world.alice
+    bot = await runner.start(run_worker=False)
+    sessions = bot.services.sessions
+    await bot.services.health.workers.beat("gpu-1", ["tiny"])  # one live worker for tiny
+    first = await _imagine(world, alice, "a fox --seed 1")
+    await fake.wait_for(lambda: "#1 in queue" in first.original.content, timeout=30)
+    assert "about" not in first.original.content  # no render time known yet: no figure
+    rendering = WorkerJobs(sessions, 3)
+    job = await rendering.claim_next("gpu-1")
+    await rendering.finish(job.id, [StoredImage(1, "0" * 64, 64, 64, 1)], [1], 12.0, "gpu-1")
+    waiting = [await _imagine(world, world.bob, f"an owl {n} --seed {n}") for n in range(2)]
+    for inter, text in zip(
+        waiting, ("#1 in queue, about 10 s", "#2 in queue, about 25 s"), strict=True
+    ):
+        await fake.wait_for(
+            lambda inter=inter, text=text: text in inter.original.content, timeout=30
+        )
