@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +30,12 @@ class AppealRepository:
                 )
                 or 0
             )
+
+    async def filed_in_guild(self, guild_id: int, since: datetime) -> int:
+        """How many appeals a server's members filed since `since`."""
+        query = select(func.count()).where(Appeal.guild_id == guild_id, Appeal.created_at >= since)
+        async with self.sessions() as session:
+            return int(await session.scalar(query) or 0)
 
     async def for_record(self, audit_id: int) -> Appeal | None:
         async with self.sessions() as session:

@@ -75,6 +75,16 @@ class AuditLog:
             )
             return [r for r in reversed(list(rows)) if (r.details or {}).get("job") == job_id]
 
+    async def count_in_guild(self, guild_id: int, action: str, since: datetime) -> int:
+        """How many `action` records a server has since `since`."""
+        query = select(func.count()).where(
+            AuditRecord.guild_id == guild_id,
+            AuditRecord.action == action,
+            AuditRecord.created_at >= since,
+        )
+        async with self.sessions() as session:
+            return int(await session.scalar(query) or 0)
+
     async def latest(self, action: str, target_user_id: int) -> datetime | None:
         """When `action` was last recorded about a member, in any server (None: never)."""
         async with self.sessions() as session:

@@ -48,6 +48,7 @@ from services.policy import deployment_policy, semantic_layer
 from services.preferences import Preferences
 from services.privacy import Privacy
 from services.regions import RegionJobs
+from services.server_stats import ServerStats
 from services.settings import Settings
 from services.standing import StandingCheck
 from services.strikes import BlockStrikes
@@ -79,6 +80,7 @@ class Services:
     moderators: Moderators
     maintenance: Maintenance
     health: Health
+    server_stats: ServerStats
     # The web companion's links and pages; None when it is off (IMAGINEBOT_WEB_PORT 0 and
     # no IMAGINEBOT_WEB_SECRET).
     links: Links | None = None
@@ -179,6 +181,7 @@ def build_services(settings: Settings) -> Services:
             settings.max_queued_jobs,
         ),
         maintenance=Maintenance(jobs, delivery_jobs, store, settings.delete_grace_hours),
+        server_stats=ServerStats(JobStats(sessions), audit, appeals),
         health=Health(
             JobStats(sessions), WorkerRegistry(sessions), list(presets), settings.lease_seconds
         ),

@@ -6,7 +6,9 @@ checks moderator rights again here (Manage Messages, or a configured moderator r
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import io
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, Literal, ParamSpec
 
@@ -26,6 +28,7 @@ from db.models import AuditRecord
 from services.errors import BannedPrompt, NotModerator, UserFacingError
 from services.escalation import format_duration
 from services.moderators import QueueState
+from services.server_stats import chart_png
 
 Interaction = discord.Interaction[Any]
 Category = Literal["sexual", "minors", "violence", "hate", "public_figure", "self_harm", "illegal"]
@@ -151,6 +154,19 @@ class Moderation(commands.GroupCog, group_name="mod", group_description="Moderat
             raise UserFacingError("Give a user or a job_id to audit.")
         lines = [header] + [_record_line(r) for r in records[-15:]]
         return "\n".join(lines) if records else f"{header}\nNo records."
+
+    @app_commands.command(name="stats", description="This server's usage, with a chart")
+    @app_commands.describe(days="How many days back (1-90, default 7)")
+    async def stats(self, interaction: Interaction, days: int = 7) -> None:
+        guild_id = self._guild(interaction)
+        work = self.bot.services.server_stats.report(guild_id, days)
+        report = await self.bot.acks.within_deadline(interaction, work, ephemeral=True)
+        chart = discord.File(io.BytesIO(await asyncio.to_thread(chart_png, report)), "stats.png")
+        text = "\n".join(report.lines())
+        if interaction.response.is_done():
+            await interaction.followup.send(text, file=chart, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, file=chart, ephemeral=True)
 
     @app_commands.command(name="review", description="Open appeals waiting for a decision")
     @answered_privately

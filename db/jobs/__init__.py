@@ -7,7 +7,7 @@ from db.jobs.gallery import GalleryFilter, GalleryJobs
 from db.jobs.members import MemberJobs
 from db.jobs.rendering import WorkerJobs
 from db.jobs.scheduling import FAIRSHARE_WINDOW, PAUSED
-from db.jobs.stats import JobStats
+from db.jobs.stats import JobStats, ServerUsage
 
 __all__ = [
     "ACTIVE_STATES",
@@ -21,6 +21,7 @@ __all__ = [
     "MemberJobs",
     "NewJob",
     "QueueLimitReached",
+    "ServerUsage",
     "StoredImage",
     "WorkerJobs",
 ]
