@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     worker = sub.add_parser("worker", help="render jobs from a shared database (distributed)")
     worker.add_argument("--database-url", help="overrides IMAGINEBOT_DATABASE_URL")
+    worker.add_argument(
+        "--models", help="the presets this worker serves, comma-separated (default: all served)"
+    )
+    worker.add_argument(
+        "--max-loaded", type=int, help="keep at most this many presets loaded (least recent go)"
+    )
     web = sub.add_parser("web", help="serve the web companion alone (distributed mode)")
     web.add_argument("--database-url", help="overrides IMAGINEBOT_DATABASE_URL")
     imagine = sub.add_parser("imagine", help="render a prompt locally, without Discord")
@@ -161,12 +167,16 @@ def _worker(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(database_url=args.database_url)
+        served = settings.served_models
+        if args.models:
+            served = [name.strip() for name in args.models.split(",") if name.strip()]
         engines = EnginePool(
             settings.load_presets(),
-            settings.served_models,
+            served,
             settings.resolved_models_dir,
             settings.device,
             settings.memory_options,
+            args.max_loaded,
         )
         output_filter = load_output_filter(
             settings.output_filter, settings.image_classifier, settings.resolved_models_dir
@@ -186,7 +196,10 @@ def _worker(args: argparse.Namespace) -> int:
     async def serve() -> None:
         engine = make_engine(settings.resolved_database_url)
         jobs = WorkerJobs(
-            make_sessionmaker(engine), settings.max_running_jobs, settings.fast_allowance_s
+            make_sessionmaker(engine),
+            settings.max_running_jobs,
+            settings.fast_allowance_s,
+            models=engines.names,  # only the jobs of the presets it serves
         )
         worker = Worker(
             jobs,

@@ -27,7 +27,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import URL, BigInteger, ColumnElement, TextClause, bindparam, literal_column, text
+from sqlalchemy import (
+    URL,
+    BigInteger,
+    ColumnElement,
+    Float,
+    String,
+    TextClause,
+    bindparam,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,12 +47,13 @@ TASK = "imaginebot.start_next"
 QUEUE = "render"
 
 
-def _defer_sql(job_ids: str) -> str:
-    """A query deferring one ticket per id the subquery `job_ids` (column `id`) yields."""
+def _defer_sql(job_ids: str, at: str = "NULL") -> str:
+    """A query deferring one ticket per id the subquery `job_ids` (column `id`) yields, to
+    be taken from `at` (SQL; NULL: now)."""
     return f"""
         SELECT procrastinate_defer_jobs_v1(ARRAY(
             SELECT ROW('{QUEUE}', '{TASK}', 0, NULL, NULL, jsonb_build_object('job_id', j.id),
-                       NULL)::procrastinate_job_to_defer_v1
+                       {at})::procrastinate_job_to_defer_v1
             FROM ({job_ids}) AS j
             ORDER BY j.id
         ))
@@ -81,6 +92,23 @@ _TOP_UP = _defer(
 )
 
 
+# A ticket for the oldest queued job of a preset the worker does not serve and a live worker
+# (heard from within :lease seconds) does, a second from now: two workers that serve none
+# of each other's jobs pass it at most once a second, and a job nobody serves gets none.
+_HAND_ON = text(
+    _defer_sql(
+        f"""
+        SELECT id FROM jobs WHERE state = '{JobState.QUEUED}' AND NOT (model = ANY(:models))
+        AND model IN (
+            SELECT json_array_elements_text(w.models) FROM workers AS w
+            WHERE w.seen_at > now() - make_interval(secs => :lease))
+        ORDER BY id LIMIT 1
+        """,
+        at="now() + interval '1 second'",
+    )
+).bindparams(bindparam("models", type_=ARRAY(String)), bindparam("lease", type_=Float))
+
+
 def _dispatched(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -116,6 +144,14 @@ def for_one(job_id: str) -> ColumnElement[Any]:
     """for_jobs' ticket for one job, as a column of a statement that queues the job itself
     (a data-modifying CTE); `job_id` is the SQL of its id there, such as "back.id"."""
     return literal_column(f"({_defer_sql(f'SELECT {job_id} AS id')})")
+
+
+async def hand_on(session: AsyncSession, models: Sequence[str], lease_s: float) -> None:
+    """A worker serving only `models` took a ticket it could not use: if jobs of other
+    presets wait and live workers serve them, those get one (else that ticket was spent
+    and they would wait for the next top-up)."""
+    if _dispatched(session):
+        await session.execute(_HAND_ON, {"models": list(models), "lease": lease_s})
 
 
 async def top_up(session: AsyncSession) -> None:

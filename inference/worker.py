@@ -181,6 +181,8 @@ class Worker:
         """Start the fairest startable job and render it; False if none could start."""
         job = await self.jobs.claim_next(self.worker_id)
         if job is None:
+            if self._tickets is not None:  # its ticket may have been another preset's
+                await self.jobs.hand_on_ticket(self.lease_s)
             return False
         await self.process(job)
         return True

@@ -29,7 +29,7 @@ from bot.ui.messages import failure_embed, job_content, mentions_for
 from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, Job, JobState, WorkerRegistry
 from db.models import utcnow
 from inference.outcomes import OUTPUT_FILTERED
-from services.estimates import wait_seconds
+from services.estimates import spoken, wait_seconds
 from services.links import Links
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class Delivery:
         self.links = links
         self.workers = workers  # for the wait estimates of queued jobs
         self.lease_s = lease_s
+        self._unserved: set[str] = set()  # models whose waiting jobs were logged
         self.client = client
         self.jobs = jobs
         self.store = store
@@ -230,13 +231,26 @@ class Delivery:
                 continue
             if not self.budget.try_spend(job.channel_id, job.message_id, time.monotonic()):
                 continue  # a later sweep shows the place as it is then
-            wait_s = wait_seconds(place, render_s.get(job.model), serving.get(job.model, 0))
+            note = self._queue_note(job, place, render_s, serving)
             try:
-                await self._edit(job, place=place, wait_s=wait_s, view=waiting_view(job))
+                await self._edit(job, place=place, note=note, view=waiting_view(job))
             except discord.HTTPException:
                 log.exception("could not show the queue place of job %s", job.id)
                 continue
             await self.jobs.mark_place_shown(job.id, place)
+
+    def _queue_note(
+        self, job: Job, place: int, render_s: dict[str, float], serving: dict[str, int]
+    ) -> str | None:
+        """What a waiting message adds to its place: the estimated wait, or, when workers
+        run but none serves the job's model, that (and the owner's log says it once)."""
+        if serving and not serving.get(job.model):
+            if job.model not in self._unserved:
+                self._unserved.add(job.model)
+                log.warning("jobs wait for %r, which no running worker serves", job.model)
+            return f"no worker serves {job.model} now"
+        wait = wait_seconds(place, render_s.get(job.model), serving.get(job.model, 0))
+        return spoken(wait) if wait is not None else None
 
     async def _serving(self) -> dict[str, int]:
         """Live workers per model (none known without a registry: no estimate is shown)."""
@@ -300,7 +314,7 @@ class Delivery:
         job: Job,
         upload: Upload | None = None,
         place: int | None = None,
-        wait_s: float | None = None,
+        note: str | None = None,
         **fields: Any,
     ) -> int:
         """Edit the job's message by the best route still open; return the message id.
@@ -315,7 +329,7 @@ class Delivery:
             if active:
                 return job.message_id  # its result finds out
             raise Undeliverable(self._closed[job.channel_id])
-        fields.update(content=job_content(job, place, wait_s), allowed_mentions=mentions_for(job))
+        fields.update(content=job_content(job, place, note), allowed_mentions=mentions_for(job))
         if job.interaction_token and job.token_expires_at and utcnow() < job.token_expires_at:
             webhook = discord.Webhook.partial(
                 job.application_id or self.client.application_id or 0,
@@ -340,7 +354,7 @@ class Delivery:
                 raise
             if error.code == UNKNOWN_CHANNEL:
                 self._close(job.channel_id, error)
-                return await self._edit(job, upload, place, wait_s, **fields)
+                return await self._edit(job, upload, place, note, **fields)
             if active:
                 return job.message_id  # a lost progress edit is harmless; the result is not
         files = [upload.file()] if upload else []

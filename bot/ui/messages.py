@@ -9,15 +9,14 @@ from db import PAUSED, Job, JobState
 from db.fairshare import RELAX
 from inference.operations import JobAction, kind_of
 from inference.outcomes import OUTPUT_FILTERED
-from services.estimates import spoken
 from services.job_controls import JobDetails
 
 MAX_CONTENT = 2000
 
 
-def job_content(job: Job, place: int | None = None, wait_s: float | None = None) -> str:
+def job_content(job: Job, place: int | None = None, note: str | None = None) -> str:
     """`**<prompt>** - <who> (<status>)`, the line Midjourney users know; a queued job with
-    a known `place` reads `(Waiting to start, #3 in queue)` (with `wait_s`, `..., about
+    a known `place` reads `(Waiting to start, #3 in queue)` (with a `note`: `..., about
     40 s`), or says the queue is paused.
     A deleted job's message keeps nothing of it."""
     if job.deleted_at is not None:
@@ -31,7 +30,7 @@ def job_content(job: Job, place: int | None = None, wait_s: float | None = None)
     if place == PAUSED and job.state == JobState.QUEUED:
         status += ", queue paused by moderators"
     elif place is not None and job.state == JobState.QUEUED:
-        status += f", #{place} in queue" + (f", {spoken(wait_s)}" if wait_s is not None else "")
+        status += f", #{place} in queue" + (f", {note}" if note else "")
     relaxed = job.lane == RELAX and job.state in (JobState.QUEUED, JobState.RUNNING)
     tail = f" - {who}" + (f" ({status})" if status else "") + (" (relax)" if relaxed else "")
     prompt = discord.utils.escape_markdown(job.prompt)

@@ -66,9 +66,12 @@ class WorkerJobs:
         sessions: async_sessionmaker[AsyncSession],
         max_running_per_user: int = 3,
         fast_allowance_s: float | None = None,
+        models: Sequence[str] | None = None,
     ) -> None:
         self.sessions = sessions
         self.max_running_per_user = max_running_per_user
+        # The presets this worker serves: it claims only their jobs (None: any job).
+        self.models = list(models) if models is not None else None
         # Fast-lane GPU seconds per user per day; past it their jobs run as relax. None: no cap.
         self.fast_allowance_s = fast_allowance_s
 
@@ -85,16 +88,19 @@ class WorkerJobs:
         return await get_job(self.sessions, job_id)
 
     async def claim_next(self, worker_id: str) -> Job | None:
-        """Move the fairest startable job (db.fairshare's order) to running for this worker:
+        """Move the fairest startable job (db.fairshare's order; of the presets the worker
+        serves, given `models`) to running for this worker:
         one UPDATE whose subquery orders every member's oldest startable job by their
         standing, in the database, and locks the first one nobody else is claiming; on
         PostgreSQL the job goes back if a concurrent claim took its owner to their limit."""
         parameters = claim_parameters(self.max_running_per_user, self.fast_allowance_s)
+        if self.models is not None:
+            parameters["models"] = self.models
         while True:
             async with self.sessions() as session, session.begin():
                 if self.dispatched:
                     await as_one_statement(session)
-                next_job, start = CLAIM[session.get_bind().dialect.name]
+                next_job, start = CLAIM[self.models is not None][session.get_bind().dialect.name]
                 claimed: Job | None = await session.scalar(
                     start,
                     {**parameters, "worker": worker_id, "now": utcnow()},
@@ -233,6 +239,14 @@ class WorkerJobs:
             for user_id, ended in failed.items():
                 await tickets.after_end(session, user_id, ended)
             return len(jobs)
+
+    async def hand_on_ticket(self, lease_s: float) -> None:
+        """This worker found nothing to start among its presets' jobs: pass a ticket on to
+        the workers of the others (db.tickets.hand_on). Nothing for a worker of any job."""
+        if self.models is None or not self.dispatched:
+            return
+        async with self.sessions() as session, session.begin():
+            await tickets.hand_on(session, self.models, lease_s)
 
     async def top_up_tickets(self) -> None:
         """Distributed mode's safety net (db.tickets.top_up)."""

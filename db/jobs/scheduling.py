@@ -177,25 +177,33 @@ QUEUED_STANDING = select(
     _JOB.running.label("running"),
 ).where(*_STARTABLE)
 
+
 # Each member's oldest startable job per guild (guilds may set their own running limits,
 # so one guild's may wait while another's starts): the candidates to start next, by
-# dialect. PostgreSQL takes each group's first row with DISTINCT ON; SQLite groups, and
-# gives the bare columns beside min(id) from the row that has it (its documented rule).
-# DISTINCT ON beat grouping then looking each head up by id, and a window function over
-# every member's jobs (docs/design-notes.md, "What the claim's SQL costs").
-_OLDEST_STARTABLE = {
-    "postgresql": select(Job.id, Job.user_id, Job.guild_id, Job.lane, Job.created_at)
-    .where(*_STARTABLE)
-    .ext(distinct_on(Job.user_id, Job.guild_id))
-    .order_by(Job.user_id, Job.guild_id, Job.id)
-    .subquery("queued"),
-    "sqlite": select(
-        func.min(Job.id).label("id"), Job.user_id, Job.guild_id, Job.lane, Job.created_at
+# dialect, and (`by_model`) among the jobs of the presets a worker serves (`:models`), so the
+# fair-share order holds among the jobs it can take. PostgreSQL takes each group's first row
+# with DISTINCT ON; SQLite groups, and gives the bare columns beside min(id) from the row
+# that has it (its documented rule). DISTINCT ON beat grouping then looking each head up by
+# id, and a window function over every member's jobs (docs/design-notes.md, "What the
+# claim's SQL costs").
+def _oldest_startable(dialect: str, by_model: bool) -> Subquery:
+    where = [*_STARTABLE]
+    if by_model:
+        where.append(Job.model.in_(bindparam("models", expanding=True)))
+    if dialect == "postgresql":
+        return (
+            select(Job.id, Job.user_id, Job.guild_id, Job.lane, Job.created_at)
+            .where(*where)
+            .ext(distinct_on(Job.user_id, Job.guild_id))
+            .order_by(Job.user_id, Job.guild_id, Job.id)
+            .subquery("queued")
+        )
+    return (
+        select(func.min(Job.id).label("id"), Job.user_id, Job.guild_id, Job.lane, Job.created_at)
+        .where(*where)
+        .group_by(Job.user_id, Job.guild_id)
+        .subquery("queued")
     )
-    .where(*_STARTABLE)
-    .group_by(Job.user_id, Job.guild_id)
-    .subquery("queued"),
-}
 
 
 def _fairest(queued: Subquery) -> Select[Any]:
@@ -304,19 +312,19 @@ _GIVE_BACK = (
 
 GIVE_BACK_WITH_TICKET = select(_GIVE_BACK.c.id, tickets.for_one("back.id"))
 
-# By dialect: PostgreSQL takes the fairest as one array, computed once (as an IN subquery
-# its planner may rescan them per row); SQLite computes an IN subquery once.
-CLAIM = {
-    "postgresql": _claim(
-        Job.id
-        == any_(
-            cast(
-                select(
-                    func.array_agg(_fairest(_OLDEST_STARTABLE["postgresql"]).subquery().c.id)
-                ).scalar_subquery(),
-                ARRAY(Integer),
-            )
-        )
-    ),
-    "sqlite": _claim(Job.id.in_(_fairest(_OLDEST_STARTABLE["sqlite"]))),
-}
+
+# By dialect, and whether the worker serves only some presets: PostgreSQL takes the fairest
+# as one array, computed once (as an IN subquery its planner may rescan them per row);
+# SQLite computes an IN subquery once.
+def _claims(by_model: bool) -> dict[str, tuple[Select[Any], Executable]]:
+    fairest_pg = _fairest(_oldest_startable("postgresql", by_model)).subquery().c.id
+    return {
+        "postgresql": _claim(
+            Job.id
+            == any_(cast(select(func.array_agg(fairest_pg)).scalar_subquery(), ARRAY(Integer)))
+        ),
+        "sqlite": _claim(Job.id.in_(_fairest(_oldest_startable("sqlite", by_model)))),
+    }
+
+
+CLAIM = {by_model: _claims(by_model) for by_model in (False, True)}

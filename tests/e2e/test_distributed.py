@@ -264,3 +264,71 @@ async def test_a_bot_that_also_renders_takes_tickets_like_any_worker(world, runn
     [job] = await bot.services.jobs.for_user(world.alice.id)
     assert job.worker_id == bot.worker.worker_id
     await _registered_with_procrastinate(bot, 1)
+
+
+async def test_each_job_renders_on_a_worker_that_serves_its_model(
+    world, runner, tmp_path, tiny_models_dir, postgres_url
+):
+    """Two workers serving one tiny preset each (imaginebot worker --models): every job is
+    claimed by the worker of its model, and a job of a preset no worker serves says so."""
+    fake, alice = world.fake, world.alice
+    tiny = build_tiny_pipeline(tiny_models_dir / "tiny")
+    presets = tmp_path / "presets.toml"
+    presets.write_text(
+        "".join(
+            f'[presets.{name}]\nmodel = "{tiny}"\nnative_size = 64\nsteps = 2\n'
+            for name in ("tiny-a", "tiny-b", "tiny-c")
+        )
+    )
+    runner.settings = runner.settings.model_copy(
+        update={
+            "model": "tiny-a",
+            "models": ["tiny-b", "tiny-c"],
+            "presets_file": presets,
+            "database_url": postgres_url,
+            "lease_seconds": 3.0,
+        }
+    )
+    bot = await runner.start(run_worker=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGINEBOT_", "DISCORD_"))}
+    env.update(
+        IMAGINEBOT_MODEL="tiny-a",
+        IMAGINEBOT_MODELS="tiny-b,tiny-c",
+        IMAGINEBOT_PRESETS_FILE=str(presets),
+        IMAGINEBOT_DATABASE_URL=postgres_url,
+        IMAGINEBOT_LEASE_SECONDS="3",
+        IMAGINEBOT_DATA_DIR=str(runner.settings.data_dir),
+        IMAGINEBOT_MODELS_DIR=str(tiny_models_dir),
+    )
+    quiet = {"stdout": asyncio.subprocess.DEVNULL, "stderr": asyncio.subprocess.DEVNULL}
+    workers = {
+        model: await asyncio.create_subprocess_exec(
+            IMAGINEBOT, "worker", "--models", model, env=env, cwd=tmp_path, **quiet
+        )
+        for model in ("tiny-a", "tiny-b")
+    }
+    try:
+        await _registered_with_procrastinate(bot, 2)
+        asked = []
+        for n, model in enumerate(["tiny-b", "tiny-a", "tiny-b", "tiny-a"]):
+            inter = await fake.slash(
+                alice, world.channel, "imagine", prompt=f"a fox {n} --model {model} --seed {n}"
+            )
+            await inter.wait_for_response()
+            asked.append(inter)
+        unserved = await fake.slash(
+            world.bob, world.channel, "imagine", prompt="an owl --model tiny-c --seed 9"
+        )
+        await unserved.wait_for_response()
+        for inter in asked:
+            await fake.wait_for(lambda inter=inter: _shows_result(inter.original), timeout=120)
+        for job in await bot.services.jobs.for_user(alice.id):
+            assert job.state == JobState.DONE
+            assert job.worker_id.endswith(f"-{workers[job.model].pid}"), (job.model, job.worker_id)
+        await fake.wait_for(
+            lambda: "no worker serves tiny-c now" in unserved.original.content, timeout=60
+        )
+        [waiting] = await bot.services.jobs.for_user(world.bob.id)
+        assert waiting.state == JobState.QUEUED
+    finally:
+        await _stop(list(workers.values()))

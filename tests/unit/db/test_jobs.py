@@ -419,3 +419,18 @@ async def test_a_job_erased_before_its_message_is_recorded_keeps_no_token(sessio
         kept.id, 556, "itoken.other", utcnow() + timedelta(minutes=15)
     )
     assert (await repo.member.get(kept.id)).interaction_token == "itoken.other"
+
+
+async def test_a_worker_of_some_presets_claims_only_their_jobs_in_fair_order(sessions):
+    from db import WorkerJobs
+
+    repo = job_tables(sessions)
+    xl, _ = await repo.member.create(_new(user=1, interaction=1, model="tiny-xl"))
+    mine, _ = await repo.member.create(_new(user=2, interaction=2, model="tiny"))
+    also, _ = await repo.member.create(_new(user=3, interaction=3, model="tiny"))
+    tiny_only = WorkerJobs(sessions, 3, models=["tiny"])
+    claimed = [await tiny_only.claim_next("w-tiny") for _ in range(3)]
+    assert [j.id if j else None for j in claimed] == [mine.id, also.id, None]
+    assert (await repo.member.get(xl.id)).state == JobState.QUEUED  # left for its worker
+    xl_only = WorkerJobs(sessions, 3, models=["tiny-xl", "flux"])
+    assert (await xl_only.claim_next("w-xl")).id == xl.id

@@ -24,3 +24,18 @@ def test_a_preset_not_served_is_a_clear_error(tmp_path):
     pool = EnginePool(PRESETS, ["tiny"], tmp_path)
     with pytest.raises(UnservedModel, match=r"'sdxl' is not served by this worker.*tiny"):
         pool.get("sdxl")
+
+
+def test_at_most_max_loaded_engines_are_kept_least_recently_used_going_first(tmp_path):
+    from inference.engines import EnginePool
+    from inference.presets import PRESETS
+
+    pool = EnginePool(PRESETS, ["tiny", "tiny-xl", "tiny-flux"], tmp_path, "cpu", max_loaded=2)
+    first = pool.get("tiny")
+    pool.get("tiny-xl")
+    assert pool.get("tiny") is first  # used again: now the most recent
+    pool.get("tiny-flux")
+    assert pool.loaded == ["tiny", "tiny-flux"]  # tiny-xl, the least recent, was let go
+    assert pool.get("tiny-xl") is not None and pool.loaded == ["tiny-flux", "tiny-xl"]
+    with pytest.raises(ValueError, match="at least one"):
+        EnginePool(PRESETS, ["tiny"], tmp_path, max_loaded=0)
