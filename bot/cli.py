@@ -161,6 +161,8 @@ def _worker(args: argparse.Namespace) -> int:
 
     from db import ImageStore, WorkerJobs, make_engine, make_sessionmaker
     from inference.engines import EnginePool
+    from inference.licences import check_licences
+    from inference.presets import served_presets
     from inference.watermark import check_available
     from inference.worker import Worker
     from moderation.images import load_output_filter
@@ -170,8 +172,10 @@ def _worker(args: argparse.Namespace) -> int:
         served = settings.served_models
         if args.models:
             served = [name.strip() for name in args.models.split(",") if name.strip()]
+        presets = settings.load_presets()
+        check_licences(served_presets(presets, served), settings.accept_licences)
         engines = EnginePool(
-            settings.load_presets(),
+            presets,
             served,
             settings.resolved_models_dir,
             settings.device,

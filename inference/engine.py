@@ -111,7 +111,10 @@ class Engine:
             source = self.preset.model_id
             if source in BUILTIN:
                 source = str(BUILTIN[source](self.cache_dir / source.removeprefix("builtin:")))
-            pipe = AutoPipelineForText2Image.from_pretrained(source, dtype=self.dtype)
+            pinned = {"revision": self.preset.revision, "variant": self.preset.variant}
+            pipe = AutoPipelineForText2Image.from_pretrained(
+                source, dtype=self.dtype, **{k: v for k, v in pinned.items() if v}
+            )
             if not self.memory.offloads(self.device):  # offload places the weights itself
                 pipe = pipe.to(self.device)
             pipe.set_progress_bar_config(disable=True)

@@ -34,6 +34,7 @@ class MemoryOptions:
     vae_tiling: bool = False
     cpu_offload: Offload = "none"
     dtype: str | None = None  # one of DTYPES; None: fp16 on CUDA, else fp32
+    compile: bool = False  # torch.compile the denoiser (CUDA only: minutes once, then faster)
 
     def __post_init__(self) -> None:
         if self.cpu_offload not in ("none", "model", "sequential"):
@@ -55,6 +56,8 @@ def apply_memory_options(pipe: Any, options: MemoryOptions, device: str) -> None
         pipe.enable_attention_slicing()
     if options.vae_tiling and getattr(pipe, "vae", None) is not None:
         pipe.vae.enable_tiling()
+    if options.compile:
+        _compile_denoiser(pipe, device)
     if options.cpu_offload == "none":
         return
     if not options.offloads(device):
@@ -76,3 +79,14 @@ def apply_memory_options(pipe: Any, options: MemoryOptions, device: str) -> None
         pipe.enable_model_cpu_offload(device=device)
     else:
         pipe.enable_sequential_cpu_offload(device=device)
+
+
+def _compile_denoiser(pipe: Any, device: str) -> None:
+    """torch.compile the UNet (or Flux's transformer) on CUDA; elsewhere say why not."""
+    if not device.startswith("cuda"):
+        log.warning("IMAGINEBOT_TORCH_COMPILE is ignored on device %r: it pays off on CUDA", device)
+        return
+    import torch
+
+    name = "transformer" if getattr(pipe, "transformer", None) is not None else "unet"
+    setattr(pipe, name, torch.compile(getattr(pipe, name), mode="max-autotune-no-cudagraphs"))

@@ -105,7 +105,21 @@ class Preset:
     upscaler: str = DEFAULT_UPSCALER
     # The captioning model of /describe (see DEFAULT_CAPTIONER).
     captioner: str = DEFAULT_CAPTIONER
+    # Pinned weights: a hub commit (None: the latest) and a weights variant ("fp16").
+    revision: str | None = None
+    variant: str | None = None
+    # The weights' licence, and whether it restricts use (non-commercial, gated): then the
+    # owner must accept it (IMAGINEBOT_ACCEPT_LICENCES) before the preset loads.
+    licence: str = "see the model's card"
+    restricted: bool = False
 
+
+# Stability AI's turbo models: research and non-commercial use only (commercial use needs
+# Stability AI's membership).
+_SAI_NC: dict[str, Any] = {
+    "licence": "Stability AI Non-Commercial Research Community License (non-commercial use)",
+    "restricted": True,
+}
 
 # Locally built random miniatures (SD, SDXL and Flux): the real code, offline, in seconds.
 TINY = Preset(
@@ -119,13 +133,23 @@ TINY = Preset(
     ip_adapter=TINY_IP_ADAPTER,
     upscaler=BUILTIN_UPSCALER,
     captioner=BUILTIN_CAPTIONER,
+    licence="random weights built here (no licence needed)",
 )
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
-        Preset("sd-turbo", "stabilityai/sd-turbo", 512, 64, 4, 0.0),
-        Preset("sdxl-turbo", "stabilityai/sdxl-turbo", 512, 64, 4, 0.0, ip_adapter=SDXL_IP_ADAPTER),
+        Preset("sd-turbo", "stabilityai/sd-turbo", 512, 64, 4, 0.0, **_SAI_NC),
+        Preset(
+            "sdxl-turbo",
+            "stabilityai/sdxl-turbo",
+            512,
+            64,
+            4,
+            0.0,
+            ip_adapter=SDXL_IP_ADAPTER,
+            **_SAI_NC,
+        ),
         Preset(
             "sd15",
             "stable-diffusion-v1-5/stable-diffusion-v1-5",
@@ -136,6 +160,7 @@ PRESETS: dict[str, Preset] = {
             aliases=("4",),
             turbo="sd-turbo",
             ip_adapter=SD15_IP_ADAPTER,
+            licence="CreativeML OpenRAIL-M (use restrictions; commercial use allowed)",
         ),
         Preset(
             "sdxl",
@@ -147,6 +172,7 @@ PRESETS: dict[str, Preset] = {
             aliases=("5", "5.1", "5.2", "6", "6.1"),
             turbo="sdxl-turbo",
             ip_adapter=SDXL_IP_ADAPTER,
+            licence="CreativeML Open RAIL++-M (use restrictions; commercial use allowed)",
         ),
         # 16: 8x VAE downsampling, then 2x2 latent patches.
         Preset(
@@ -159,6 +185,7 @@ PRESETS: dict[str, Preset] = {
             supports=FLUX_FEATURES,
             aliases=("7",),
             house_style=HouseStyle(HOUSE_STYLE.positive),
+            licence="Apache-2.0",
         ),
         TINY,
         replace(TINY, name="tiny-xl", model_id="builtin:tiny-xl"),
@@ -174,6 +201,7 @@ PRESETS: dict[str, Preset] = {
             house_style=HouseStyle(HOUSE_STYLE.positive),
             upscaler=BUILTIN_UPSCALER,
             captioner=BUILTIN_CAPTIONER,
+            licence=TINY.licence,
         ),
     )
 }
@@ -218,6 +246,10 @@ _FILE_KEYS = {
     "ip_adapter_weight": "ip_adapter",
     "upscaler": "upscaler",
     "captioner": "captioner",
+    "revision": "revision",
+    "variant": "variant",
+    "licence": "licence",
+    "restricted": "restricted",
 }
 # The keys `_options_from_table` reads (the others map straight to a field).
 _OPTION_KEYS = frozenset(
@@ -251,6 +283,9 @@ def load_presets(path: Path | None) -> dict[str, Preset]:
         upscaler = "models/4x.pth"   # optional: super-resolution model file (relative to
                                      # here) or hub file owner/repo/file.pth; "off" for none
         captioner = "Salesforce/blip-image-captioning-base"  # optional: /describe's model
+        revision = "0123abc..."      # optional: the hub commit to load (pinned weights)
+        variant = "fp16"             # optional: the weights variant to load
+        licence = "..."; restricted = true  # optional: restricted ones need accepting
 
     Raises ValueError naming the file, the preset and the key that is wrong.
     """
@@ -294,6 +329,11 @@ def _preset_from_table(path: Path, name: str, table: Any) -> Preset:
         values["captioner"] = base.captioner
     if not isinstance(values.get("captioner", ""), str):
         raise ValueError(f"{where}: `captioner` must be a hub id, a folder, builtin or off")
+    for key in ("revision", "variant", "licence"):
+        if not isinstance(values.get(key, ""), str):
+            raise ValueError(f"{where}: `{key}` must be text")
+    if not isinstance(values.get("restricted", False), bool):
+        raise ValueError(f"{where}: `restricted` must be true or false")
     for key in ("native_size", "multiple", "steps"):
         if not isinstance(values[key], int) or values[key] < 1:
             raise ValueError(f"{where}: `{key}` must be a positive whole number")

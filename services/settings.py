@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     attention_slicing: bool = False
     vae_tiling: bool = False
     cpu_offload: Literal["none", "model", "sequential"] = "none"
+    # torch.compile the denoiser at load (CUDA only; the first render compiles for minutes).
+    torch_compile: bool = False
     guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     mod_role_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     max_running_jobs: int = 3
@@ -73,6 +75,8 @@ class Settings(BaseSettings):
     # The web companion (web/): its port (0: off), the public base URL its links start with
     # (default http://localhost:<port>), the secret that signs them (16+ characters; needed
     # when the port is set) and how long a link lasts.
+    # Presets whose restrictive weight licences the owner accepted (names, or "all").
+    accept_licences: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Prometheus /metrics, /healthz and /readyz of this process (bot or worker; 0: off).
     metrics_port: int = Field(default=0, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
@@ -139,6 +143,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("accept_licences", mode="before")
+    @classmethod
+    def _accepted(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
     @field_validator("image_hosts", mode="before")
     @classmethod
     def _host_list(cls, value: object) -> object:
@@ -174,6 +185,7 @@ class Settings(BaseSettings):
             vae_tiling=self.vae_tiling,
             cpu_offload=self.cpu_offload,
             dtype=self.dtype,
+            compile=self.torch_compile,
         )
 
     @property

@@ -99,12 +99,15 @@ class History(commands.Cog):
         usage = await self.history.usage(interaction.user.id)
         prefs = usage.prefs
         lane = prefs.settings.get("lane") or "fast"
+        model = prefs.model or self.bot.services.models[0]
+        preset = self.bot.services.presets.get(model)
+        licence = preset.licence if preset is not None else "no longer served"
         lines = [
             f"**Running:** {usage.running} (at most {settings.max_running_jobs} at once) · "
             f"**Queued:** {usage.queued} (at most {settings.max_queued_jobs})",
             f"**GPU time today:** {timedelta(seconds=round(usage.gpu_seconds_today))} · "
             f"**Fast time left:** {fast_time(usage.fast_left_s, settings.fast_allowance_s)}",
-            f"**Mode:** {lane} · **Model:** {prefs.model or self.bot.services.models[0]} · "
+            f"**Mode:** {lane} · **Model:** {model} ({licence}) · "
             f"**Remix:** {'on' if prefs.remix else 'off'} · "
             f"**Visibility:** {'stealth' if prefs.stealth else 'public'}",
             f"**Jobs kept:** {usage.jobs_kept}",

@@ -385,3 +385,12 @@ async def test_web_serves_the_companion_alone_and_refuses_a_bad_link(tmp_path):
     finally:
         process.send_signal(signal.SIGINT)
         await asyncio.wait_for(process.wait(), 30)
+
+
+def test_a_restricted_licence_must_be_accepted_before_the_bot_or_a_worker_starts(tmp_path):
+    env = {"IMAGINEBOT_MODEL": "sd-turbo", "IMAGINEBOT_DATA_DIR": str(tmp_path)}
+    for command in (["run"], ["worker"]):
+        result = _run(*command, cwd=tmp_path, DISCORD_TOKEN="x.y.z", **env)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Non-Commercial" in result.stderr
+        assert "IMAGINEBOT_ACCEPT_LICENCES=sd-turbo" in result.stderr

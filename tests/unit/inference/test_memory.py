@@ -74,3 +74,10 @@ def test_a_dtype_override_wins_over_the_device_default():
 def test_bad_options_are_refused_naming_the_value(options, message):
     with pytest.raises(ValueError, match=message):
         MemoryOptions(**options)
+
+
+def test_torch_compile_is_for_cuda_and_skipped_on_cpu_with_a_warning(tiny_models_dir, caplog):
+    with caplog.at_level(logging.WARNING):
+        engine = _loaded(tiny_models_dir, compile=True)
+    assert "IMAGINEBOT_TORCH_COMPILE is ignored on device 'cpu'" in caplog.text
+    assert type(engine._pipe.unet).__name__ == "UNet2DConditionModel"  # not compiled

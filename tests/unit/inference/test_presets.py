@@ -144,3 +144,18 @@ def test_a_captioner_comes_from_the_presets_file_its_built_in_twin_or_the_settin
     assert {p.captioner for p in chosen.values()} == {"off"}
     assert chosen["own"].upscaler == presets["own"].upscaler  # untouched when not set
     assert with_auxiliary(presets, "x.pth", None)["twin"].captioner == "builtin"
+
+
+def test_pinned_weights_and_licences_come_from_the_presets_file(tmp_path):
+    presets = load_presets(
+        _file(
+            tmp_path,
+            '[presets.pinned]\nmodel = "o/m"\nrevision = "abc123"\nvariant = "fp16"\n'
+            'licence = "a research licence"\nrestricted = true\n',
+        )
+    )
+    pinned = presets["pinned"]
+    assert (pinned.revision, pinned.variant, pinned.restricted) == ("abc123", "fp16", True)
+    assert pinned.licence == "a research licence"
+    with pytest.raises(ValueError, match="`restricted` must be true or false"):
+        load_presets(_file(tmp_path, '[presets.bad]\nmodel = "m"\nrestricted = "yes"\n'))
