@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.client import ImagineBot
 from bot.cogs import EXTENSIONS
+from inference.licences import check_licences
 from services.container import Services, build_services
 from services.settings import Settings
 
@@ -31,6 +32,8 @@ def create_bot(
     """The bot, ready to start. Raises ValueError for a setting that cannot work (an unknown
     preset, a bad presets file, a missing optional extra)."""
     services = build_services(settings)
+    # The models members may pick: restricted licences must have been accepted.
+    check_licences(services.presets, settings.accept_licences)
     bot = ImagineBot(services, EXTENSIONS)
     bot.add_background("purge", services.maintenance.run)
     services.health.discord_connected = lambda: bot.is_ready() and not bot.is_closed()

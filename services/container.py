@@ -27,7 +27,6 @@ from db import (
     make_sessionmaker,
     upgrade_schema,
 )
-from inference.licences import check_licences
 from inference.presets import Preset, served_presets
 from services.answers import Answers
 from services.appeals import Appeals
@@ -110,7 +109,6 @@ def build_services(settings: Settings) -> Services:
     """Everything but Discord and the models. Raises ValueError for an unknown preset or a bad
     presets file, so a typo stops the start with the reason."""
     presets = served_presets(settings.load_presets(), settings.served_models)
-    check_licences(presets, settings.accept_licences)
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)
     jobs = MemberJobs(sessions)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from db import PREVIEW_FORMAT, DeliveryJobs, ImageStore, MemberJobs
 from db.models import utcnow
+from services.gallery import THUMB_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -51,4 +52,5 @@ class Maintenance:
         files = await self.jobs.purge_deleted(deleted_before)
         for digest, fmt in files:
             await asyncio.to_thread(self.store.delete, digest, fmt)
+            await asyncio.to_thread(self.store.delete, digest, THUMB_FORMAT)  # web thumbnail
         return len(files)

@@ -10,6 +10,7 @@ import io
 import os
 import shutil
 import socket
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -17,6 +18,8 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
+from db.models import utcnow
+from services.gallery import THUMB_FORMAT
 from services.links import Grant
 
 pytestmark = pytest.mark.slow
@@ -206,8 +209,15 @@ async def test_deleting_a_job_or_a_ban_closes_its_pages(world, runner, browser):
     base = runner.settings.web_url
     page = await browser.new_page()
     assert (await page.goto(f"{base}/jobs/{job.id}?t={token}")).status == 200
+    await page.goto(link)
+    await page.wait_for_load_state("networkidle")  # the gallery made the grid's thumbnail
+    grid = next(i for i in job.images if i.index == 0)
+    thumb = bot.services.store.path(grid.sha256, THUMB_FORMAT)
+    assert thumb.exists()
     await bot.services.jobs.delete(job.id)
     assert (await page.goto(f"{base}/jobs/{job.id}?t={token}")).status == 404
+    await bot.services.maintenance.purge_deleted(utcnow() + timedelta(seconds=1))
+    assert not thumb.exists()  # purged with the job's images
     await page.goto(link)
     assert await page.locator(".card").count() == 0
     await bot.services.bans.ban(world.guild.id, world.alice.id, "spam", world.mod.id)
