@@ -152,7 +152,8 @@ class CategoryRule:
     allowed: frozenset[str]
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
-        found = find(self.terms, positive, self.allowed)
+        # A real person's name is not its words: "Al Gore" is not gore.
+        found = find(self.terms, positive.unnamed or positive, self.allowed)
         return blocked(self.name, found) if found else None
 
 
@@ -204,6 +205,7 @@ class ContextRule:
     allowed: frozenset[str]
     negation_excuses: bool = True
     credits_excuse: bool = False  # "by marcel duchamp" names an artist, not a subject
+    names_excuse: bool = False  # the subjects' own words are no context ("al gore")
 
     def check(self, positive: Text, negative: Text) -> Verdict | None:
         if not self.negation_excuses:
@@ -212,7 +214,8 @@ class ContextRule:
         subjects = find(self.subjects, named, self.allowed)
         if not subjects:
             return None
-        context = find(self.context, positive, self.allowed)
+        around = positive.unnamed if self.names_excuse and positive.unnamed else positive
+        context = find(self.context, around, self.allowed)
         return blocked(self.name, [*subjects, *context]) if context else None
 
 
@@ -246,11 +249,23 @@ def check_prompt(
     if any(_CREDIT.search(part) for part in kept):
         uncredited = [_CREDIT.sub(" , ", part) for part in kept]
         pos = replace(pos, uncredited=Text.of(uncredited, _innocent_phrases()))
-    for rule in rules(policy or Policy()):
+    built = rules(policy or Policy())
+    names = _people_named(built, pos)
+    if names:
+        pos = replace(pos, unnamed=Text.of(kept, (*_innocent_phrases(), *names)))
+    for rule in built:
         verdict = rule.check(pos, neg)
         if verdict is not None:
             return verdict
     return ALLOWED
+
+
+def _people_named(built: Sequence[Rule], text: Text) -> tuple[str, ...]:
+    """The real people's names a prompt holds (the public-figure rule's subjects), in the
+    matching form of its words."""
+    rule = next(r for r in built if isinstance(r, ContextRule) and r.name == "public_figure")
+    names = find(rule.subjects, text, rule.allowed)
+    return tuple(" ".join(tokens(name).words) for name in names)
 
 
 @lru_cache(maxsize=RULES_CACHED)
@@ -277,6 +292,7 @@ def rules(policy: Policy) -> tuple[Rule, ...]:
             (*sexual, *violence, *terms("humiliating")),
             allowed,
             credits_excuse=True,
+            names_excuse=True,
         ),
         ContextRule("animal_cruelty", terms("animals"), terms("animal_cruelty"), allowed),
     ]

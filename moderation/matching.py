@@ -44,6 +44,7 @@ class Text:
     odd: frozenset[str]  # collapsed forms of words that are not known words
     whole: Text | None = None  # with its negated words ("no blood") too, if it had any
     uncredited: Text | None = None  # without artist credits ("by marcel duchamp"), if any
+    unnamed: Text | None = None  # without the real people it names ("al gore"), if any
     # Each list's hits, found once however many rules ask (keyed by the list and allowed).
     found: dict[tuple[int, frozenset[str]], list[str]] = field(
         default_factory=dict, compare=False, repr=False

@@ -128,3 +128,21 @@ def test_thousands_of_real_people_are_known_and_an_artist_credit_is_not_a_subjec
     assert moderate_prompt("a portrait of blaise matuidi smiling").allowed
     assert moderate_prompt("a crying child, inspired by margaret keane").allowed
     assert moderate_prompt("margaret keane crying in jail").category == "public_figure"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["Al Gore giving a speech at a podium", "Gore Verbinski directing a pirate film",
+     "Frank Gore running with a football", "portrait of Lesley Gore singing"],
+)  # fmt: skip
+def test_a_real_persons_name_is_not_its_words(prompt):
+    assert moderate_prompt(prompt).allowed, prompt
+
+
+@pytest.mark.parametrize(
+    ("prompt", "category"),
+    [("Al Gore covered in gore", "public_figure"), ("a zombie covered in gore", "violence"),
+     ("Gore Verbinski, a corpse covered in gore", "public_figure")],
+)  # fmt: skip
+def test_the_same_words_beside_the_name_still_block(prompt, category):
+    assert moderate_prompt(prompt).category == category
