@@ -30,6 +30,16 @@ class WorkerRegistry:
         async with self.sessions() as session, session.begin():
             await session.execute(delete(WorkerRow).where(WorkerRow.worker_id == worker_id))
 
+    async def serving(self, seen_since: datetime) -> tuple[int, dict[str, int]]:
+        """How many workers were heard from since `seen_since`, and how many of them serve
+        each preset."""
+        live = await self.live(seen_since)
+        per_model: dict[str, int] = {}
+        for worker in live:
+            for model in worker.models:
+                per_model[model] = per_model.get(model, 0) + 1
+        return len(live), per_model
+
     async def live(self, seen_since: datetime) -> Sequence[WorkerRow]:
         """The workers heard from since `seen_since`."""
         async with self.sessions() as session:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
-from db import Job, MemberJobs
+from db import Job
 from inference.operations import JobAction, kind_of
 from inference.presets import NO_CAPTIONER
 from inference.prompt import GenerationRequest, WeightedPrompt
@@ -30,11 +30,8 @@ _PER_PROMPT = 1000
 
 
 class Answers:
-    def __init__(
-        self, intake: Intake, jobs: MemberJobs, imagine: ImagineService, children: ChildJobs
-    ) -> None:
+    def __init__(self, intake: Intake, imagine: ImagineService, children: ChildJobs) -> None:
         self.intake = intake
-        self.jobs = jobs
         self.imagine = imagine
         self.children = children
 

@@ -162,7 +162,7 @@ def build_services(settings: Settings) -> Services:
         prefs=prefs,
         imagine=imagine,
         children=children,
-        answers=Answers(intake, jobs, imagine, children),
+        answers=Answers(intake, imagine, children),
         blend=BlendService(intake),
         controls=controls,
         history=History(jobs, prefs, standing, settings.fast_allowance_s),

@@ -90,14 +90,14 @@ class Gallery:
         job = await self.visible_job(grant, job_id)
         parent = None
         if job.parent_id is not None:
-            parent = await self._seen(grant, await self.jobs.get(job.parent_id))
+            parent = _seen(grant, await self.jobs.get(job.parent_id))
         children = [c for c in await self.listings.children(job.id) if _may_see(grant, c)]
         return JobPage(job, job_details(job, self.presets), parent, children)
 
     async def visible_job(self, grant: Grant, job_id: int) -> Job:
         if grant.job is not None and grant.job != job_id:
             raise NotVisible()
-        job = await self._seen(grant, await self.jobs.get(job_id))
+        job = _seen(grant, await self.jobs.get(job_id))
         if job is None:
             raise NotVisible()
         return job
@@ -145,8 +145,9 @@ class Gallery:
         self.store.write(image.sha256, THUMB_FORMAT, data)
         return data
 
-    async def _seen(self, grant: Grant, job: Job | None) -> Job | None:
-        return job if job is not None and _may_see(grant, job) else None
+
+def _seen(grant: Grant, job: Job | None) -> Job | None:
+    return job if job is not None and _may_see(grant, job) else None
 
 
 def _may_see(grant: Grant, job: Job) -> bool:

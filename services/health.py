@@ -52,7 +52,7 @@ class Health:
         if self.discord_connected is not None and not self.discord_connected():
             problems.append("Discord is not connected")
         try:
-            serving = await self._serving()
+            _, serving = await self._serving()
         except Exception as exc:  # any driver error: the database is what is down
             return [*problems, f"the database is unreachable ({type(exc).__name__})"]
         unserved = [m for m in self.models if not serving.get(m)]
@@ -70,20 +70,15 @@ class Health:
         oldest = await self.stats.oldest_queued()
         OLDEST_WAIT.set((utcnow() - oldest).total_seconds() if oldest else 0)
         update_gpu_memory()
-        serving = await self._serving()
-        WORKERS.set(serving.pop("", 0))
+        live, serving = await self._serving()
+        WORKERS.set(live)
         WORKERS_SERVING.clear()
         for model, count in serving.items():
             WORKERS_SERVING.labels(model).set(count)
 
-    async def _serving(self) -> dict[str, int]:
-        """How many live workers serve each preset ("": live workers in all)."""
-        live = await self.workers.live(utcnow() - timedelta(seconds=self.lease_s))
-        serving: dict[str, int] = {"": len(live)}
-        for worker in live:
-            for model in worker.models:
-                serving[model] = serving.get(model, 0) + 1
-        return serving
+    async def _serving(self) -> tuple[int, dict[str, int]]:
+        """Live workers, and how many serve each preset (db.WorkerRegistry.serving)."""
+        return await self.workers.serving(utcnow() - timedelta(seconds=self.lease_s))
 
 
 def count_decision(allowed: bool, layer: str | None, category: str | None) -> None:

@@ -256,11 +256,7 @@ class Delivery:
         """Live workers per model (none known without a registry: no estimate is shown)."""
         if self.workers is None:
             return {}
-        live = await self.workers.live(utcnow() - timedelta(seconds=self.lease_s))
-        serving: dict[str, int] = {}
-        for worker in live:
-            for model in worker.models:
-                serving[model] = serving.get(model, 0) + 1
+        _, serving = await self.workers.serving(utcnow() - timedelta(seconds=self.lease_s))
         return serving
 
     async def _show_progress(self, job: Job) -> None:
